@@ -1,0 +1,50 @@
+# trit — quick start: `make demo`, then `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TORCH_VERSION := 2.13.0
+# Debian packages the toolchain needs; installed by `make setup` when missing.
+APT_PACKAGES := python3-venv python3-pip
+# Dataset: the shared archive beside the checkout, unless TRIT_CIFAR10 says otherwise.
+export TRIT_CIFAR10 ?= $(abspath ../shared/datasets/cifar-10-binary.tar.gz)
+DEMO_RUN ?= runs/demo
+PYTEST_ARGS ?=
+
+.PHONY: setup apt demo test clean help
+
+help:
+	@echo "make demo   install what is missing, train the quick recipe, export the IR"
+	@echo "make test   run the test suite (CIFAR-10 from TRIT_CIFAR10=$(TRIT_CIFAR10))"
+	@echo "make setup  only install (apt packages when missing, .venv, trit in editable mode)"
+
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ] && ! $(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(BIN)/python:
+	$(MAKE) apt
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "torch==$(TORCH_VERSION)"
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup
+	@if [ -f $(DEMO_RUN)/best.pt ]; then echo "using the trained $(DEMO_RUN)/best.pt (delete it to retrain)"; \
+	else $(BIN)/trit train --recipe quick --out $(DEMO_RUN) --resume; fi
+	$(BIN)/trit export $(DEMO_RUN)/best.pt -o $(DEMO_RUN)/model.trit --check 1000
+
+test: setup
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,351 @@
+"""The deployment IR: an in-memory graph of integer layers, and its file format.
+
+A ``.trit`` file is a zip archive with two members:
+
+* ``graph.json`` — format name, version, input description, the ordered layer list with shapes,
+  attributes and tensor references, class names and free-form metadata;
+* ``tensors.npz`` — every integer tensor, keyed ``<layer>.<field>``.
+
+The integer semantics of each layer are specified in ``docs/ir.md``; the reference
+interpreter (``codegen.reference``) implements them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .storage import BITS, StorageReport, StorageRow, nbytes
+
+IR_FORMAT = "trit-ir"
+IR_VERSION = 1
+SUPPORTED_VERSIONS = (1,)
+OPS = ("conv2d", "global_sum_pool", "dense")
+WEIGHT_FORMATS = ("ternary", "int8")
+INT32_MIN, INT32_MAX = -(2 ** 31), 2 ** 31 - 1
+
+
+class IRError(ValueError):
+    """A malformed or unsupported IR file; the message names the layer and field."""
+
+
+@dataclass
+class Weights:
+    """Integer weights. ``values`` is int8: codes {-1, 0, +1} for ``ternary``, [-127, 127] for
+    ``int8``. ``scales`` (ternary only) is int32 ``[wp_q, wn_q]``: the layer sums
+    ``wp_q·P − wn_q·N`` where P (N) is the input sum under +1 (−1) codes."""
+
+    format: str
+    values: np.ndarray
+    scales: np.ndarray | None = None
+
+
+@dataclass
+class SignThreshold:
+    """Batch norm + sign (+ residual) folded into integer thresholds on the accumulator.
+
+    ``threshold`` is int32 ``[C]`` without a residual, ``[C, 3]`` with one (column ``r + 1``
+    for residual value ``r ∈ {−1, 0, +1}``); ``direction`` is int8 ``[C]`` of ±1. The output
+    is +1 where ``acc ≥ T`` (direction +1) or ``acc ≤ T`` (direction −1), else −1.
+    """
+
+    threshold: np.ndarray
+    direction: np.ndarray
+    residual: str | None = None   # name of a binary value added before the sign
+    residual_stride: int = 1      # spatial subsampling of the residual source
+
+
+@dataclass
+class Layer:
+    name: str
+    op: str
+    input: str
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    kernel: int = 1
+    stride: int = 1
+    padding: int = 0
+    groups: int = 1
+    weights: Weights | None = None
+    output: SignThreshold | None = None
+    bias: np.ndarray | None = None  # int32 [out] (dense)
+
+    @property
+    def kind(self) -> str:
+        """Short layer kind used in reports: conv3x3, dw3x3, pw1x1, dense, pool."""
+        if self.op == "dense":
+            return "dense"
+        if self.op == "global_sum_pool":
+            return "pool"
+        if self.groups > 1:
+            return f"dw{self.kernel}x{self.kernel}"
+        return f"pw{self.kernel}x{self.kernel}" if self.kernel == 1 else \
+            f"conv{self.kernel}x{self.kernel}"
+
+    def tensors(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        if self.weights is not None:
+            out["weights"] = self.weights.values
+            if self.weights.scales is not None:
+                out["scales"] = self.weights.scales
+        if self.output is not None:
+            out["threshold"] = self.output.threshold
+            out["direction"] = self.output.direction
+        if self.bias is not None:
+            out["bias"] = self.bias
+        return out
+
+
+@dataclass
+class ModelIR:
+    """A whole network. Input: uint8 pixels ``[3, H, W]``; the first layer sees
+    ``p − input_offset`` as int8. Output: the int32 logits of the last layer."""
+
+    name: str
+    input_shape: tuple[int, ...]
+    layers: list[Layer]
+    input_offset: int = 128
+    classes: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    version: int = IR_VERSION
+
+    def layer(self, name: str) -> Layer:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(name)
+
+    def storage(self) -> StorageReport:
+        """Weight storage counted from the IR tensors (see :mod:`.storage`)."""
+        rows = []
+        for layer in self.layers:
+            if layer.weights is None:
+                continue
+            w = layer.weights
+            thr = 0
+            if layer.output is not None:
+                thr = 4 * layer.output.threshold.size + nbytes(layer.output.direction.size, 1)
+            if layer.bias is not None:
+                thr += 4 * layer.bias.size
+            rows.append(StorageRow(
+                name=layer.name, kind=layer.kind, shape="x".join(map(str, w.values.shape)),
+                weight_format=w.format, params=int(w.values.size),
+                weight_bytes=nbytes(w.values.size, BITS[w.format]),
+                scale_bytes=0 if w.scales is None else 4 * w.scales.size,
+                threshold_bytes=thr))
+        return StorageReport(rows)
+
+
+# -- serialisation -----------------------------------------------------------------------------
+
+def _layer_json(layer: Layer) -> dict[str, Any]:
+    d: dict[str, Any] = {"name": layer.name, "op": layer.op, "input": layer.input,
+                         "in_shape": list(layer.in_shape), "out_shape": list(layer.out_shape)}
+    if layer.op == "conv2d":
+        d.update(kernel=layer.kernel, stride=layer.stride, padding=layer.padding,
+                 groups=layer.groups)
+    if layer.weights is not None:
+        d["weights"] = {"format": layer.weights.format, "values": f"{layer.name}.weights"}
+        if layer.weights.scales is not None:
+            d["weights"]["scales"] = f"{layer.name}.scales"
+    if layer.output is not None:
+        d["output"] = {"kind": "sign_threshold", "threshold": f"{layer.name}.threshold",
+                       "direction": f"{layer.name}.direction",
+                       "residual": layer.output.residual,
+                       "residual_stride": layer.output.residual_stride}
+    if layer.bias is not None:
+        d["bias"] = f"{layer.name}.bias"
+    return d
+
+
+def save_ir(ir: ModelIR, path: str | Path) -> None:
+    """Write ``ir`` as a ``.trit`` zip archive (validated first)."""
+    validate(ir)
+    graph = {"format": IR_FORMAT, "version": ir.version, "name": ir.name,
+             "input": {"shape": list(ir.input_shape), "dtype": "uint8",
+                       "offset": ir.input_offset},
+             "layers": [_layer_json(layer) for layer in ir.layers],
+             "output": ir.layers[-1].name, "classes": ir.classes, "meta": ir.meta}
+    tensors = {f"{layer.name}.{k}": v for layer in ir.layers for k, v in layer.tensors().items()}
+    buf = io.BytesIO()
+    np.savez(buf, **tensors)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("graph.json", json.dumps(graph, indent=1))
+        z.writestr("tensors.npz", buf.getvalue())
+
+
+def load_ir(path: str | Path) -> ModelIR:
+    """Read and validate a ``.trit`` file; raises :class:`IRError` naming layer and field."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as z:
+            graph = json.loads(z.read("graph.json"))
+            with np.load(io.BytesIO(z.read("tensors.npz")), allow_pickle=False) as npz:
+                tensors = {k: npz[k] for k in npz.files}
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, ValueError, OSError) as exc:
+        raise IRError(f"{path}: not a trit IR archive ({exc})") from exc
+    return ir_from_json(graph, tensors, str(path))
+
+
+def ir_from_json(graph: dict, tensors: dict[str, np.ndarray], source: str = "IR") -> ModelIR:
+    if not isinstance(graph, dict) or graph.get("format") != IR_FORMAT:
+        raise IRError(f"{source}: format is {graph.get('format')!r}, expected {IR_FORMAT!r}")
+    version = graph.get("version")
+    if version not in SUPPORTED_VERSIONS:
+        raise IRError(f"{source}: IR version {version!r} is not supported "
+                      f"(this trit reads {', '.join(map(str, SUPPORTED_VERSIONS))})")
+
+    def req(d: dict, key: str, where: str) -> Any:
+        if key not in d:
+            raise IRError(f"{source}: {where}: missing field {key!r}")
+        return d[key]
+
+    def tensor(ref: Any, where: str) -> np.ndarray:
+        if ref not in tensors:
+            raise IRError(f"{source}: {where}: tensor {ref!r} is not in tensors.npz")
+        return tensors[ref]
+
+    inp = req(graph, "input", "graph")
+    layers = []
+    for i, d in enumerate(req(graph, "layers", "graph")):
+        name = d.get("name", f"#{i}")
+        where = f"layer {name!r}"
+        op = req(d, "op", where)
+        w = None
+        if "weights" in d:
+            wd = d["weights"]
+            scales = wd.get("scales")
+            w = Weights(format=req(wd, "format", f"{where} field 'weights'"),
+                        values=tensor(req(wd, "values", f"{where} field 'weights'"),
+                                      f"{where} field 'weights.values'"),
+                        scales=None if scales is None else tensor(
+                            scales, f"{where} field 'weights.scales'"))
+        out = None
+        if "output" in d:
+            od = d["output"]
+            if od.get("kind") != "sign_threshold":
+                raise IRError(f"{source}: {where}: field 'output.kind' is {od.get('kind')!r}, "
+                              "expected 'sign_threshold'")
+            out = SignThreshold(threshold=tensor(od.get("threshold"), f"{where} field 'output.threshold'"),
+                                direction=tensor(od.get("direction"), f"{where} field 'output.direction'"),
+                                residual=od.get("residual"),
+                                residual_stride=int(od.get("residual_stride", 1)))
+        try:
+            layers.append(Layer(
+                name=name, op=op, input=req(d, "input", where),
+                in_shape=tuple(req(d, "in_shape", where)), out_shape=tuple(req(d, "out_shape", where)),
+                kernel=int(d.get("kernel", 1)), stride=int(d.get("stride", 1)),
+                padding=int(d.get("padding", 0)), groups=int(d.get("groups", 1)),
+                weights=w, output=out,
+                bias=None if "bias" not in d else tensor(d["bias"], f"{where} field 'bias'")))
+        except (TypeError, ValueError) as exc:
+            raise IRError(f"{source}: {where}: malformed attribute ({exc})") from exc
+    ir = ModelIR(name=graph.get("name", ""), input_shape=tuple(req(inp, "shape", "input")),
+                 input_offset=int(inp.get("offset", 128)), layers=layers,
+                 classes=list(graph.get("classes", [])), meta=dict(graph.get("meta", {})),
+                 version=version)
+    validate(ir, source)
+    return ir
+
+
+# -- validation --------------------------------------------------------------------------------
+
+def _check(cond: bool, source: str, layer: str, fld: str, msg: str) -> None:
+    if not cond:
+        raise IRError(f"{source}: layer {layer!r} field {fld!r}: {msg}")
+
+
+def conv_out_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def validate(ir: ModelIR, source: str = "IR") -> None:
+    """Check shapes, dtypes, value ranges and references of every layer."""
+    if not ir.layers:
+        raise IRError(f"{source}: the graph has no layers")
+    shapes: dict[str, tuple[int, ...]] = {"input": tuple(ir.input_shape)}
+    binary: set[str] = set()
+    for layer in ir.layers:
+        n, c = layer.name, _check
+        c(layer.op in OPS, source, n, "op", f"unknown op {layer.op!r} (known: {', '.join(OPS)})")
+        c(n not in shapes, source, n, "name", "duplicate layer name")
+        c(layer.input in shapes, source, n, "input", f"{layer.input!r} is not an earlier value")
+        c(tuple(layer.in_shape) == shapes[layer.input], source, n, "in_shape",
+          f"{list(layer.in_shape)} but {layer.input!r} has shape {list(shapes[layer.input])}")
+        if layer.op == "conv2d":
+            _validate_conv(layer, source)
+            binary.add(n)
+        elif layer.op == "global_sum_pool":
+            c(len(layer.in_shape) == 3 and tuple(layer.out_shape) == (layer.in_shape[0],),
+              source, n, "out_shape", "global_sum_pool maps [C,H,W] to [C]")
+        else:
+            _validate_dense(layer, source)
+        if layer.output is not None and layer.output.residual is not None:
+            r = layer.output.residual
+            c(r in binary, source, n, "output.residual",
+              f"{r!r} is not an earlier binary value")
+            rs = shapes[r]
+            s = layer.output.residual_stride
+            c(s >= 1 and rs[0] <= layer.out_shape[0]
+              and -(-rs[1] // s) == layer.out_shape[1] and -(-rs[2] // s) == layer.out_shape[2],
+              source, n, "output.residual_stride",
+              f"residual {list(rs)} with stride {s} does not fit output {list(layer.out_shape)}")
+        shapes[n] = tuple(layer.out_shape)
+
+
+def _validate_weights(layer: Layer, source: str, shape: tuple[int, ...]) -> None:
+    n, w = layer.name, layer.weights
+    _check(w is not None, source, n, "weights", "missing")
+    _check(w.format in WEIGHT_FORMATS, source, n, "weights.format",
+           f"{w.format!r} is not one of {', '.join(WEIGHT_FORMATS)}")
+    _check(w.values.dtype == np.int8, source, n, "weights.values",
+           f"dtype {w.values.dtype}, expected int8")
+    _check(tuple(w.values.shape) == shape, source, n, "weights.values",
+           f"shape {list(w.values.shape)}, expected {list(shape)}")
+    if w.format == "ternary":
+        _check(bool(np.isin(w.values, (-1, 0, 1)).all()), source, n, "weights.values",
+               "ternary codes must be -1, 0 or +1")
+        _check(w.scales is not None and w.scales.dtype == np.int32 and w.scales.shape == (2,),
+               source, n, "weights.scales", "ternary weights need int32 [wp_q, wn_q]")
+    else:
+        _check(bool((w.values >= -127).all()), source, n, "weights.values",
+               "int8 weights must be in [-127, 127]")
+
+
+def _validate_conv(layer: Layer, source: str) -> None:
+    n = layer.name
+    cin, h, w = layer.in_shape
+    cout, oh, ow = layer.out_shape
+    _check(layer.groups in (1, cin) and (layer.groups == 1 or cout == cin), source, n, "groups",
+           "only dense (groups=1) and depthwise (groups=C_in=C_out) convolutions exist")
+    _check((oh, ow) == (conv_out_size(h, layer.kernel, layer.stride, layer.padding),
+                        conv_out_size(w, layer.kernel, layer.stride, layer.padding)),
+           source, n, "out_shape", "inconsistent with kernel/stride/padding")
+    _validate_weights(layer, source, (cout, cin // layer.groups, layer.kernel, layer.kernel))
+    o = layer.output
+    _check(o is not None, source, n, "output", "conv2d needs a sign_threshold output")
+    cols = (cout, 3) if o.residual is not None else (cout,)
+    _check(o.threshold.dtype == np.int32 and tuple(o.threshold.shape) == cols, source, n,
+           "output.threshold", f"expected int32 {list(cols)}, got {o.threshold.dtype} "
+           f"{list(o.threshold.shape)}")
+    _check(o.direction.dtype == np.int8 and tuple(o.direction.shape) == (cout,)
+           and bool(np.isin(o.direction, (-1, 1)).all()), source, n, "output.direction",
+           f"expected int8 [{cout}] of ±1")
+
+
+def _validate_dense(layer: Layer, source: str) -> None:
+    n = layer.name
+    _check(len(layer.in_shape) == 1 and len(layer.out_shape) == 1, source, n, "in_shape",
+           "dense maps [C] to [K]")
+    _validate_weights(layer, source, (layer.out_shape[0], layer.in_shape[0]))
+    _check(layer.bias is not None and layer.bias.dtype == np.int32
+           and layer.bias.shape == (layer.out_shape[0],), source, n, "bias",
+           f"expected int32 [{layer.out_shape[0]}]")

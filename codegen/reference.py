@@ -1,0 +1,116 @@
+"""Bit-exact integer reference interpreter of the deployment IR (NumPy).
+
+This is the oracle that the C kernels, the generated model and the on-device results are
+checked against. It implements docs/ir.md literally: binary values are int8 ±1 arrays,
+accumulators are integers (computed in int64 and checked to fit int32).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .ir import INT32_MAX, INT32_MIN, Layer, ModelIR
+
+
+class AccumulatorOverflow(ArithmeticError):
+    """An accumulator left the int32 range, which the IR forbids."""
+
+
+def _check_int32(name: str, acc: np.ndarray) -> np.ndarray:
+    if acc.size and (acc.min() < INT32_MIN or acc.max() > INT32_MAX):
+        raise AccumulatorOverflow(f"layer {name!r}: accumulator outside int32")
+    return acc
+
+
+def _exact(x: np.ndarray) -> np.ndarray:
+    """float64 sums of integers back to int64. Exact: inputs, weights and every partial sum
+    are integers far below 2**53 (|acc| < 2**31 is checked afterwards)."""
+    return np.rint(x).astype(np.int64)
+
+
+def _signed_sum(layer: Layer, dot) -> np.ndarray:
+    """``Σ w·x`` for int8 weights, ``wp_q·P − wn_q·N`` for ternary ones (the same as ``Σ w'·x``
+    with ``w' = wp_q`` on +1 codes and ``−wn_q`` on −1 codes); ``dot(w)`` sums the input under
+    a weight tensor of the layer's shape, in float64 for BLAS speed."""
+    w = layer.weights
+    if w.format == "int8":
+        return _exact(dot(w.values.astype(np.float64)))
+    wp, wn = (float(v) for v in w.scales)
+    return _exact(dot(np.where(w.values == 1, wp, np.where(w.values == -1, -wn, 0.0))))
+
+
+def conv2d_acc(layer: Layer, x: np.ndarray) -> np.ndarray:
+    """Integer accumulators ``[N, C_out, OH, OW]`` of a conv2d; out-of-image taps add 0."""
+    k, s, p, g = layer.kernel, layer.stride, layer.padding, layer.groups
+    _, oh, ow = layer.out_shape
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (p, p), (p, p)))
+
+    def tap(ky: int, kx: int) -> np.ndarray:
+        return xp[:, :, ky:ky + s * (oh - 1) + 1:s, kx:kx + s * (ow - 1) + 1:s]
+
+    def dot(w: np.ndarray) -> np.ndarray:
+        acc = 0
+        for ky in range(k):
+            for kx in range(k):
+                if g == 1:  # [N, OH, OW, Cout]
+                    acc = acc + np.tensordot(tap(ky, kx), w[:, :, ky, kx], axes=([1], [1]))
+                else:
+                    acc = acc + tap(ky, kx) * w[None, :, 0, ky, kx, None, None]
+        return acc if g > 1 else acc.transpose(0, 3, 1, 2)
+
+    return _check_int32(layer.name, _signed_sum(layer, dot))
+
+
+def sign_threshold(layer: Layer, acc: np.ndarray, values: dict[str, np.ndarray]) -> np.ndarray:
+    """±1 outputs (int8) from accumulators per the layer's folded thresholds."""
+    o = layer.output
+    c = acc.shape[1]
+    if o.residual is None:
+        thr = o.threshold.astype(np.int64)[None, :, None, None]
+    else:
+        src = values[o.residual][:, :, ::o.residual_stride, ::o.residual_stride]
+        r = np.zeros_like(acc)
+        r[:, :src.shape[1]] = src
+        t = o.threshold.astype(np.int64)[None, :, None, None, :]
+        thr = np.where(r < 0, t[..., 0], np.where(r == 0, t[..., 1], t[..., 2]))
+    d = o.direction.astype(np.int64).reshape(1, c, 1, 1)
+    positive = np.where(d > 0, acc >= thr, acc <= thr)
+    return np.where(positive, 1, -1).astype(np.int8)
+
+
+def run(ir: ModelIR, images: np.ndarray, keep: bool = False) -> dict[str, np.ndarray]:
+    """Run uint8 images ``[N, 3, H, W]`` (or one ``[3, H, W]``) through the IR.
+
+    Returns ``{"logits": int64 [N, K], "pred": int64 [N]}`` and, with ``keep``, every
+    intermediate value by layer name (conv accumulators under ``<name>.acc``).
+    """
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[None]
+    if images.dtype != np.uint8 or images.shape[1:] != tuple(ir.input_shape):
+        raise ValueError(f"images must be uint8 [N, {', '.join(map(str, ir.input_shape))}], "
+                         f"got {images.dtype} {list(images.shape)}")
+    values: dict[str, np.ndarray] = {"input": images.astype(np.int64) - ir.input_offset}
+    for layer in ir.layers:
+        x = values[layer.input]
+        if layer.op == "conv2d":
+            acc = conv2d_acc(layer, x)
+            if keep:
+                values[f"{layer.name}.acc"] = acc
+            values[layer.name] = sign_threshold(layer, acc, values)
+        elif layer.op == "global_sum_pool":
+            values[layer.name] = x.astype(np.int64).sum(axis=(2, 3))
+        else:  # dense
+            acc = _signed_sum(layer, lambda w: x.astype(np.float64) @ w.T)
+            values[layer.name] = _check_int32(layer.name, acc + layer.bias.astype(np.int64))
+    logits = values[ir.layers[-1].name]
+    out = {"logits": logits, "pred": logits.argmax(axis=1)}
+    if keep:
+        out.update(values)
+    return out
+
+
+def predict(ir: ModelIR, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    """Predicted class per image (int64 ``[N]``), in batches."""
+    return np.concatenate([run(ir, images[i:i + batch_size])["pred"]
+                           for i in range(0, len(images), batch_size)])

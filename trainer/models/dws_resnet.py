@@ -1,0 +1,136 @@
+"""Depthwise-separable ResNet-20 for CIFAR-10.
+
+The CIFAR ResNet-20 of He et al. (a 3×3 input convolution, three stages of three basic blocks
+at widths ``w, 2w, 4w`` on 32×32, 16×16 and 8×8 maps, global average pooling, a linear
+classifier) with every 3×3 convolution after the input one replaced by a depthwise 3×3 and a
+pointwise 1×1 convolution, each followed by batch norm and the activation. Shortcuts are
+parameter-free ("option A"): identity, or stride-2 subsampling with zero channels appended
+when a stage doubles the width. A block computes::
+
+    h = act(bn(dw1(x)));  h = act(bn(pw1(h)));  h = act(bn(dw2(h)))
+    out = act(bn(pw2(h)) + shortcut(x))
+
+The first block of stages 2 and 3 downsamples in ``dw1`` (stride 2). The model takes uint8
+pixels and normalises them as ``(p − 128) / 64`` so that zero padding of the normalised image
+equals padding with pixel value 128 (an exact integer form for deployment).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..layers import QConv2d, QLinear
+from ..quant import ActivationQuantizer
+from .schemes import VARIANTS, QuantScheme
+
+INPUT_OFFSET = 128
+INPUT_DIVISOR = 64.0
+NUM_CLASSES = 10
+
+
+class ConvBN(nn.Module):
+    """A quantized convolution followed by batch norm (no activation)."""
+
+    def __init__(self, conv: QConv2d) -> None:
+        super().__init__()
+        self.conv = conv
+        self.bn = nn.BatchNorm2d(conv.out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
+
+
+def shortcut(x: torch.Tensor, out_channels: int, stride: int) -> torch.Tensor:
+    """Option-A shortcut: subsample by ``stride``, append zero channels up to ``out_channels``."""
+    if stride > 1:
+        x = x[:, :, ::stride, ::stride]
+    extra = out_channels - x.shape[1]
+    if extra > 0:
+        x = F.pad(x, (0, 0, 0, 0, 0, extra))
+    return x
+
+
+class DWSBlock(nn.Module):
+    """Basic block with both 3×3 convolutions made depthwise-separable."""
+
+    def __init__(self, cin: int, cout: int, stride: int, scheme: QuantScheme) -> None:
+        super().__init__()
+        self.cin, self.cout, self.stride = cin, cout, stride
+        wq = scheme.weight_quantizer
+        self.dw1 = ConvBN(QConv2d(cin, cin, 3, stride=stride, padding=1, groups=cin,
+                                  weight_quant=wq("depthwise")))
+        self.pw1 = ConvBN(QConv2d(cin, cout, 1, weight_quant=wq("pointwise")))
+        self.dw2 = ConvBN(QConv2d(cout, cout, 3, padding=1, groups=cout,
+                                  weight_quant=wq("depthwise")))
+        self.pw2 = ConvBN(QConv2d(cout, cout, 1, weight_quant=wq("pointwise")))
+        self.act_dw1: ActivationQuantizer = scheme.activation_quantizer()
+        self.act_pw1: ActivationQuantizer = scheme.activation_quantizer()
+        self.act_dw2: ActivationQuantizer = scheme.activation_quantizer()
+        self.act_out: ActivationQuantizer = scheme.activation_quantizer()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.act_dw1(self.dw1(x))
+        h = self.act_pw1(self.pw1(h))
+        h = self.act_dw2(self.dw2(h))
+        return self.act_out(self.pw2(h) + shortcut(x, self.cout, self.stride))
+
+
+class DWSResNet(nn.Module):
+    """Depthwise-separable ResNet (``blocks_per_stage=3`` gives ResNet-20)."""
+
+    def __init__(self, scheme: QuantScheme, width: int = 16, blocks_per_stage: int = 3,
+                 num_classes: int = NUM_CLASSES) -> None:
+        super().__init__()
+        self.scheme = scheme
+        self.config = {"arch": "dws-resnet", "width": width,
+                       "blocks_per_stage": blocks_per_stage, "num_classes": num_classes,
+                       "scheme": scheme.to_dict()}
+        self.stem = ConvBN(QConv2d(3, width, 3, padding=1,
+                                   weight_quant=scheme.weight_quantizer("stem")))
+        self.act_stem = scheme.activation_quantizer()
+        blocks: list[tuple[str, DWSBlock]] = []
+        cin = width
+        for stage in range(3):
+            cout = width * 2 ** stage
+            for b in range(blocks_per_stage):
+                stride = 2 if (stage > 0 and b == 0) else 1
+                blocks.append((f"s{stage + 1}b{b + 1}", DWSBlock(cin, cout, stride, scheme)))
+                cin = cout
+        self.blocks = nn.Sequential()
+        for name, block in blocks:
+            self.blocks.add_module(name, block)
+        self.fc = QLinear(cin, num_classes, weight_quant=scheme.weight_quantizer("classifier"))
+
+    @staticmethod
+    def normalise(images: torch.Tensor) -> torch.Tensor:
+        """uint8 pixels → float ``(p − 128) / 64``."""
+        return (images.float() - INPUT_OFFSET) / INPUT_DIVISOR
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """Activations entering global pooling, ``[N, 4w, 8, 8]``."""
+        x = self.act_stem(self.stem(self.normalise(images)))
+        return self.blocks(x)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(images).mean(dim=(2, 3)))
+
+
+def build_model(variant: str | QuantScheme = "ttq-all-bin", width: int = 16,
+                blocks_per_stage: int = 3) -> DWSResNet:
+    """Build a DWS-ResNet from a variant name (see :mod:`.schemes`) or a scheme."""
+    if isinstance(variant, str):
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
+        variant = VARIANTS[variant]
+    return DWSResNet(variant, width=width, blocks_per_stage=blocks_per_stage)
+
+
+def model_from_config(config: dict) -> DWSResNet:
+    """Rebuild a model from the ``config`` dict stored in checkpoints."""
+    if config.get("arch") != "dws-resnet":
+        raise ValueError(f"unknown architecture {config.get('arch')!r} in checkpoint")
+    return DWSResNet(QuantScheme(**config["scheme"]), width=config["width"],
+                     blocks_per_stage=config["blocks_per_stage"],
+                     num_classes=config["num_classes"])

@@ -1,0 +1,80 @@
+"""Quantization schemes: which quantizer each kind of layer gets.
+
+The named variants follow the papers' depthwise-separable ResNet-20 experiments:
+
+===============  =======  =========  ==========  ==========  ==========
+variant          stem     depthwise  pointwise   classifier  activation
+===============  =======  =========  ==========  ==========  ==========
+``fp``           float    float      float       float       relu
+``ttq-pw``       float    float      ternary     float       relu
+``ttq-all``      float    ternary    ternary     ternary     relu
+``ttq-all-bin``  int8     ternary    ternary     ternary     sign
+===============  =======  =========  ==========  ==========  ==========
+
+``ttq-pw`` is the papers' "TTQ on 1×1 convolutions only" network (~32 kB), ``ttq-all`` the
+"TTQ on all layers but the first" one (~11 kB); ``ttq-all-bin`` adds binary activations and
+keeps the input convolution in int8 so that every layer has an exact integer form (it is the
+variant ``trit export`` deploys).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ..quant import (ActivationQuantizer, Int8Weight, OrderedDither, Passthrough, ReLU, SignSTE,
+                     TTQTernary, WeightQuantizer)
+
+WEIGHT_FORMATS = ("float", "int8", "ternary")
+ACTIVATIONS = ("relu", "sign", "dither2d", "dither3d")
+
+
+@dataclass(frozen=True)
+class QuantScheme:
+    """Weight format per layer kind and the activation used between layers."""
+
+    stem: str = "int8"
+    depthwise: str = "ternary"
+    pointwise: str = "ternary"
+    classifier: str = "ternary"
+    activation: str = "sign"
+    ttq_t: float = 0.05
+
+    def __post_init__(self) -> None:
+        for field in ("stem", "depthwise", "pointwise", "classifier"):
+            if getattr(self, field) not in WEIGHT_FORMATS:
+                raise ValueError(f"quantization scheme: {field} must be one of "
+                                 f"{', '.join(WEIGHT_FORMATS)}, got {getattr(self, field)!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"quantization scheme: activation must be one of "
+                             f"{', '.join(ACTIVATIONS)}, got {self.activation!r}")
+
+    def weight_quantizer(self, layer_kind: str) -> WeightQuantizer:
+        """A fresh quantizer for a layer of kind ``stem|depthwise|pointwise|classifier``."""
+        fmt = getattr(self, layer_kind)
+        if fmt == "ternary":
+            return TTQTernary(t=self.ttq_t)
+        if fmt == "int8":
+            return Int8Weight()
+        return Passthrough()
+
+    def activation_quantizer(self) -> ActivationQuantizer:
+        if self.activation == "sign":
+            return SignSTE()
+        if self.activation.startswith("dither"):
+            return OrderedDither(three_d=self.activation == "dither3d")
+        return ReLU()
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+VARIANTS: dict[str, QuantScheme] = {
+    "fp": QuantScheme(stem="float", depthwise="float", pointwise="float", classifier="float",
+                      activation="relu"),
+    "ttq-pw": QuantScheme(stem="float", depthwise="float", pointwise="ternary",
+                          classifier="float", activation="relu"),
+    "ttq-all": QuantScheme(stem="float", depthwise="ternary", pointwise="ternary",
+                           classifier="ternary", activation="relu"),
+    "ttq-all-bin": QuantScheme(stem="int8", depthwise="ternary", pointwise="ternary",
+                               classifier="ternary", activation="sign"),
+}

@@ -1,0 +1,12 @@
+"""Quantizers: small modules with a forward and a straight-through backward.
+
+Weight quantizers map a latent float weight tensor to the weight the layer convolves with;
+activation quantizers map pre-activations to the values the next layer sees. Layers receive
+quantizer instances as constructor arguments (see :mod:`trainer.layers`).
+"""
+
+from .activations import ActivationQuantizer, OrderedDither, ReLU, SignSTE, dither_mask
+from .weights import Int8Weight, Passthrough, TTQTernary, WeightQuantizer
+
+__all__ = ["ActivationQuantizer", "Int8Weight", "OrderedDither", "Passthrough", "ReLU",
+           "SignSTE", "TTQTernary", "WeightQuantizer", "dither_mask"]

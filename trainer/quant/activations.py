@@ -1,0 +1,84 @@
+"""Activation quantizers: sign with a straight-through estimator, ordered dithering, and the
+full-precision ReLU used by the papers' float-activation variants."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ActivationQuantizer(nn.Module):
+    """Base class. ``binary`` is True when the output is ±1 (one bit per value when deployed)."""
+
+    binary: bool = False
+
+
+#: Smallest float32 above 1.0: the straight-through window ``(-_EDGE, _EDGE)`` equals ``[-1, 1]``.
+_EDGE = 1.0 + 2.0 ** -23
+
+
+class _SignSTE(torch.autograd.Function):
+    """``sign(x)``: +1 for ``x ≥ +0.0``, -1 for negative ``x`` (and for the IEEE ``-0.0``,
+    which copies its sign bit); backward passes ``g`` where ``|x| ≤ 1``, else 0."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.copysign(torch.ones((), dtype=x.dtype, device=x.device), x)
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        # one fused kernel: g where -_EDGE < x < _EDGE, i.e. |x| <= 1 in float32
+        return torch.ops.aten.hardtanh_backward(g, x, -_EDGE, _EDGE)
+
+
+class SignSTE(ActivationQuantizer):
+    """Binary activation: +1 where ``x ≥ 0``, -1 elsewhere; gradient cancelled for ``|x| > 1``."""
+
+    binary = True
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _SignSTE.apply(x)
+
+
+def dither_mask(channels: int, height: int, width: int, three_d: bool,
+                device: torch.device | str | None = None) -> torch.Tensor:
+    """Ordered-dithering thresholds ``m(x, y, z) = 2·(((x + 67·z) + 236·y)·119 & 255)/255 − 1``.
+
+    ``x`` is the column, ``y`` the row, ``z`` the channel (0 for every channel when
+    ``three_d`` is False). Returns float32 ``[channels, height, width]`` in ``[-1, 1]``.
+    """
+    z = torch.arange(channels, device=device).view(-1, 1, 1) if three_d else torch.zeros(
+        1, 1, 1, dtype=torch.long, device=device)
+    y = torch.arange(height, device=device).view(1, -1, 1)
+    x = torch.arange(width, device=device).view(1, 1, -1)
+    m = (((x + z * 67) + y * 236) * 119) & 255
+    return (2.0 * m.float() / 255.0 - 1.0).expand(channels, height, width).contiguous()
+
+
+class OrderedDither(ActivationQuantizer):
+    """Binary activation ``sign(x − m)`` with the ordered-dithering mask ``m`` of
+    :func:`dither_mask` (2-D: one mask for all channels; 3-D: shifted per channel).
+    The straight-through gradient is cancelled where ``|x − m| > 1``."""
+
+    binary = True
+
+    def __init__(self, three_d: bool = False) -> None:
+        super().__init__()
+        self.three_d = three_d
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, c, h, w = x.shape
+        m = dither_mask(c, h, w, self.three_d, device=x.device).to(x.dtype)
+        return _SignSTE.apply(x - m)
+
+    def extra_repr(self) -> str:
+        return "3-D" if self.three_d else "2-D"
+
+
+class ReLU(ActivationQuantizer):
+    """Full-precision activation (no quantization): ``max(x, 0)``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x)

@@ -1,0 +1,59 @@
+"""Weight-storage report of a PyTorch model, layer by layer, as deployed.
+
+Counted per layer: weights (2 bits ternary, 8 bits int8, 32 bits float), the two TTQ scales
+(2 × 32 bits), and what batch norm becomes: with binary activations an int32 threshold per
+channel (three per channel when a residual is added before the sign) plus a 1-bit direction
+flag per channel; with float activations a float32 scale and shift per channel. The classifier
+adds one 32-bit bias per class. For exportable models this equals the IR's own count.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from codegen.ir.storage import BITS, StorageReport, StorageRow, nbytes
+
+from .layers import QConv2d, QLinear
+from .models import ConvBN, DWSResNet
+
+
+def _kind(conv: QConv2d) -> str:
+    k = conv.kernel_size[0]
+    if conv.groups > 1:
+        return f"dw{k}x{k}"
+    return f"pw{k}x{k}" if k == 1 else f"conv{k}x{k}"
+
+
+def _row(name: str, layer: nn.Module, kind: str, threshold_bytes: int) -> StorageRow:
+    q = layer.weight_quant
+    w = layer.weight
+    return StorageRow(name=name, kind=kind, shape="x".join(map(str, w.shape)),
+                      weight_format=q.kind, params=w.numel(),
+                      weight_bytes=nbytes(w.numel(), BITS[q.kind]),
+                      scale_bytes=q.scale_bytes, threshold_bytes=threshold_bytes)
+
+
+def _bn_bytes(channels: int, binary: bool, residual: bool) -> int:
+    if binary:
+        return 4 * channels * (3 if residual else 1) + nbytes(channels, 1)
+    return 8 * channels
+
+
+def model_storage(model: DWSResNet) -> StorageReport:
+    """Per-layer storage of a :class:`DWSResNet`, named as in the IR."""
+    binary = model.act_stem.binary
+    rows = []
+
+    def add(name: str, unit: ConvBN, residual: bool = False) -> None:
+        rows.append(_row(name, unit.conv, _kind(unit.conv),
+                         _bn_bytes(unit.conv.out_channels, binary, residual)))
+
+    add("stem", model.stem)
+    for bname, block in model.blocks.named_children():
+        add(f"{bname}.dw1", block.dw1)
+        add(f"{bname}.pw1", block.pw1)
+        add(f"{bname}.dw2", block.dw2)
+        add(f"{bname}.pw2", block.pw2, residual=True)
+    fc: QLinear = model.fc
+    rows.append(_row("fc", fc, "dense", 4 * fc.out_features))
+    return StorageReport(rows)

@@ -1,0 +1,259 @@
+"""The training loop: tensors in memory, tensor-op augmentation, one tight loop per epoch,
+a checkpoint and a metrics row after every epoch, resumable and seeded."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .data import augment_batch, load_cifar10, make_splits
+from .data.tensors import DataSplits, Split
+from .models import DWSResNet, build_model, model_from_config
+from .quant import TTQTernary
+from .recipe import Recipe
+
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class EpochMetrics:
+    epoch: int
+    lr: float
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    seconds: float
+    images_per_second: float
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    """Weight decay on conv/linear weights only; BN parameters and TTQ scales are exempt."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (decay if name.endswith("weight") and p.dim() > 1 else no_decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0}]
+
+
+def make_optimizer(model: torch.nn.Module, r: Recipe) -> torch.optim.Optimizer:
+    groups = param_groups(model, r.weight_decay)
+    if r.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=r.lr, momentum=r.momentum, nesterov=True)
+    return torch.optim.Adam(groups, lr=r.lr)
+
+
+def lr_factor(r: Recipe, step: int, steps_per_epoch: int) -> float:
+    """Multiplier of ``r.lr`` at a global step (per-step schedule)."""
+    epoch = step / steps_per_epoch
+    if r.warmup_epochs > 0 and epoch < r.warmup_epochs:
+        return (epoch + 1.0 / steps_per_epoch) / r.warmup_epochs
+    if r.schedule == "cosine":
+        span = max(r.epochs - r.warmup_epochs, 1e-9)
+        return 0.5 * (1.0 + math.cos(math.pi * min((epoch - r.warmup_epochs) / span, 1.0)))
+    if r.schedule == "step":
+        return r.gamma ** sum(1 for m in r.milestones if epoch >= m)
+    return 1.0
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, split: Split, batch_size: int = 1000,
+             device: torch.device | None = None) -> tuple[float, float]:
+    """Mean cross-entropy and top-1 accuracy (fraction) of ``model`` on ``split``."""
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    loss_sum, correct = 0.0, 0
+    for i in range(0, len(split), batch_size):
+        x = split.images[i:i + batch_size].to(device).contiguous(memory_format=torch.channels_last)
+        y = split.labels[i:i + batch_size].to(device)
+        logits = model(x)
+        loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
+        correct += (logits.argmax(1) == y).sum().item()
+    model.train(was_training)
+    return loss_sum / len(split), correct / len(split)
+
+
+def load_float_init(model: DWSResNet, path: str | Path) -> list[str]:
+    """Copy matching tensors from a (float) checkpoint; returns the names copied.
+
+    TTQ layers start from the float weights, as in the papers' fine-tuning recipe.
+    """
+    state = torch.load(path, map_location="cpu", weights_only=False)["model"]
+    own = model.state_dict()
+    copied = [k for k, v in state.items() if k in own and own[k].shape == v.shape
+              and not k.endswith((".wp", ".wn"))]
+    model.load_state_dict({k: state[k] for k in copied}, strict=False)
+    return copied
+
+
+def init_ttq_from_weights(model: torch.nn.Module) -> None:
+    """Rescale TTQ latent weights to max|w| = 1 (the TTQ paper normalises before quantizing)."""
+    with torch.no_grad():
+        for m in model.modules():
+            if hasattr(m, "weight_quant") and isinstance(m.weight_quant, TTQTernary):
+                m.weight.div_(m.weight.abs().max().clamp_min(1e-12))
+
+
+class Trainer:
+    """Runs a :class:`Recipe` into ``out_dir`` (``last.pt``, ``best.pt``, ``metrics.csv``,
+    ``metrics.jsonl``, ``recipe.yaml``)."""
+
+    def __init__(self, recipe: Recipe, out_dir: Path, data: DataSplits | None = None,
+                 data_path: str | None = None, device: str = "auto",
+                 log: Callable[[str], None] = print, progress: bool = True) -> None:
+        self.r = recipe
+        self.out = Path(out_dir)
+        self.device = pick_device(device)
+        self.log = log
+        self.progress = progress
+        self.data = data if data is not None else make_splits(load_cifar10(data_path),
+                                                              recipe.val_size)
+        torch.manual_seed(recipe.seed)
+        if self.device.type == "cpu":
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        self.model = build_model(recipe.variant, recipe.width, recipe.blocks_per_stage)
+        if recipe.init_from:
+            copied = load_float_init(self.model, recipe.init_from)
+            log(f"initialised {len(copied)} tensors from {recipe.init_from}")
+        init_ttq_from_weights(self.model)
+        self.model.to(self.device, memory_format=torch.channels_last)
+        self.opt = make_optimizer(self.model, recipe)
+        self.steps_per_epoch = math.ceil(len(self.data.train) / recipe.batch_size)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(
+            self.opt, lambda s: lr_factor(recipe, s, self.steps_per_epoch))
+        self.epoch = 0
+        self.best_val = -1.0
+        self.train_data = self.data.train.to(self.device)
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {"version": CHECKPOINT_VERSION, "config": self.model.config,
+                "recipe": self.r.to_dict(), "epoch": self.epoch, "best_val": self.best_val,
+                "model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+                "scheduler": self.sched.state_dict()}
+
+    def save(self, name: str) -> Path:
+        path = self.out / name
+        tmp = path.with_suffix(".tmp")
+        torch.save(self.state(), tmp)
+        tmp.replace(path)
+        return path
+
+    def resume(self) -> bool:
+        """Continue from ``out_dir/last.pt`` if it exists; returns whether it did."""
+        path = self.out / "last.pt"
+        if not path.exists():
+            return False
+        ck = torch.load(path, map_location=self.device, weights_only=False)
+        if ck["recipe"] != self.r.to_dict():
+            changed = sorted(k for k in ck["recipe"] if ck["recipe"][k] != self.r.to_dict().get(k))
+            self.log(f"note: resuming with changed recipe fields: {', '.join(changed)}")
+        self.model.load_state_dict(ck["model"])
+        self.opt.load_state_dict(ck["optimizer"])
+        self.sched.load_state_dict(ck["scheduler"])
+        self.epoch, self.best_val = ck["epoch"], ck["best_val"]
+        self.log(f"resumed from {path} after epoch {self.epoch} (best val {self.best_val:.4f})")
+        return True
+
+    # -- loop --------------------------------------------------------------------------------
+    def train_epoch(self) -> tuple[float, float, float]:
+        r, model, data = self.r, self.model, self.train_data
+        gen = torch.Generator().manual_seed(r.seed * 100_003 + self.epoch)
+        order = torch.randperm(len(data), generator=gen).to(self.device)
+        model.train()
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        t0 = time.time()
+        bar = tqdm(range(self.steps_per_epoch), desc=f"epoch {self.epoch + 1}/{r.epochs}",
+                   leave=False, disable=not self.progress, unit="batch")
+        for i in bar:
+            idx = order[i * r.batch_size:(i + 1) * r.batch_size]
+            x = data.images[idx]
+            if r.augment:
+                x = augment_batch(x, generator=gen)
+            x = x.contiguous(memory_format=torch.channels_last)
+            y = data.labels[idx]
+            logits = model(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=r.label_smoothing)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            self.sched.step()
+            loss_sum += loss.detach() * len(y)
+            correct += (logits.argmax(1) == y).sum()
+            if i % 20 == 0:
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+        n = len(data)
+        return loss_sum.item() / n, correct.item() / n, time.time() - t0
+
+    def fit(self) -> list[EpochMetrics]:
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "recipe.yaml").write_text(_yaml_dump(self.r.to_dict()))
+        history: list[EpochMetrics] = []
+        start = time.time()
+        while self.epoch < self.r.epochs:
+            lr = self.opt.param_groups[0]["lr"]
+            tr_loss, tr_acc, secs = self.train_epoch()
+            val_loss, val_acc = evaluate(self.model, self.data.val, self.r.eval_batch_size)
+            self.epoch += 1
+            m = EpochMetrics(self.epoch, lr, tr_loss, tr_acc, val_loss, val_acc, secs,
+                             len(self.train_data) / secs)
+            history.append(m)
+            self._write_metrics(m)
+            self.save("last.pt")
+            if val_acc > self.best_val:
+                self.best_val = val_acc
+                self.save("best.pt")
+            self.log(f"epoch {m.epoch:3d}/{self.r.epochs}  lr {lr:.2e}  train loss {tr_loss:.4f}"
+                     f" acc {tr_acc:.4f}  val loss {val_loss:.4f} acc {val_acc:.4f}  "
+                     f"{secs:.0f}s ({m.images_per_second:.0f} img/s)")
+            if self.r.time_limit_min and time.time() - start > self.r.time_limit_min * 60:
+                self.log(f"time limit of {self.r.time_limit_min} min reached after epoch "
+                         f"{self.epoch}; `--resume` continues")
+                break
+        return history
+
+    def _write_metrics(self, m: EpochMetrics) -> None:
+        row = m.__dict__
+        csv_path = self.out / "metrics.csv"
+        new = not csv_path.exists() or m.epoch == 1
+        with csv_path.open("w" if m.epoch == 1 else "a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                w.writeheader()
+            w.writerow(row)
+        with (self.out / "metrics.jsonl").open("w" if m.epoch == 1 else "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+def _yaml_dump(d: dict) -> str:
+    import yaml
+    return yaml.safe_dump(d, sort_keys=False)
+
+
+def load_checkpoint_model(path: str | Path) -> tuple[DWSResNet, dict]:
+    """Rebuild the model stored in a checkpoint, in eval mode on the CPU."""
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    if ck.get("version") != CHECKPOINT_VERSION:
+        raise ValueError(f"{path}: checkpoint version {ck.get('version')} is not "
+                         f"{CHECKPOINT_VERSION}")
+    model = model_from_config(ck["config"])
+    model.load_state_dict(ck["model"])
+    model.eval()
+    return model, ck
