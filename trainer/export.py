@@ -125,6 +125,7 @@ def export_model(model: DWSResNet, name: str = "model") -> ModelIR:
     layers.append(Layer(name="pool", op="global_sum_pool", input=last.name,
                         in_shape=last.out_shape, out_shape=(c,)))
     fc_weights, u = ternary_weights(model.fc)
+    u *= model.fc.out_scale
     bias = np.round(model.fc.bias.double().numpy() * (h * w) / u).astype(np.int32)
     layers.append(Layer(name="fc", op="dense", input="pool", in_shape=(c,),
                         out_shape=(model.fc.out_features,), weights=fc_weights, bias=bias))

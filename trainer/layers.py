@@ -28,15 +28,21 @@ class QConv2d(nn.Conv2d):
 
 
 class QLinear(nn.Linear):
-    """``nn.Linear`` (float bias) that multiplies by ``weight_quant(weight)``."""
+    """``nn.Linear`` (float bias) computing ``out_scale · (weight_quant(weight) @ x) + bias``.
+
+    ``out_scale`` is a constant, ``1/√in_features`` by default, so that ternary weights of
+    scale ~1 start with logits of unit size; deployment folds it into the integer bias.
+    """
 
     def __init__(self, in_features: int, out_features: int, *,
-                 weight_quant: WeightQuantizer | None = None) -> None:
+                 weight_quant: WeightQuantizer | None = None,
+                 out_scale: float | None = None) -> None:
         super().__init__(in_features, out_features, bias=True)
         self.weight_quant = weight_quant if weight_quant is not None else Passthrough()
+        self.out_scale = out_scale if out_scale is not None else in_features ** -0.5
 
     def quantized_weight(self) -> torch.Tensor:
         return self.weight_quant(self.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.quantized_weight(), self.bias)
+        return F.linear(x, self.quantized_weight() * self.out_scale, self.bias)

