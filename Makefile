@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 .PHONY: setup apt demo test clean help
 
 help:
-	@echo "make demo   install what is missing, train the quick recipe, export the IR"
+	@echo "make demo   install what is missing, train the demo-bin recipe, export the IR"
 	@echo "make test   run the test suite (CIFAR-10 from TRIT_CIFAR10=$(TRIT_CIFAR10))"
 	@echo "make setup  only install (apt packages when missing, .venv, trit in editable mode)"
 
@@ -38,9 +38,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 setup: $(VENV)/.installed
 
+# Train the deployable binary-activation network (resumes an interrupted run), export it to
+# the IR and compare the integer reference interpreter with PyTorch on 1,000 test images.
 demo: setup
-	@if [ -f $(DEMO_RUN)/best.pt ]; then echo "using the trained $(DEMO_RUN)/best.pt (delete it to retrain)"; \
-	else $(BIN)/trit train --recipe quick --out $(DEMO_RUN) --resume; fi
+	$(BIN)/trit train --recipe demo-bin --out $(DEMO_RUN) --resume
 	$(BIN)/trit export $(DEMO_RUN)/best.pt -o $(DEMO_RUN)/model.trit --check 1000
 
 test: setup

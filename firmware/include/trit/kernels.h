@@ -1,0 +1,83 @@
+/*
+ * trit kernel library: one signature per operation, shared by every flavour
+ * (ref = portable C; optimised flavours implement the same functions).
+ *
+ * Data layouts (all tensors are HWC, row-major over pixels):
+ *   int8 image      int8_t  [H][W][C]           x = pixel - 128
+ *   binary tensor   uint32_t[H][W][words(C)]    bit (c % 32) of word (c / 32) is 1 when the
+ *                                               value is -1, 0 when +1; unused bits are 0
+ *   int8 weights    int8_t  [Cout][K][K][Cin]
+ *   ternary pw/fc   uint32_t sign[Cout][words(Cin)], nz[Cout][words(Cin)]
+ *                   sign bit 1 = -1, nz bit 1 = non-zero; unused bits 0 in both planes
+ *   ternary dw      int8_t  [C][K*K] codes in {-1, 0, +1}
+ * Integer semantics are those of docs/ir.md.
+ */
+#ifndef TRIT_KERNELS_H
+#define TRIT_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TRIT_WORDS(c) (((c) + 31) / 32)
+
+/* Batch norm + sign (+ residual) folded into per-channel thresholds. */
+typedef struct {
+    const int32_t *threshold; /* [C] without residual, [C][3] with (column r + 1) */
+    const uint32_t *negative; /* direction bits, words(C): 1 = output +1 iff acc <= T */
+    int has_residual;
+} trit_threshold_t;
+
+/* Ternary scales: acc = wp * P - wn * N (docs/ir.md). */
+typedef struct {
+    int32_t wp;
+    int32_t wn;
+} trit_scales_t;
+
+/* Threshold n accumulators of one pixel and pack them into words(n) words.
+ * residual: the packed residual pixel (NULL when none) with res_channels channels;
+ * channels >= res_channels see residual value 0. */
+void trit_threshold_pack(const int32_t *acc, int n, const trit_threshold_t *thr,
+                         const uint32_t *residual, int res_channels, uint32_t *out);
+
+/* Input layer: int8 image [H][W][cin] -> binary [OH][OW][words(cout)], k x k, stride, pad. */
+void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights,
+                        int cout, int k, int stride, int pad, const trit_threshold_t *thr,
+                        uint32_t *out, int32_t *scratch /* [cout] */);
+
+/* Pointwise 1x1 ternary x binary on an h x w grid (stride 1). residual: NULL, or a binary
+ * tensor [.][res_w][words(res_c)] whose pixel (y*res_stride, x*res_stride) is added before
+ * the sign of output pixel (y, x) (the option-A shortcut of a block). */
+void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32_t *sign,
+                         const uint32_t *nz, trit_scales_t s, int cout,
+                         const trit_threshold_t *thr, const uint32_t *residual, int res_w,
+                         int res_c, int res_stride, uint32_t *out,
+                         int32_t *scratch /* [cout] */);
+
+/* Depthwise k x k ternary x binary on an h x w input, taps outside the image add 0. */
+void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *codes,
+                         trit_scales_t s, int k, int stride, int pad,
+                         const trit_threshold_t *thr, uint32_t *out,
+                         int32_t *scratch /* [c] */);
+
+/* Global sum pooling of a binary tensor: out[c] = sum of +-1 over h*w pixels. */
+void trit_global_sum_pool_bin(const uint32_t *in, int pixels, int c, int32_t *out);
+
+/* Ternary dense layer on int32 inputs: out[k] = wp*P_k - wn*N_k + bias[k]. */
+void trit_dense_ternary(const int32_t *in, int cin, const uint32_t *sign, const uint32_t *nz,
+                        trit_scales_t s, const int32_t *bias, int cout, int32_t *out);
+
+/* Portable population count (no libgcc call). */
+static inline int trit_popcount32(uint32_t v) {
+    v = v - ((v >> 1) & 0x55555555u);
+    v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
+    v = (v + (v >> 4)) & 0x0F0F0F0Fu;
+    return (int)((v * 0x01010101u) >> 24);
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TRIT_KERNELS_H */

@@ -1,0 +1,159 @@
+"""Export to the IR, the IR file format, threshold folding and the reference interpreter."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from codegen import reference
+from codegen.ir import INT32_MAX, INT32_MIN, IRError, load_ir, save_ir
+from trainer.export import ExportError, export_model, fold_sign_threshold
+from trainer.models import build_model
+from trainer.size_report import model_storage
+
+
+def trained_like_model(seed: int = 0, width: int = 16):
+    """A ttq-all-bin model with random TTQ scales and batch-norm statistics (negative
+    gammas included), standing in for a trained one."""
+    torch.manual_seed(seed)
+    model = build_model("ttq-all-bin", width=width)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                c = m.num_features
+                m.weight.copy_(torch.randn(c))
+                m.bias.copy_(torch.randn(c) * 0.5)
+                m.running_mean.copy_(torch.randn(c) * 3)
+                m.running_var.copy_(torch.rand(c) * 20 + 0.5)
+            if hasattr(m, "wp"):
+                m.wp.copy_(torch.rand(()) + 0.3)
+                m.wn.copy_(torch.rand(()) + 0.3)
+        model.fc.bias.copy_(torch.randn(10))
+    return model.eval()
+
+
+def test_fold_hand_values():
+    t = fold_sign_threshold(np.array([2.0, -2.0, 0.0, 0.0]), np.array([1.0, 1.0, 1.0, -1.0]),
+                            residual=False)
+    assert t.direction.tolist() == [1, -1, 1, 1]
+    assert t.threshold.tolist() == [0, 0, INT32_MIN, INT32_MAX]
+
+
+def test_fold_matches_float_sign_exhaustively():
+    rng = np.random.default_rng(0)
+    a = np.concatenate([rng.normal(size=40), [0.0, 0.0]])
+    b = np.concatenate([rng.normal(size=40) * 20, [0.5, -0.5]])
+    t = fold_sign_threshold(a, b, residual=True)
+    acc = np.arange(-200, 201)
+    for c in range(len(a)):
+        for col, r in enumerate((-1, 0, 1)):
+            want = np.where(a[c] * acc + b[c] + r >= 0, 1, -1)
+            thr = int(t.threshold[c, col])
+            got = np.where((acc >= thr) if t.direction[c] > 0 else (acc <= thr), 1, -1)
+            assert np.array_equal(want, got), (c, r)
+
+
+def test_export_roundtrip_identical_tensors(tmp_path):
+    ir = export_model(trained_like_model())
+    path = tmp_path / "m.trit"
+    save_ir(ir, path)
+    back = load_ir(path)
+    assert [l.name for l in back.layers] == [l.name for l in ir.layers]
+    for a, b in zip(ir.layers, back.layers):
+        ta, tb = a.tensors(), b.tensors()
+        assert ta.keys() == tb.keys()
+        for k in ta:
+            assert ta[k].dtype == tb[k].dtype and np.array_equal(ta[k], tb[k]), (a.name, k)
+        assert (a.op, a.in_shape, a.out_shape, a.stride, a.groups) == \
+            (b.op, b.in_shape, b.out_shape, b.stride, b.groups)
+    assert back.layer("s2b1.pw2").output.residual == "s1b3.pw2"
+    assert back.layer("s2b1.pw2").output.residual_stride == 2
+
+
+def test_ir_storage_equals_model_report():
+    model = trained_like_model()
+    assert export_model(model).storage().rows == model_storage(model).rows
+
+
+def test_reference_agrees_with_pytorch():
+    model = trained_like_model(seed=1)
+    ir = export_model(model)
+    images = np.random.default_rng(0).integers(0, 256, (300, 3, 32, 32), dtype=np.uint8)
+    out = reference.run(ir, images, keep=True)
+    with torch.no_grad():
+        x = torch.from_numpy(images)
+        stem = model.act_stem(model.stem(model.normalise(x))).numpy()
+        logits = model(x).numpy()
+    assert np.array_equal(stem, out["stem"])  # int8 input layer: exact
+    assert (logits.argmax(1) == out["pred"]).mean() >= 0.995
+
+
+def test_non_binary_variants_are_refused():
+    with pytest.raises(ExportError, match="activation is 'relu'"):
+        export_model(build_model("ttq-pw", width=8))
+
+
+def _rewrite(src, dst, graph_edit=None, tensor_edit=None):
+    with zipfile.ZipFile(src) as z:
+        graph = json.loads(z.read("graph.json"))
+        tensors_raw = z.read("tensors.npz")
+    import io
+    with np.load(io.BytesIO(tensors_raw)) as npz:
+        tensors = {k: npz[k] for k in npz.files}
+    if graph_edit:
+        graph_edit(graph)
+    if tensor_edit:
+        tensor_edit(tensors)
+    buf = io.BytesIO()
+    np.savez(buf, **tensors)
+    with zipfile.ZipFile(dst, "w") as z:
+        z.writestr("graph.json", json.dumps(graph))
+        z.writestr("tensors.npz", buf.getvalue())
+
+
+@pytest.fixture
+def ir_file(tmp_path):
+    path = tmp_path / "ok.trit"
+    save_ir(export_model(trained_like_model(width=8)), path)
+    return path
+
+
+def test_unknown_version_rejected(ir_file, tmp_path):
+    bad = tmp_path / "bad.trit"
+    _rewrite(ir_file, bad, graph_edit=lambda g: g.update(version=99))
+    with pytest.raises(IRError, match="version 99 is not supported"):
+        load_ir(bad)
+
+
+def test_bad_ternary_code_names_layer_and_field(ir_file, tmp_path):
+    bad = tmp_path / "bad.trit"
+
+    def edit(t):
+        t["s1b2.dw1.weights"][0, 0, 0, 0] = 2
+    _rewrite(ir_file, bad, tensor_edit=edit)
+    with pytest.raises(IRError, match="layer 's1b2.dw1' field 'weights.values'"):
+        load_ir(bad)
+
+
+def test_missing_tensor_and_shape_errors(ir_file, tmp_path):
+    bad = tmp_path / "bad.trit"
+    _rewrite(ir_file, bad, tensor_edit=lambda t: t.pop("s3b1.pw1.threshold"))
+    with pytest.raises(IRError, match="s3b1.pw1.*output.threshold"):
+        load_ir(bad)
+
+    def shape(g):
+        g["layers"][3]["out_shape"] = [5, 32, 32]
+    _rewrite(ir_file, bad, graph_edit=shape)
+    with pytest.raises(IRError, match="layer 's1b1.dw2'"):
+        load_ir(bad)
+
+
+def test_not_an_archive(tmp_path):
+    p = tmp_path / "x.trit"
+    p.write_text("hello")
+    with pytest.raises(IRError, match="not a trit IR archive"):
+        load_ir(p)

@@ -1,0 +1,114 @@
+"""Golden tests: every C kernel flavour against the integer reference interpreter, on random
+shapes, odd channel counts that do not fill a 32-bit word, strides and image borders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from codegen import pack, reference
+from codegen.ir import Layer, SignThreshold, Weights
+from codegen.ir.model import conv_out_size
+from tests.ckernels import Kernels, build
+
+FLAVOURS = ["ref"]
+
+
+@pytest.fixture(scope="module", params=FLAVOURS)
+def kernels(request, tmp_path_factory) -> Kernels:
+    return Kernels(build(request.param, tmp_path_factory.mktemp(request.param)))
+
+
+def rand_threshold(rng, c: int, residual: bool, spread: int) -> SignThreshold:
+    shape = (c, 3) if residual else (c,)
+    return SignThreshold(threshold=rng.integers(-spread, spread + 1, shape).astype(np.int32),
+                         direction=rng.choice(np.array([-1, 1], np.int8), c),
+                         residual="res" if residual else None)
+
+
+def rand_ternary(rng, shape) -> Weights:
+    return Weights("ternary", rng.integers(-1, 2, shape).astype(np.int8),
+                   rng.integers(1, 4097, 2).astype(np.int32))
+
+
+def binary(rng, c, h, w) -> np.ndarray:
+    return rng.choice(np.array([-1, 1], np.int8), (1, c, h, w))
+
+
+def conv_layer(rng, cin, cout, h, w, k, stride, pad, groups, weights, residual=False,
+               spread=20) -> Layer:
+    oh, ow = conv_out_size(h, k, stride, pad), conv_out_size(w, k, stride, pad)
+    return Layer(name="L", op="conv2d", input="x", in_shape=(cin, h, w),
+                 out_shape=(cout, oh, ow), kernel=k, stride=stride, padding=pad,
+                 groups=groups, weights=weights,
+                 output=rand_threshold(rng, cout, residual, spread))
+
+
+@pytest.mark.parametrize("cin,cout,h,w,stride", [(3, 16, 32, 32, 1), (3, 5, 7, 9, 2),
+                                                  (3, 33, 6, 5, 1)])
+def test_conv_input_s8(kernels, cin, cout, h, w, stride):
+    rng = np.random.default_rng(cin * cout + h)
+    wts = Weights("int8", rng.integers(-127, 128, (cout, cin, 3, 3)).astype(np.int8))
+    layer = conv_layer(rng, cin, cout, h, w, 3, stride, 1, 1, wts, spread=20000)
+    image = rng.integers(0, 256, (cin, h, w), dtype=np.uint8)
+    x = image[None].astype(np.int64) - 128
+    want = reference.sign_threshold(layer, reference.conv2d_acc(layer, x), {})
+    got = kernels.conv_input_s8(layer, pack.image_hwc(image))
+    assert np.array_equal(pack.unpack_binary(got, cout), want[0])
+
+
+@pytest.mark.parametrize("c,h,w,stride", [(16, 8, 8, 1), (17, 5, 6, 1), (45, 7, 7, 2),
+                                          (64, 4, 4, 1), (1, 3, 3, 2), (32, 9, 4, 2)])
+def test_dw_ternary_bin(kernels, c, h, w, stride):
+    rng = np.random.default_rng(c * h + w)
+    layer = conv_layer(rng, c, c, h, w, 3, stride, 1, c, rand_ternary(rng, (c, 1, 3, 3)),
+                       spread=15000)
+    x = binary(rng, c, h, w)
+    want = reference.sign_threshold(layer, reference.conv2d_acc(layer, x), {})
+    got = kernels.dw_ternary_bin(layer, pack.pack_binary(x[0]))
+    assert np.array_equal(pack.unpack_binary(got, c), want[0])
+
+
+@pytest.mark.parametrize("cin,cout,h,w,res_c,res_stride", [
+    (16, 16, 4, 4, 0, 1), (17, 33, 3, 5, 0, 1), (64, 64, 2, 3, 64, 1),
+    (32, 64, 4, 4, 32, 2), (45, 70, 3, 3, 45, 2), (5, 7, 2, 2, 7, 1)])
+def test_pw_ternary_bin(kernels, cin, cout, h, w, res_c, res_stride):
+    rng = np.random.default_rng(cin + cout * h)
+    residual = res_c > 0
+    layer = conv_layer(rng, cin, cout, h, w, 1, 1, 0, 1, rand_ternary(rng, (cout, cin, 1, 1)),
+                       residual=residual, spread=4096 * 8)
+    layer.output.residual_stride = res_stride
+    x = binary(rng, cin, h, w)
+    values = {}
+    res_packed = None
+    if residual:
+        res = binary(rng, res_c, h * res_stride, w * res_stride)
+        values["res"] = res
+        res_packed = pack.pack_binary(res[0])
+    want = reference.sign_threshold(layer, reference.conv2d_acc(layer, x), values)
+    got = kernels.pw_ternary_bin(layer, pack.pack_binary(x[0]), res_packed, res_c)
+    assert np.array_equal(pack.unpack_binary(got, cout), want[0])
+
+
+@pytest.mark.parametrize("c,h,w", [(64, 8, 8), (33, 3, 5), (1, 1, 1)])
+def test_pool_and_dense(kernels, c, h, w):
+    rng = np.random.default_rng(c)
+    x = binary(rng, c, h, w)
+    pooled = kernels.global_sum_pool_bin(pack.pack_binary(x[0]), c)
+    assert np.array_equal(pooled, x[0].astype(np.int64).sum(axis=(1, 2)))
+    dense = Layer(name="fc", op="dense", input="pool", in_shape=(c,), out_shape=(10,),
+                  weights=rand_ternary(rng, (10, c)),
+                  bias=rng.integers(-10000, 10000, 10).astype(np.int32))
+    want = reference._signed_sum(dense, lambda wt: pooled.astype(np.float64) @ wt.T) + dense.bias
+    assert np.array_equal(kernels.dense_ternary(dense, pooled), want)
+
+
+def test_packing_roundtrip():
+    rng = np.random.default_rng(0)
+    x = binary(rng, 45, 3, 2)[0]
+    p = pack.pack_binary(x)
+    assert p.shape == (3, 2, 2) and p.dtype == np.uint32
+    assert np.array_equal(pack.unpack_binary(p, 45), x)
+    assert (p[..., 1] >> 13 == 0).all()  # unused bits stay 0
+    sign, nz = pack.pack_ternary(np.array([[1, -1, 0, -1]], np.int8))
+    assert sign.tolist() == [[0b1010]] and nz.tolist() == [[0b1011]]
