@@ -1,0 +1,90 @@
+"""Static memory plan of a generated model: every activation gets an offset in one arena,
+reused once the value is dead (greedy first fit over liveness intervals). No malloc."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .ir import ModelIR
+from .pack import words
+
+ALIGN = 4  # bytes
+
+
+@dataclass(frozen=True)
+class Buffer:
+    value: str       # IR value name ("input" is the int8 HWC image)
+    size: int        # bytes
+    offset: int      # bytes from the arena start
+    first: int       # index of the producing step (-1: input)
+    last: int        # index of the last consuming step
+
+
+@dataclass
+class MemoryPlan:
+    buffers: dict[str, Buffer]
+    arena_bytes: int
+    scratch_words: int  # int32 per-pixel accumulator scratch
+    weight_bytes: int   # flash for constants (packed as deployed)
+
+    @property
+    def activation_bytes(self) -> int:
+        return self.arena_bytes + 4 * self.scratch_words
+
+
+def value_bytes(ir: ModelIR, name: str) -> int:
+    """Deployed size: int8 HWC image, packed binary maps, int32 vectors."""
+    if name == "input":
+        c, h, w = ir.input_shape
+        return c * h * w
+    layer = ir.layer(name)
+    if layer.op == "conv2d":
+        c, h, w = layer.out_shape
+        return 4 * h * w * words(c)
+    return 4 * layer.out_shape[0]
+
+
+def plan_memory(ir: ModelIR) -> MemoryPlan:
+    last_use: dict[str, int] = {"input": 0}
+    for i, layer in enumerate(ir.layers):
+        last_use[layer.input] = i
+        if layer.output is not None and layer.output.residual:
+            last_use[layer.output.residual] = i
+    last_use[ir.layers[-1].name] = len(ir.layers)  # logits live until returned
+    order = [("input", -1)] + [(layer.name, i) for i, layer in enumerate(ir.layers)]
+    placed: list[Buffer] = []
+    for name, first in order:
+        size = -(-value_bytes(ir, name) // ALIGN) * ALIGN
+        last = last_use.get(name, first)
+        # a value must not share bytes with anything alive over [first, last]
+        busy = sorted((b.offset, b.offset + b.size) for b in placed
+                      if not (b.last < first or b.first > last))
+        offset = 0
+        for lo, hi in busy:
+            if offset + size <= lo:
+                break
+            offset = max(offset, hi)
+        placed.append(Buffer(name, size, offset, first, last))
+    scratch = max(layer.out_shape[0] for layer in ir.layers if layer.op == "conv2d")
+    weight = sum(_const_bytes(layer) for layer in ir.layers)
+    return MemoryPlan({b.value: b for b in placed}, max(b.offset + b.size for b in placed),
+                      scratch, weight)
+
+
+def _const_bytes(layer) -> int:
+    """Flash bytes of a layer's constants in the C layout (ternary pw/dense: two bit planes)."""
+    if layer.weights is None:
+        return 0
+    w = layer.weights
+    n = 0
+    if w.format == "int8":
+        n += w.values.size
+    elif layer.op == "conv2d" and layer.groups > 1:
+        n += w.values.size  # depthwise codes as int8
+    else:
+        n += 2 * 4 * w.values.shape[0] * words(int(w.values[0].size))
+    if layer.output is not None:
+        n += 4 * layer.output.threshold.size + 4 * words(layer.output.direction.size)
+    if layer.bias is not None:
+        n += 4 * layer.bias.size
+    return n

@@ -1,0 +1,168 @@
+"""Render an IR as C (model.h / model.c) through the Jinja2 templates in codegen/templates/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from . import pack
+from .ir import Layer, ModelIR
+from .memory import MemoryPlan, _const_bytes, plan_memory
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class CodegenError(ValueError):
+    """The IR has a layer the kernel library cannot run."""
+
+
+@dataclass
+class CArray:
+    ctype: str
+    cname: str
+    count: int
+    body: str
+
+
+@dataclass
+class LayerContext:
+    name: str
+    c: str
+    kind: str
+    in_shape: tuple
+    out_shape: tuple
+    stride: int
+    residual: str | None
+    weight_note: str
+    const_bytes: int
+    has_threshold: bool
+    call: str = ""
+    header: str = ""
+    arrays: list[CArray] = field(default_factory=list)
+
+
+def c_ident(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name)
+
+
+def c_body(values: np.ndarray, per_line: int = 12, hex_words: bool = False) -> str:
+    flat = np.asarray(values).ravel()
+    items = [f"0x{int(v):08x}u" if hex_words else str(int(v)) for v in flat]
+    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    return "\n".join("    " + line + "," for line in lines)
+
+
+def _arrays(layer: Layer, c: str) -> list[CArray]:
+    w = layer.weights
+    out: list[CArray] = []
+    if w.format == "int8":
+        v = pack.conv_weights_hwc(w.values)
+        out.append(CArray("int8_t", f"{c}_weights", v.size, c_body(v, 16)))
+    elif layer.op == "conv2d" and layer.groups > 1:
+        v = pack.dw_codes(w.values)
+        out.append(CArray("int8_t", f"{c}_codes", v.size, c_body(v, 18)))
+    else:
+        sign, nz = pack.pack_ternary(w.values)
+        out.append(CArray("uint32_t", f"{c}_sign", sign.size, c_body(sign, 6, True)))
+        out.append(CArray("uint32_t", f"{c}_nz", nz.size, c_body(nz, 6, True)))
+    if layer.output is not None:
+        t = layer.output.threshold
+        out.append(CArray("int32_t", f"{c}_threshold", t.size, c_body(t, 8)))
+        d = pack.pack_direction(layer.output.direction)
+        out.append(CArray("uint32_t", f"{c}_negative", d.size, c_body(d, 6, True)))
+    if layer.bias is not None:
+        out.append(CArray("int32_t", f"{c}_bias", layer.bias.size, c_body(layer.bias, 8)))
+    return out
+
+
+def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str) -> str:
+    def ptr(value: str) -> str:
+        return f"(arena + {plan.buffers[value].offset // 4})"
+
+    if layer.op == "global_sum_pool":
+        ch, h, w = layer.in_shape
+        return (f"trit_global_sum_pool_bin({ptr(layer.input)}, {h * w}, {ch}, "
+                f"(int32_t *){ptr(layer.name)});")
+    wp_wn = ""
+    if layer.weights.format == "ternary":
+        wp, wn = (int(v) for v in layer.weights.scales)
+        wp_wn = f"(trit_scales_t){{{wp}, {wn}}}"
+    if layer.op == "dense":
+        if layer.weights.format != "ternary":
+            raise CodegenError(f"layer {layer.name!r}: only ternary dense layers are supported")
+        return (f"trit_dense_ternary((const int32_t *){ptr(layer.input)}, {layer.in_shape[0]}, "
+                f"{c}_sign, {c}_nz, {wp_wn}, {c}_bias, {layer.out_shape[0]}, logits);")
+    cin, h, w = layer.in_shape
+    cout = layer.out_shape[0]
+    k, s, p = layer.kernel, layer.stride, layer.padding
+    if layer.input == "input":
+        if layer.weights.format != "int8" or layer.groups != 1:
+            raise CodegenError(f"layer {layer.name!r}: the input layer must be an int8 conv")
+        return (f"trit_conv_input_s8((const int8_t *){ptr('input')}, {h}, {w}, {cin}, "
+                f"{c}_weights, {cout}, {k}, {s}, {p}, &{c}_thr, {ptr(layer.name)}, scratch);")
+    if layer.weights.format != "ternary":
+        raise CodegenError(f"layer {layer.name!r}: binary-input layers need ternary weights")
+    if layer.groups > 1:
+        return (f"trit_dw_ternary_bin({ptr(layer.input)}, {h}, {w}, {cin}, {c}_codes, {wp_wn}, "
+                f"{k}, {s}, {p}, &{c}_thr, {ptr(layer.name)}, scratch);")
+    if k != 1 or s != 1 or p != 0:
+        raise CodegenError(f"layer {layer.name!r}: dense binary convolutions must be 1x1, "
+                           "stride 1, no padding")
+    res = layer.output.residual
+    if res:
+        rc, _, rw = ir.layer(res).out_shape
+        residual = f"{ptr(res)}, {rw}, {rc}, {layer.output.residual_stride}"
+    else:
+        residual = "0, 0, 0, 1"
+    return (f"trit_pw_ternary_bin({ptr(layer.input)}, {h}, {w}, {cin}, {c}_sign, {c}_nz, "
+            f"{wp_wn}, {cout}, &{c}_thr, {residual}, {ptr(layer.name)}, scratch);")
+
+
+def _weight_note(layer: Layer) -> str:
+    if layer.weights is None:
+        return "no weights"
+    w = layer.weights
+    if w.format == "int8":
+        return f"int8 weights {'x'.join(map(str, w.values.shape))}"
+    wp, wn = (int(v) for v in w.scales)
+    return (f"ternary weights {'x'.join(map(str, w.values.shape))}, "
+            f"{int((w.values != 0).sum())} non-zero, wp_q={wp} wn_q={wn}")
+
+
+def render_model(ir: ModelIR) -> dict[str, str]:
+    """``{"model.h": ..., "model.c": ...}`` for ``ir``."""
+    plan = plan_memory(ir)
+    layers = []
+    for layer in ir.layers:
+        c = c_ident(layer.name)
+        ctx = LayerContext(
+            name=layer.name, c=c, kind=layer.kind, in_shape=layer.in_shape,
+            out_shape=layer.out_shape, stride=layer.stride,
+            residual=layer.output.residual if layer.output is not None else None,
+            weight_note=_weight_note(layer), const_bytes=_const_bytes(layer),
+            has_threshold=layer.output is not None)
+        if layer.weights is not None:
+            ctx.arrays = _arrays(layer, c)
+        ctx.call = _call(ir, layer, plan, c)
+        ctx.header = (f"{layer.name}: {layer.kind} {'x'.join(map(str, layer.in_shape))} -> "
+                      f"{'x'.join(map(str, layer.out_shape))}"
+                      + (f", stride {layer.stride}" if layer.stride > 1 else "")
+                      + (f", + residual {ctx.residual}" if ctx.residual else ""))
+        layers.append(ctx)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), trim_blocks=True,
+                             lstrip_blocks=True, keep_trailing_newline=True,
+                             undefined=jinja2.StrictUndefined)
+    ctx = dict(ir=ir, plan=plan, layers=layers, num_classes=ir.layers[-1].out_shape[0],
+               input_bytes=int(np.prod(ir.input_shape)))
+    return {name: env.get_template(f"{name}.j2").render(**ctx) for name in ("model.h", "model.c")}
+
+
+def write_model(ir: ModelIR, out_dir: str | Path) -> MemoryPlan:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in render_model(ir).items():
+        (out / name).write_text(text)
+    return plan_memory(ir)
