@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH_VERSION := 2.13.0
 # Debian packages the toolchain needs; installed by `make setup` when missing.
-APT_PACKAGES := python3-venv python3-pip
+APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 # Dataset: the shared archive beside the checkout, unless TRIT_CIFAR10 says otherwise.
 export TRIT_CIFAR10 ?= $(abspath ../shared/datasets/cifar-10-binary.tar.gz)
 DEMO_RUN ?= runs/demo
@@ -19,15 +19,17 @@ help:
 	@echo "make setup  only install (apt packages when missing, .venv, trit in editable mode)"
 
 apt:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ] && ! $(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1; then \
+	@missing=""; \
+	$(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1 || missing="python3-venv python3-pip"; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 $(BIN)/python:
-	$(MAKE) apt
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
@@ -36,7 +38,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $@
 
-setup: $(VENV)/.installed
+setup: apt
+	@$(MAKE) --no-print-directory $(VENV)/.installed
 
 # Train the deployable binary-activation network (resumes an interrupted run), export it to
 # the IR and compare the integer reference interpreter with PyTorch on 1,000 test images.

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pathlib import Path
+
 from trainer import cli as trainer_cli
+
+DEFAULT_BOARD = "mps2-an386"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,7 +19,77 @@ def build_parser() -> argparse.ArgumentParser:
         "a deployment IR, generate C and measure them on microcontrollers.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     trainer_cli.add_commands(sub)
+    add_commands(sub)
     return parser
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    b = sub.add_parser(
+        "build", help="generate C for an IR and build firmware for a board",
+        description="Render the IR as C (codegen/templates), print the memory plan and build "
+        "the firmware ELF with arm-none-eabi-gcc.")
+    b.add_argument("--model", type=Path, required=True, help="IR file (.trit)")
+    b.add_argument("--board", default=DEFAULT_BOARD, help="board (emulated: mps2-an386)")
+    b.add_argument("--out", type=Path, help="build folder (default build/<board>-<model>)")
+    b.set_defaults(func=cmd_build)
+
+    e = sub.add_parser(
+        "bench", help="run CIFAR-10 test images on a board and check them bit-exactly",
+        description="Build the firmware, start the emulator, stream test images over the "
+        "serial protocol, compare every result with the integer reference interpreter and "
+        "print accuracy, agreement, instructions (QEMU) or cycles (silicon) per inference, "
+        "weight bytes and the firmware's flash and RAM.")
+    e.add_argument("--model", type=Path, required=True, help="IR file (.trit)")
+    e.add_argument("--board", default=DEFAULT_BOARD)
+    e.add_argument("--images", type=int, default=100, help="first N test images")
+    e.add_argument("--data", help="CIFAR-10 location (default: $TRIT_CIFAR10, data/, "
+                   "../shared/datasets/)")
+    e.add_argument("--json", type=Path, help="also write the report as JSON")
+    e.set_defaults(func=cmd_bench)
+
+
+def _build(args: argparse.Namespace):
+    from codegen.ir import load_ir
+    from codegen.memory import plan_memory
+
+    from .firmware_build import build_firmware
+    ir = load_ir(args.model)
+    plan = plan_memory(ir)
+    out = args.out or Path("build") / f"{args.board}-{args.model.stem}"
+    fw = build_firmware(ir, out, board=args.board)
+    print(f"memory plan: weights {plan.weight_bytes} B (flash, C layout), activations "
+          f"{plan.activation_bytes} B (arena {plan.arena_bytes} B + scratch "
+          f"{4 * plan.scratch_words} B)")
+    print(f"firmware {fw.elf}: flash {fw.flash_bytes} B, RAM {fw.ram_bytes} B")
+    return ir, fw
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    _build(args)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from trainer.data import load_cifar10
+
+    from .bench import run_bench
+    from .dut import DUT
+    from .qemu import emulator
+    args.out = None
+    ir, fw = _build(args)
+    data = load_cifar10(args.data)
+    images, labels = data.test_images[:args.images], data.test_labels[:args.images]
+    with emulator(fw.elf, args.board) as port:
+        dut = DUT(port)
+        dut.wait_ready()
+        report = run_bench(dut, ir, images, labels, args.board, str(args.model),
+                           fw.flash_bytes, fw.ram_bytes, progress=sys.stderr.isatty())
+    print(report.text())
+    if args.json:
+        args.json.write_text(json.dumps(report.to_json(), indent=1))
+    return 0 if report.agreement == 1.0 else 1
 
 
 def main(argv: list[str] | None = None) -> int:

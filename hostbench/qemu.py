@@ -1,0 +1,64 @@
+"""Start an emulated board in QEMU with its UART on a local TCP socket (pyserial `socket://`).
+
+`-icount shift=0` makes the guest run one instruction per virtual nanosecond, so SysTick counts
+are deterministic instruction counts (see firmware/boards/*/board.c).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import serial
+
+QEMU_MACHINES = {"mps2-an386": ("qemu-system-arm", "mps2-an386")}
+
+
+class EmulatorError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def emulator(elf: Path, board: str = "mps2-an386", timeout: float = 10.0
+             ) -> Iterator[serial.SerialBase]:
+    """Run ``elf`` on ``board``; yields an open pyserial port on its UART0. QEMU waits for
+    this connection before starting the guest, so no output is lost. Stops QEMU on exit."""
+    binary, machine = QEMU_MACHINES[board]
+    exe = shutil.which(binary)
+    if exe is None:
+        raise EmulatorError(f"{binary} is not installed (make setup installs qemu-system-arm)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [exe, "-machine", machine, "-nographic", "-monitor", "none", "-icount", "shift=0",
+         "-chardev", f"socket,id=uart0,host=127.0.0.1,port={port},server=on,wait=on",
+         "-serial", "chardev:uart0", "-kernel", str(elf)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    port_obj = None
+    try:
+        deadline = time.time() + timeout
+        while port_obj is None:
+            try:
+                port_obj = serial.serial_for_url(f"socket://127.0.0.1:{port}", timeout=timeout)
+            except serial.SerialException:
+                if proc.poll() is not None:
+                    raise EmulatorError(f"QEMU exited: {proc.stderr.read().decode()}")
+                if time.time() > deadline:
+                    raise EmulatorError("QEMU did not open its serial socket")
+                time.sleep(0.05)
+        yield port_obj
+    finally:
+        if port_obj is not None:
+            port_obj.close()
+        proc.kill()
+        proc.wait()

@@ -1,0 +1,86 @@
+"""Firmware on the emulated Cortex-M4 (QEMU mps2-an386) over the serial protocol."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from codegen import reference
+from hostbench.dut import DUT, ProtocolError
+from hostbench.firmware_build import build_firmware
+from hostbench.qemu import emulator
+from tests.test_export import trained_like_model
+from trainer.export import export_model
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),
+    reason="needs gcc-arm-none-eabi and qemu-system-arm (make setup)")
+
+
+@pytest.fixture(scope="module")
+def device(tmp_path_factory):
+    ir = export_model(trained_like_model(seed=5), name="golden")
+    fw = build_firmware(ir, tmp_path_factory.mktemp("fw"))
+    with emulator(fw.elf) as port:
+        dut = DUT(port)
+        assert "m-init-done" in dut.wait_ready()
+        yield ir, dut, fw
+
+
+def test_twenty_images_bit_exact(device, cifar):
+    ir, dut, fw = device
+    images = cifar.test_images[:20]
+    want = reference.run(ir, images)
+    for i, img in enumerate(images):
+        got = dut.infer(img)
+        assert got.logits == want["logits"][i].tolist()
+        assert got.pred == want["pred"][i]
+        assert got.unit == "instructions" and got.counter > 0
+
+
+def test_instruction_counts_are_deterministic(device, cifar):
+    _, dut, _ = device
+    a = dut.infer(cifar.test_images[0], runs=2)
+    b = dut.infer(cifar.test_images[0], runs=1, warmup=1)
+    assert a.counter == b.counter
+
+
+def test_name_and_profile(device):
+    _, dut, fw = device
+    assert dut.command("name") == ["m-name-[golden]"]
+    prof = dut.command("profile")
+    assert any(line.startswith("m-counter-[instructions]") for line in prof)
+    assert fw.flash_bytes > 0 and fw.ram_bytes > 0
+
+
+@pytest.mark.parametrize("bad,msg", [
+    ("hello", "unknown command"),
+    ("db load 99999999", "out of range"),
+    ("db load x", "byte count"),
+    ("db 0g", "bad hex"),
+    ("db 012", "odd number"),
+    ("infer 0", "infer N W"),
+    ("x" * 400, "too long"),
+])
+def test_malformed_input_gets_errors_and_device_keeps_answering(device, bad, msg):
+    _, dut, _ = device
+    with pytest.raises(ProtocolError, match=msg):
+        dut.command(bad)
+    assert dut.command("name") == ["m-name-[golden]"]
+
+
+def test_garbage_bytes_and_truncated_loads(device):
+    _, dut, _ = device
+    dut.port.write(bytes(range(1, 37)) + b"\xff\xfe%")
+    with pytest.raises(ProtocolError):
+        dut.wait_ready_checked()
+    dut.command("db load 3072")
+    dut.command("db " + "00" * 10)
+    with pytest.raises(ProtocolError, match="whole input"):
+        dut.command("infer 1 0")
+    with pytest.raises(ProtocolError, match="more bytes than announced"):
+        dut.command("db load 4")
+        dut.command("db " + "00" * 5)
+    assert dut.command("name") == ["m-name-[golden]"]
