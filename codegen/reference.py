@@ -22,33 +22,34 @@ def _check_int32(name: str, acc: np.ndarray) -> np.ndarray:
     return acc
 
 
-def _exact(x: np.ndarray) -> np.ndarray:
-    """float64 sums of integers back to int64. Exact: inputs, weights and every partial sum
-    are integers far below 2**53 (|acc| < 2**31 is checked afterwards)."""
-    return np.rint(x).astype(np.int64)
-
-
-def _signed_sum(layer: Layer, dot) -> np.ndarray:
+def _signed_sum(layer: Layer, dot, max_abs_input: float) -> np.ndarray:
     """``Σ w·x`` for int8 weights, ``wp_q·P − wn_q·N`` for ternary ones (the same as ``Σ w'·x``
-    with ``w' = wp_q`` on +1 codes and ``−wn_q`` on −1 codes); ``dot(w)`` sums the input under
-    a weight tensor of the layer's shape, in float64 for BLAS speed."""
+    with ``w' = wp_q`` on +1 codes and ``−wn_q`` on −1 codes). ``dot(w)`` sums the input under
+    a float weight tensor of the layer's shape (BLAS speed). Exact: float32 is used only when
+    ``max|x| · max_o Σ|w'_o|`` bounds every partial sum below 2**24, float64 otherwise
+    (integers below 2**53); |acc| < 2**31 is checked afterwards."""
     w = layer.weights
     if w.format == "int8":
-        return _exact(dot(w.values.astype(np.float64)))
-    wp, wn = (float(v) for v in w.scales)
-    return _exact(dot(np.where(w.values == 1, wp, np.where(w.values == -1, -wn, 0.0))))
+        wf = w.values.astype(np.float64)
+    else:
+        wp, wn = (float(v) for v in w.scales)
+        wf = np.where(w.values == 1, wp, np.where(w.values == -1, -wn, 0.0))
+    bound = max_abs_input * np.abs(wf).reshape(len(wf), -1).sum(axis=1).max()
+    dtype = np.float32 if bound < 2 ** 24 else np.float64
+    return np.rint(dot(wf.astype(dtype), dtype)).astype(np.int64)
 
 
 def conv2d_acc(layer: Layer, x: np.ndarray) -> np.ndarray:
     """Integer accumulators ``[N, C_out, OH, OW]`` of a conv2d; out-of-image taps add 0."""
     k, s, p, g = layer.kernel, layer.stride, layer.padding, layer.groups
     _, oh, ow = layer.out_shape
-    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (p, p), (p, p)))
 
-    def tap(ky: int, kx: int) -> np.ndarray:
-        return xp[:, :, ky:ky + s * (oh - 1) + 1:s, kx:kx + s * (ow - 1) + 1:s]
+    def dot(w: np.ndarray, dtype) -> np.ndarray:
+        xp = np.pad(x.astype(dtype), ((0, 0), (0, 0), (p, p), (p, p)))
 
-    def dot(w: np.ndarray) -> np.ndarray:
+        def tap(ky: int, kx: int) -> np.ndarray:
+            return xp[:, :, ky:ky + s * (oh - 1) + 1:s, kx:kx + s * (ow - 1) + 1:s]
+
         acc = 0
         for ky in range(k):
             for kx in range(k):
@@ -58,7 +59,13 @@ def conv2d_acc(layer: Layer, x: np.ndarray) -> np.ndarray:
                     acc = acc + tap(ky, kx) * w[None, :, 0, ky, kx, None, None]
         return acc if g > 1 else acc.transpose(0, 3, 1, 2)
 
-    return _check_int32(layer.name, _signed_sum(layer, dot))
+    return _check_int32(layer.name, _signed_sum(layer, dot, float(np.abs(x).max(initial=0))))
+
+
+def dense_logits(layer: Layer, x: np.ndarray) -> np.ndarray:
+    """int logits ``[N, K]`` of a dense layer on int inputs ``[N, C]``."""
+    acc = _signed_sum(layer, lambda w, dt: x.astype(dt) @ w.T, float(np.abs(x).max(initial=0)))
+    return _check_int32(layer.name, acc + layer.bias.astype(np.int64))
 
 
 def sign_threshold(layer: Layer, acc: np.ndarray, values: dict[str, np.ndarray]) -> np.ndarray:
@@ -101,8 +108,7 @@ def run(ir: ModelIR, images: np.ndarray, keep: bool = False) -> dict[str, np.nda
         elif layer.op == "global_sum_pool":
             values[layer.name] = x.astype(np.int64).sum(axis=(2, 3))
         else:  # dense
-            acc = _signed_sum(layer, lambda w: x.astype(np.float64) @ w.T)
-            values[layer.name] = _check_int32(layer.name, acc + layer.bias.astype(np.int64))
+            values[layer.name] = dense_logits(layer, x)
     logits = values[ir.layers[-1].name]
     out = {"logits": logits, "pred": logits.argmax(axis=1)}
     if keep:
@@ -110,7 +116,12 @@ def run(ir: ModelIR, images: np.ndarray, keep: bool = False) -> dict[str, np.nda
     return out
 
 
+def run_batched(ir: ModelIR, images: np.ndarray, batch_size: int = 500) -> dict[str, np.ndarray]:
+    """:func:`run` over ``images`` in batches: ``{"logits", "pred"}``."""
+    outs = [run(ir, images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+    return {k: np.concatenate([o[k] for o in outs]) for k in ("logits", "pred")}
+
+
 def predict(ir: ModelIR, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
     """Predicted class per image (int64 ``[N]``), in batches."""
-    return np.concatenate([run(ir, images[i:i + batch_size])["pred"]
-                           for i in range(0, len(images), batch_size)])
+    return run_batched(ir, images, batch_size)["pred"]

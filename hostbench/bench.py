@@ -12,6 +12,7 @@ from tqdm import tqdm
 from codegen import reference
 from codegen.ir import ModelIR
 
+from .bulk import fnv1a_logits, run_bulk
 from .dut import DUT
 
 
@@ -49,24 +50,53 @@ class BenchReport:
         ])
 
 
-def run_bench(dut: DUT, ir: ModelIR, images: np.ndarray, labels: np.ndarray, board: str,
-              model_name: str, flash_bytes: int, ram_bytes: int,
-              progress: bool = True) -> BenchReport:
+def summarize(ir: ModelIR, preds: np.ndarray, counters: np.ndarray, unit: str,
+              logits_hash: np.ndarray | None, labels: np.ndarray, want: dict, board: str,
+              model_name: str, flash_bytes: int, ram_bytes: int, t0: float) -> BenchReport:
+    """Build the report; ``agreement`` counts images whose device prediction equals the
+    reference's *and* whose logits are bit-identical (compared through their hash)."""
+    same = preds == want["pred"]
+    if logits_hash is not None:
+        same &= logits_hash == fnv1a_logits(want["logits"])
+    stats = {"median": int(np.median(counters)), "min": int(counters.min()),
+             "max": int(counters.max())}
+    return BenchReport(
+        board=board, model=model_name, images=len(preds),
+        accuracy=float((preds == labels).mean()), agreement=float(same.mean()),
+        instructions_per_inference=stats if unit == "instructions" else None,
+        cycles_per_inference=stats if unit == "cycles" else None,
+        weights_bytes=ir.storage().total, flash_bytes=flash_bytes, ram_bytes=ram_bytes,
+        wall_seconds=time.time() - t0)
+
+
+def bench_serial(dut: DUT, ir: ModelIR, images: np.ndarray, labels: np.ndarray, board: str,
+                 model_name: str, flash_bytes: int, ram_bytes: int,
+                 progress: bool = True) -> BenchReport:
+    """One image at a time over the serial protocol (works on every board)."""
     t0 = time.time()
-    want = reference.predict(ir, images)
-    preds, counters, units = [], [], set()
+    want = reference.run_batched(ir, images)
+    preds, counters, hashes, units = [], [], [], set()
     for img in tqdm(images, desc=f"bench {board}", unit="img", disable=not progress):
         r = dut.infer(img)
         preds.append(r.pred)
         counters.append(r.counter)
+        hashes.append(fnv1a_logits(np.array([r.logits]))[0])
         units.add(r.unit)
-    preds_a = np.array(preds)
-    c = np.array(counters, dtype=np.int64)
-    stats = {"median": int(np.median(c)), "min": int(c.min()), "max": int(c.max())}
-    return BenchReport(
-        board=board, model=model_name, images=len(images),
-        accuracy=float((preds_a == labels).mean()), agreement=float((preds_a == want).mean()),
-        instructions_per_inference=stats if units == {"instructions"} else None,
-        cycles_per_inference=stats if units == {"cycles"} else None,
-        weights_bytes=ir.storage().total, flash_bytes=flash_bytes, ram_bytes=ram_bytes,
-        wall_seconds=time.time() - t0)
+    if len(units) != 1:
+        raise ValueError(f"device reported mixed counter units {units}")
+    return summarize(ir, np.array(preds), np.array(counters, np.int64), units.pop(),
+                     np.array(hashes, np.uint32), labels, want, board, model_name,
+                     flash_bytes, ram_bytes, t0)
+
+
+def bench_bulk(elf, ir: ModelIR, images: np.ndarray, labels: np.ndarray, board: str,
+               model_name: str, flash_bytes: int, ram_bytes: int, instances: int = 2,
+               progress: bool = True) -> BenchReport:
+    """Emulated boards: images preloaded by the emulator, results over serial (bulk.py)."""
+    t0 = time.time()
+    with tqdm(total=len(images), desc=f"bench {board} (bulk)", unit="img",
+              disable=not progress) as bar:
+        res = run_bulk(elf, images, board, instances, tick=bar.update)
+    want = reference.run_batched(ir, images)
+    return summarize(ir, res.pred, res.counter, "instructions", res.logits_hash, labels, want,
+                     board, model_name, flash_bytes, ram_bytes, t0)

@@ -45,6 +45,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--data", help="CIFAR-10 location (default: $TRIT_CIFAR10, data/, "
                    "../shared/datasets/)")
     e.add_argument("--json", type=Path, help="also write the report as JSON")
+    e.add_argument("--serial", action="store_true",
+                   help="stream every image over the serial protocol even on an emulated "
+                   "board (slow: ~12 KiB/s); default on emulators is bulk mode")
+    e.add_argument("--instances", type=int, default=2,
+                   help="parallel emulator instances in bulk mode")
     e.set_defaults(func=cmd_bench)
 
 
@@ -74,18 +79,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from trainer.data import load_cifar10
 
-    from .bench import run_bench
+    from .bench import bench_bulk, bench_serial
     from .dut import DUT
     from .qemu import emulator
     args.out = None
     ir, fw = _build(args)
     data = load_cifar10(args.data)
     images, labels = data.test_images[:args.images], data.test_labels[:args.images]
-    with emulator(fw.elf, args.board) as port:
-        dut = DUT(port)
-        dut.wait_ready()
-        report = run_bench(dut, ir, images, labels, args.board, str(args.model),
-                           fw.flash_bytes, fw.ram_bytes, progress=sys.stderr.isatty())
+    progress = sys.stderr.isatty()
+    if args.serial:
+        with emulator(fw.elf, args.board) as port:
+            dut = DUT(port)
+            dut.wait_ready()
+            report = bench_serial(dut, ir, images, labels, args.board, str(args.model),
+                                  fw.flash_bytes, fw.ram_bytes, progress=progress)
+    else:
+        report = bench_bulk(fw.elf, ir, images, labels, args.board, str(args.model),
+                            fw.flash_bytes, fw.ram_bytes, args.instances, progress=progress)
     print(report.text())
     if args.json:
         args.json.write_text(json.dumps(report.to_json(), indent=1))

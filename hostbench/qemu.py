@@ -30,10 +30,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def emulator(elf: Path, board: str = "mps2-an386", timeout: float = 10.0
-             ) -> Iterator[serial.SerialBase]:
+def emulator(elf: Path, board: str = "mps2-an386", timeout: float = 10.0,
+             preload: tuple[Path, int] | None = None) -> Iterator[serial.SerialBase]:
     """Run ``elf`` on ``board``; yields an open pyserial port on its UART0. QEMU waits for
-    this connection before starting the guest, so no output is lost. Stops QEMU on exit."""
+    this connection before starting the guest, so no output is lost. ``preload`` = (file,
+    address) places a raw file in guest memory before boot (bulk mode). Stops QEMU on exit."""
     binary, machine = QEMU_MACHINES[board]
     exe = shutil.which(binary)
     if exe is None:
@@ -42,7 +43,9 @@ def emulator(elf: Path, board: str = "mps2-an386", timeout: float = 10.0
     proc = subprocess.Popen(
         [exe, "-machine", machine, "-nographic", "-monitor", "none", "-icount", "shift=0",
          "-chardev", f"socket,id=uart0,host=127.0.0.1,port={port},server=on,wait=on",
-         "-serial", "chardev:uart0", "-kernel", str(elf)],
+         "-serial", "chardev:uart0", "-kernel", str(elf),
+         *(["-device", f"loader,file={preload[0]},addr={preload[1]:#x},force-raw=on"]
+           if preload else [])],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     port_obj = None
     try:

@@ -84,3 +84,22 @@ def test_garbage_bytes_and_truncated_loads(device):
         dut.command("db load 4")
         dut.command("db " + "00" * 5)
     assert dut.command("name") == ["m-name-[golden]"]
+
+
+def test_bulk_mode_matches_reference(device, cifar):
+    from hostbench.bulk import fnv1a_logits, run_bulk
+    ir, _, fw = device
+    images = cifar.test_images[100:160]
+    res = run_bulk(fw.elf, images, instances=2)
+    want = reference.run(ir, images)
+    assert np.array_equal(res.pred, want["pred"])
+    assert np.array_equal(res.logits_hash, fnv1a_logits(want["logits"]))
+    assert (res.counter > 0).all() and len(set(res.counter.tolist())) >= 1
+
+
+def test_serial_and_bulk_count_the_same_instructions(device, cifar):
+    from hostbench.bulk import run_bulk
+    _, dut, fw = device
+    img = cifar.test_images[7]
+    serial_count = dut.infer(img).counter
+    assert run_bulk(fw.elf, img[None], instances=1).counter[0] == serial_count

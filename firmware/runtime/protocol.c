@@ -150,12 +150,49 @@ static void cmd_results(trit_protocol_t *p) {
     put_str("]\r\n");
 }
 
+/* FNV-1a over the little-endian bytes of the logits: lets the host check them bit-exactly. */
+static uint32_t logits_hash(const int32_t *logits, int n) {
+    uint32_t h = 2166136261u;
+    for (int k = 0; k < n; ++k)
+        for (int b = 0; b < 4; ++b) {
+            h ^= ((uint32_t)logits[k] >> (8 * b)) & 0xFFu;
+            h *= 16777619u;
+        }
+    return h;
+}
+
+static void cmd_bulk(trit_protocol_t *p, const char *arg) {
+    uint32_t n, bytes;
+    const uint8_t *region = trit_board_bulk_region(&bytes);
+    const char *end = parse_uint(arg, &n);
+    if (!region) {
+        error("this board has no bulk region");
+    } else if (!end || *end || n == 0 || (uint64_t)n * TRIT_MODEL_INPUT_BYTES > bytes) {
+        error("bulk N: 1 <= N images that fit the bulk region");
+    } else {
+        for (uint32_t i = 0; i < n; ++i) {
+            const uint64_t t0 = trit_board_counter();
+            p->pred = trit_model_run(region + (size_t)i * TRIT_MODEL_INPUT_BYTES, p->logits);
+            const uint64_t t1 = trit_board_counter();
+            put_str("m-bulk-[");
+            put_u64(i);
+            trit_board_putc(',');
+            put_i32(p->pred);
+            trit_board_putc(',');
+            put_u64(t1 - t0);
+            trit_board_putc(',');
+            put_u64(logits_hash(p->logits, p->classes));
+            put_str("]\r\n");
+        }
+    }
+}
+
 static void run_command(trit_protocol_t *p, const char *cmd) {
     if (!*cmd) {
         /* empty command: just answer ready */
     } else if (!starts_with(cmd, "name") && !starts_with(cmd, "profile") &&
                !starts_with(cmd, "db") && !starts_with(cmd, "infer") &&
-               !starts_with(cmd, "results")) {
+               !starts_with(cmd, "results") && !starts_with(cmd, "bulk ")) {
         error("unknown command");
     } else if (cmd[0] == 'n' && !cmd[4]) {
         put_str("m-name-[" TRIT_MODEL_NAME "]\r\n");
@@ -175,6 +212,8 @@ static void run_command(trit_protocol_t *p, const char *cmd) {
         cmd_db(p, cmd + 3);
     } else if (cmd[0] == 'i' && (cmd[5] == 0 || cmd[5] == ' ')) {
         cmd_infer(p, cmd[5] ? cmd + 6 : cmd + 5);
+    } else if (cmd[0] == 'b') {
+        cmd_bulk(p, cmd + 5);
     } else if (cmd[0] == 'r' && !cmd[7]) {
         cmd_results(p);
     } else {

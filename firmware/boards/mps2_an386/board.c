@@ -54,3 +54,9 @@ uint64_t trit_board_counter(void) {
 }
 
 const char *trit_board_counter_unit(void) { return "instructions"; }
+
+/* The 16 MiB PSRAM at 0x21000000: QEMU's `-device loader` fills it with images (bulk mode). */
+const uint8_t *trit_board_bulk_region(uint32_t *bytes) {
+    *bytes = 16u << 20;
+    return (const uint8_t *)0x21000000u;
+}

@@ -2,6 +2,7 @@
 #ifndef TRIT_BOARD_H
 #define TRIT_BOARD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 void trit_board_init(void);
@@ -11,5 +12,8 @@ int trit_board_getc(void); /* blocking; returns 0..255 */
  * "cycles" (DWT CYCCNT on silicon) or "instructions" (QEMU -icount). */
 uint64_t trit_board_counter(void);
 const char *trit_board_counter_unit(void);
+/* Memory the host can fill with input images before boot (an emulator's loader device), for
+ * bulk evaluation; NULL and *bytes = 0 on boards without one. */
+const uint8_t *trit_board_bulk_region(uint32_t *bytes);
 
 #endif

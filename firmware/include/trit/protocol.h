@@ -6,6 +6,8 @@
  *   db <hex bytes>%  m-load-done once N bytes arrived  (pairs of hex digits)
  *   infer N W%       W warm-up runs, then N timed runs; m-lap-<unit>-[<per inference>]
  *   results%         m-results-[l0,l1,...] with the int32 logits, m-pred-[k]
+ *   bulk N%          run the N images the host placed in the board's bulk region (emulators:
+ *                    loader device) and print m-bulk-[i,pred,counter,fnv1a32(logits)] each
  * Every command is answered and followed by "m-ready"; malformed input gets "e-[...]".
  */
 #ifndef TRIT_PROTOCOL_H
