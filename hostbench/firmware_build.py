@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codegen.ir import ModelIR
+from codegen.memory import MemoryPlan, plan_memory
 from codegen.render import render_model
+
+from .boards import Board, get_board
 
 REPO = Path(__file__).resolve().parents[1]
 FIRMWARE = REPO / "firmware"
@@ -24,6 +27,23 @@ BOARD_DIRS = {"mps2-an386": "mps2_an386"}
 
 class BuildError(RuntimeError):
     pass
+
+
+class DoesNotFit(BuildError):
+    """The model or the firmware exceeds the board's flash or RAM (boards.yaml)."""
+
+
+def check_fit(plan: MemoryPlan, board: Board) -> None:
+    """Refuse a model whose weights or activations alone exceed the board, with the figures."""
+    problems = []
+    if plan.weight_bytes > board.flash:
+        problems.append(f"weights need {plan.weight_bytes} B of flash, {board.name} has "
+                        f"{board.flash} B")
+    if plan.activation_bytes > board.ram:
+        problems.append(f"activations need {plan.activation_bytes} B of RAM, {board.name} "
+                        f"has {board.ram} B")
+    if problems:
+        raise DoesNotFit("model does not fit: " + "; ".join(problems))
 
 
 @dataclass
@@ -40,8 +60,10 @@ def elf_sizes(elf: Path, size_tool: str = "arm-none-eabi-size") -> tuple[int, in
     return text + data, data + bss
 
 
-def build_firmware(ir: ModelIR, out_dir: Path, board: str = "mps2-an386",
-                   cpu: str = "cortex-m4", flavour: str = "ref") -> Firmware:
+def build_firmware(ir: ModelIR, out_dir: Path, board: str = "mps2-an386") -> Firmware:
+    spec = get_board(board)
+    check_fit(plan_memory(ir), spec)
+    cpu, flavour = spec.core, spec.kernels
     gcc = shutil.which("arm-none-eabi-gcc")
     if gcc is None:
         raise BuildError("arm-none-eabi-gcc is not installed (make setup installs "
@@ -65,4 +87,7 @@ def build_firmware(ir: ModelIR, out_dir: Path, board: str = "mps2-an386",
     if res.returncode != 0:
         raise BuildError(f"firmware build failed:\n{res.stderr}")
     flash, ram = elf_sizes(elf)
+    if flash > spec.flash or ram > spec.ram:
+        raise DoesNotFit(f"firmware needs {flash} B flash / {ram} B RAM, {board} has "
+                         f"{spec.flash} B / {spec.ram} B")
     return Firmware(elf, flash, ram)
