@@ -26,11 +26,16 @@ def build_parser() -> argparse.ArgumentParser:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser(
         "build", help="generate C for an IR and build firmware for a board",
-        description="Render the IR as C (codegen/templates), print the memory plan and build "
-        "the firmware ELF with arm-none-eabi-gcc.")
+        description="Generate a PlatformIO project (model C from codegen/templates, runtime, "
+        "kernels, board support), print the memory plan, check it against boards.yaml and "
+        "build the firmware offline with `pio run`. In the project, `pio run -t upload` "
+        "starts the emulator.")
     b.add_argument("--model", type=Path, required=True, help="IR file (.trit)")
     b.add_argument("--board", default=DEFAULT_BOARD, help="board (emulated: mps2-an386)")
-    b.add_argument("--out", type=Path, help="build folder (default build/<board>-<model>)")
+    b.add_argument("--out", type=Path, help="project folder (default build/<board>-<model>)")
+    b.add_argument("--direct", action="store_true",
+                   help="compile the generated project with arm-none-eabi-gcc instead of "
+                   "`pio run`")
     b.set_defaults(func=cmd_build)
 
     e = sub.add_parser(
@@ -45,6 +50,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--data", help="CIFAR-10 location (default: $TRIT_CIFAR10, data/, "
                    "../shared/datasets/)")
     e.add_argument("--json", type=Path, help="also write the report as JSON")
+    e.add_argument("--direct", action="store_true",
+                   help="build with arm-none-eabi-gcc instead of `pio run`")
     e.add_argument("--serial", action="store_true",
                    help="stream every image over the serial protocol even on an emulated "
                    "board (slow: ~12 KiB/s); default on emulators is bulk mode")
@@ -61,7 +68,7 @@ def _build(args: argparse.Namespace):
     ir = load_ir(args.model)
     plan = plan_memory(ir)
     out = args.out or Path("build") / f"{args.board}-{args.model.stem}"
-    fw = build_firmware(ir, out, board=args.board)
+    fw = build_firmware(ir, out, board=args.board, use_platformio=not args.direct)
     print(f"memory plan: weights {plan.weight_bytes} B (flash, C layout), activations "
           f"{plan.activation_bytes} B (arena {plan.arena_bytes} B + scratch "
           f"{4 * plan.scratch_words} B)")

@@ -1,8 +1,6 @@
-"""Build firmware for an emulated Cortex-M board directly with arm-none-eabi-gcc.
-
-The generated PlatformIO project uses the same sources and flags; this direct path is what the
-test suite and `trit build --direct` use where PlatformIO is not installed.
-"""
+"""Build firmware: generate the PlatformIO project (codegen.project), build it with
+`pio run` offline (hostbench.pio), or with arm-none-eabi-gcc directly on the same tree
+(`trit build --direct`), check the result against the board's flash and RAM."""
 
 from __future__ import annotations
 
@@ -13,16 +11,14 @@ from pathlib import Path
 
 from codegen.ir import ModelIR
 from codegen.memory import MemoryPlan, plan_memory
-from codegen.render import render_model
+from codegen.project import write_project
 
 from .boards import Board, get_board
+from .pio import pio_run
 
-REPO = Path(__file__).resolve().parents[1]
-FIRMWARE = REPO / "firmware"
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-ffunction-sections",
           "-fdata-sections", "-g"]
 CPU_FLAGS = {"cortex-m4": ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft"]}
-BOARD_DIRS = {"mps2-an386": "mps2_an386"}
 
 
 class BuildError(RuntimeError):
@@ -60,34 +56,37 @@ def elf_sizes(elf: Path, size_tool: str = "arm-none-eabi-size") -> tuple[int, in
     return text + data, data + bss
 
 
-def build_firmware(ir: ModelIR, out_dir: Path, board: str = "mps2-an386") -> Firmware:
+def build_firmware(ir: ModelIR, out_dir: Path, board: str = "mps2-an386",
+                   use_platformio: bool = True) -> Firmware:
+    """Generate the PlatformIO project for ``ir`` in ``out_dir`` and build it: with
+    ``pio run`` (default), or by calling arm-none-eabi-gcc on the same project tree."""
     spec = get_board(board)
     check_fit(plan_memory(ir), spec)
-    cpu, flavour = spec.core, spec.kernels
-    gcc = shutil.which("arm-none-eabi-gcc")
-    if gcc is None:
-        raise BuildError("arm-none-eabi-gcc is not installed (make setup installs "
-                         "gcc-arm-none-eabi and libnewlib-arm-none-eabi)")
-    if board not in BOARD_DIRS:
-        raise BuildError(f"no board support for {board!r} (have {', '.join(BOARD_DIRS)})")
-    out_dir = Path(out_dir)
-    src = out_dir / "src"
-    src.mkdir(parents=True, exist_ok=True)
-    for name, text in render_model(ir).items():
-        (src / name).write_text(text)
-    bdir = FIRMWARE / "boards" / BOARD_DIRS[board]
-    sources = [src / "model.c", *sorted((FIRMWARE / "runtime").glob("*.c")),
-               *sorted((FIRMWARE / "kernels" / flavour).glob("*.c")),
-               *sorted(bdir.glob("*.c"))]
-    elf = out_dir / "firmware.elf"
-    cmd = [gcc, *CFLAGS, *CPU_FLAGS[cpu], f"-I{FIRMWARE / 'include'}", f"-I{src}",
-           *map(str, sources), "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections",
-           f"-T{bdir / (BOARD_DIRS[board] + '.ld')}", "-o", str(elf)]
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    if res.returncode != 0:
-        raise BuildError(f"firmware build failed:\n{res.stderr}")
+    project = write_project(ir, board, out_dir, kernels=spec.kernels)
+    if use_platformio:
+        pio_run(project)
+        elf = project / ".pio" / "build" / board / "firmware.elf"
+    else:
+        elf = _gcc_build(project, spec.core)
     flash, ram = elf_sizes(elf)
     if flash > spec.flash or ram > spec.ram:
         raise DoesNotFit(f"firmware needs {flash} B flash / {ram} B RAM, {board} has "
                          f"{spec.flash} B / {spec.ram} B")
     return Firmware(elf, flash, ram)
+
+
+def _gcc_build(project: Path, cpu: str) -> Path:
+    gcc = shutil.which("arm-none-eabi-gcc")
+    if gcc is None:
+        raise BuildError("arm-none-eabi-gcc is not installed (make setup installs "
+                         "gcc-arm-none-eabi and libnewlib-arm-none-eabi)")
+    elf = project / "firmware.elf"
+    sources = sorted(str(p) for p in (project / "src").rglob("*.c"))
+    ld = next((project / "ld").glob("*.ld"))
+    cmd = [gcc, *CFLAGS, *CPU_FLAGS[cpu], f"-I{project / 'include'}", *sources,
+           "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections", f"-T{ld}", "-o",
+           str(elf)]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise BuildError(f"firmware build failed:\n{res.stderr}")
+    return elf

@@ -1,0 +1,58 @@
+"""Generate a complete PlatformIO project for a model and a board:
+
+    platformio.ini        platform = the local dev-platform in firmware/platformio/
+    include/trit/*.h      kernel, board and protocol interfaces
+    src/model.{c,h}       rendered from the IR
+    src/runtime/          protocol and main
+    src/kernels/          the board's kernel flavour
+    src/board/            startup and board support
+    ld/<board>.ld         linker script
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import jinja2
+
+from .ir import ModelIR
+from .render import TEMPLATES, render_model
+
+FIRMWARE = Path(__file__).resolve().parents[1] / "firmware"
+PLATFORM_DIR = FIRMWARE / "platformio" / "platform-trit"
+BOARD_DIRS = {"mps2-an386": "mps2_an386"}
+
+
+def board_dir(board: str) -> Path:
+    if board not in BOARD_DIRS:
+        raise ValueError(f"no firmware board support for {board!r} "
+                         f"(have {', '.join(BOARD_DIRS)})")
+    return FIRMWARE / "boards" / BOARD_DIRS[board]
+
+
+def write_project(ir: ModelIR, board: str, out_dir: str | Path, kernels: str = "ref",
+                  model_name: str | None = None, qemu_timeout: int | None = None) -> Path:
+    """Write the project into ``out_dir`` (kept: .pio build and core folders)."""
+    out = Path(out_dir)
+    bdir = board_dir(board)
+    for sub in ("src", "include", "ld"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+    shutil.copytree(FIRMWARE / "include", out / "include")
+    (out / "src").mkdir(parents=True)
+    for name, text in render_model(ir).items():
+        (out / "src" / name).write_text(text)
+    shutil.copytree(FIRMWARE / "runtime", out / "src" / "runtime")
+    shutil.copytree(FIRMWARE / "kernels" / kernels, out / "src" / "kernels")
+    (out / "src" / "board").mkdir()
+    (out / "ld").mkdir()
+    for f in bdir.iterdir():
+        dest = out / "ld" if f.suffix == ".ld" else out / "src" / "board"
+        shutil.copy2(f, dest / f.name)
+    ld = next((out / "ld").glob("*.ld"))
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), trim_blocks=True,
+                             lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    (out / "platformio.ini").write_text(env.get_template("platformio.ini.j2").render(
+        model=model_name or ir.name, board=board, platform_dir=PLATFORM_DIR,
+        ldscript=f"ld/{ld.name}", qemu_timeout=qemu_timeout))
+    return out

@@ -1,0 +1,27 @@
+"""The generated PlatformIO project builds offline and `pio run -t upload` starts QEMU."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from codegen.project import write_project
+from hostbench.pio import pio_run
+from tests.test_export import trained_like_model
+from trainer.export import export_model
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),
+    reason="needs gcc-arm-none-eabi and qemu-system-arm (make setup)")
+
+
+def test_project_builds_and_uploads_to_emulator(tmp_path):
+    ir = export_model(trained_like_model(width=8), name="pio-test")
+    project = write_project(ir, "mps2-an386", tmp_path / "proj", qemu_timeout=5)
+    assert (project / "platformio.ini").read_text().count("symlink://") == 1
+    out = pio_run(project)
+    assert (project / ".pio" / "build" / "mps2-an386" / "firmware.elf").exists()
+    assert "SUCCESS" in out
+    uploaded = pio_run(project, "upload")
+    assert "m-init-done" in uploaded and "m-ready" in uploaded
