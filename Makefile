@@ -8,13 +8,13 @@ TORCH_VERSION := 2.13.0
 APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 # Dataset: the shared archive beside the checkout, unless TRIT_CIFAR10 says otherwise.
 export TRIT_CIFAR10 ?= $(abspath ../shared/datasets/cifar-10-binary.tar.gz)
-DEMO_RUN ?= runs/demo
+DEMO_RUN ?= build/demo
 PYTEST_ARGS ?=
 
 .PHONY: setup apt demo test clean help
 
 help:
-	@echo "make demo   install what is missing, train the demo-bin recipe, export the IR"
+	@echo "make demo   install what is missing, train, export, run on the emulated Cortex-M4"
 	@echo "make test   run the test suite (CIFAR-10 from TRIT_CIFAR10=$(TRIT_CIFAR10))"
 	@echo "make setup  only install (apt packages when missing, .venv, trit in editable mode)"
 
@@ -42,10 +42,13 @@ setup: apt
 	@$(MAKE) --no-print-directory $(VENV)/.installed
 
 # Train the deployable binary-activation network (resumes an interrupted run), export it to
-# the IR and compare the integer reference interpreter with PyTorch on 1,000 test images.
+# the IR, compare the integer reference interpreter with PyTorch on 1,000 test images, build
+# the firmware with PlatformIO and run 1,000 test images on the emulated Cortex-M4.
 demo: setup
 	$(BIN)/trit train --recipe demo-bin --out $(DEMO_RUN) --resume
 	$(BIN)/trit export $(DEMO_RUN)/best.pt -o $(DEMO_RUN)/model.trit --check 1000
+	$(BIN)/trit bench --board mps2-an386 --model $(DEMO_RUN)/model.trit --images 1000 \
+	  --json $(DEMO_RUN)/bench.json
 
 test: setup
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -30,8 +30,9 @@ class QConv2d(nn.Conv2d):
 class QLinear(nn.Linear):
     """``nn.Linear`` (float bias) computing ``out_scale · (weight_quant(weight) @ x) + bias``.
 
-    ``out_scale`` is a constant, ``1/√in_features`` by default, so that ternary weights of
-    scale ~1 start with logits of unit size; deployment folds it into the integer bias.
+    ``out_scale`` is a constant: ``1/√in_features`` by default for ternary weights, so that
+    weights of scale ~1 start with logits of unit size, and 1 otherwise (a smaller constant
+    would slow the classifier's learning under Adam). Deployment folds it into the bias.
     """
 
     def __init__(self, in_features: int, out_features: int, *,
@@ -39,7 +40,9 @@ class QLinear(nn.Linear):
                  out_scale: float | None = None) -> None:
         super().__init__(in_features, out_features, bias=True)
         self.weight_quant = weight_quant if weight_quant is not None else Passthrough()
-        self.out_scale = out_scale if out_scale is not None else in_features ** -0.5
+        if out_scale is None:
+            out_scale = in_features ** -0.5 if self.weight_quant.kind == "ternary" else 1.0
+        self.out_scale = out_scale
 
     def quantized_weight(self) -> torch.Tensor:
         return self.weight_quant(self.weight)
