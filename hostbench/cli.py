@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser(
-        "build", help="generate C for an IR and build firmware for a board",
+        "build", help="generate a PlatformIO project for an IR and build its firmware",
         description="Generate a PlatformIO project (model C from codegen/templates, runtime, "
         "kernels, board support), print the memory plan, check it against boards.yaml and "
         "build the firmware offline with `pio run`. In the project, `pio run -t upload` "
