@@ -101,6 +101,7 @@ def prepare_core(core_dir: Path) -> None:
 
 def pio_run(project: Path, target: str | None = None, timeout: float = 600) -> str:
     """``pio run`` (optionally ``-t target``) in ``project``; returns its output."""
+    project = Path(project).resolve()  # pio changes directory: relative paths would move
     core = project / ".pio-core"
     prepare_core(core)
     cmd = [pio_executable(), "run", "-d", str(project)] + (["-t", target] if target else [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -16,12 +17,13 @@ pytestmark = pytest.mark.skipif(
     reason="needs gcc-arm-none-eabi and qemu-system-arm (make setup)")
 
 
-def test_project_builds_and_uploads_to_emulator(tmp_path):
+def test_project_builds_and_uploads_to_emulator(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative project path, as `trit build` uses by default
     ir = export_model(trained_like_model(width=8), name="pio-test")
-    project = write_project(ir, "mps2-an386", tmp_path / "proj", qemu_timeout=5)
+    project = write_project(ir, "mps2-an386", Path("build") / "proj", qemu_timeout=5)
     assert (project / "platformio.ini").read_text().count("symlink://") == 1
     out = pio_run(project)
-    assert (project / ".pio" / "build" / "mps2-an386" / "firmware.elf").exists()
+    assert (tmp_path / project / ".pio" / "build" / "mps2-an386" / "firmware.elf").exists()
     assert "SUCCESS" in out
     uploaded = pio_run(project, "upload")
     assert "m-init-done" in uploaded and "m-ready" in uploaded
