@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from codegen import pack
+from hostbench.firmware_build import CFLAGS as FIRMWARE_CFLAGS
 
 REPO = Path(__file__).resolve().parents[1]
-CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC"]
+CFLAGS = [*FIRMWARE_CFLAGS, "-shared", "-fPIC"]  # the firmware's flags, as a host library
 
 P = np.ctypeslib.ndpointer
 
