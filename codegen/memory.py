@@ -24,7 +24,7 @@ class Buffer:
 class MemoryPlan:
     buffers: dict[str, Buffer]
     arena_bytes: int
-    scratch_words: int  # int32 per-pixel accumulator scratch
+    scratch_words: int  # int32 kernel scratch (TRIT_SCRATCH_INTS of the widest layer)
     weight_bytes: int   # flash for constants (packed as deployed)
 
     @property
@@ -65,10 +65,16 @@ def plan_memory(ir: ModelIR) -> MemoryPlan:
                 break
             offset = max(offset, hi)
         placed.append(Buffer(name, size, offset, first, last))
-    scratch = max(layer.out_shape[0] for layer in ir.layers if layer.op == "conv2d")
+    scratch = scratch_ints(max(layer.out_shape[0] for layer in ir.layers
+                               if layer.op == "conv2d"))
     weight = sum(_const_bytes(layer) for layer in ir.layers)
     return MemoryPlan({b.value: b for b in placed}, max(b.offset + b.size for b in placed),
                       scratch, weight)
+
+
+def scratch_ints(channels: int) -> int:
+    """TRIT_SCRATCH_INTS of firmware/include/trit/kernels.h: int32 words of kernel scratch."""
+    return 4 * channels + 64
 
 
 def _const_bytes(layer) -> int:

@@ -4,7 +4,8 @@
     include/trit/*.h      kernel, board and protocol interfaces
     src/model.{c,h}       rendered from the IR
     src/runtime/          protocol and main
-    src/kernels/          the board's kernel flavour
+    src/kernels/          the board's kernel flavour (portable files it does not replace
+                          come from the reference flavour)
     src/board/            startup and board support
     ld/<board>.ld         linker script
 """
@@ -22,6 +23,24 @@ from .render import TEMPLATES, render_model
 FIRMWARE = Path(__file__).resolve().parents[1] / "firmware"
 PLATFORM_DIR = FIRMWARE / "platformio" / "platform-trit"
 BOARD_DIRS = {"mps2-an386": "mps2_an386"}
+
+
+KERNEL_FLAVOURS = ("ref", "armv7em")
+
+
+def kernel_sources(flavour: str) -> list[Path]:
+    """C sources of a kernel flavour: its own files, plus the portable reference's files for
+    the operations it does not optimise (same file name = same operations)."""
+    if flavour not in KERNEL_FLAVOURS:
+        raise ValueError(f"unknown kernel flavour {flavour!r} (have {', '.join(KERNEL_FLAVOURS)})")
+    own = {p.name: p for p in (FIRMWARE / "kernels" / flavour).glob("*.c")}
+    ref = {p.name: p for p in (FIRMWARE / "kernels" / "ref").glob("*.c")}
+    return [own.get(name, ref.get(name)) for name in sorted(ref.keys() | own.keys())]
+
+
+def kernel_headers(flavour: str) -> list[Path]:
+    """Private headers of a flavour (``*.h`` beside its sources)."""
+    return sorted((FIRMWARE / "kernels" / flavour).glob("*.h"))
 
 
 def board_dir(board: str) -> Path:
@@ -43,7 +62,9 @@ def write_project(ir: ModelIR, board: str, out_dir: str | Path, kernels: str = "
     for name, text in render_model(ir).items():
         (out / "src" / name).write_text(text)
     shutil.copytree(FIRMWARE / "runtime", out / "src" / "runtime")
-    shutil.copytree(FIRMWARE / "kernels" / kernels, out / "src" / "kernels")
+    (out / "src" / "kernels").mkdir()
+    for f in kernel_sources(kernels) + kernel_headers(kernels):
+        shutil.copy2(f, out / "src" / "kernels" / f.name)
     (out / "src" / "board").mkdir()
     (out / "ld").mkdir()
     for f in bdir.iterdir():

@@ -10,7 +10,8 @@ import pytest
 
 from codegen import reference
 from codegen.render import render_model
-from tests.ckernels import CFLAGS, REPO
+from codegen.project import FIRMWARE, kernel_sources
+from hostbench.firmware_build import CFLAGS
 from tests.test_export import trained_like_model
 from trainer.export import export_model
 
@@ -18,9 +19,10 @@ from trainer.export import export_model
 def build_model_lib(ir, tmp_path, flavour: str = "ref") -> C.CDLL:
     for name, text in render_model(ir).items():
         (tmp_path / name).write_text(text)
-    kernels = sorted((REPO / "firmware" / "kernels" / flavour).glob("*.c"))
+    kernels = kernel_sources(flavour)
     lib = tmp_path / "libmodel.so"
-    subprocess.run(["gcc", *CFLAGS, f"-I{REPO / 'firmware' / 'include'}", f"-I{tmp_path}",
+    subprocess.run(["gcc", *CFLAGS, "-shared", "-fPIC", f"-I{FIRMWARE / 'include'}",
+                    f"-I{tmp_path}",
                     str(tmp_path / "model.c"), *map(str, kernels), "-o", str(lib)], check=True)
     return C.CDLL(str(lib))
 
@@ -61,5 +63,5 @@ def test_generated_code_compiles_warning_free(compiler, tmp_path):
         (tmp_path / name).write_text(text)
     extra = ["-mcpu=cortex-m4", "-mthumb"] if compiler.startswith("arm") else []
     subprocess.run([compiler, "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", *extra,
-                    f"-I{REPO / 'firmware' / 'include'}", "-c", str(tmp_path / "model.c"),
+                    f"-I{FIRMWARE / 'include'}", "-c", str(tmp_path / "model.c"),
                     "-o", str(tmp_path / "model.o")], check=True)

@@ -1,5 +1,9 @@
 """Golden tests: every C kernel flavour against the integer reference interpreter, on random
-shapes, odd channel counts that do not fill a 32-bit word, strides and image borders."""
+shapes, odd channel counts that do not fill a 32-bit word, strides and image borders.
+
+The portable flavour runs as a host library; the ARM flavours run in QEMU through the kernel
+job runner (firmware/kernelbench/runner.c), one emulator start per call. Scales are drawn both
+unequal and equal (wp == wn), since the optimised kernels have a faster path for the latter."""
 
 from __future__ import annotations
 
@@ -9,14 +13,20 @@ import pytest
 from codegen import pack, reference
 from codegen.ir import Layer, SignThreshold, Weights
 from codegen.ir.model import conv_out_size
-from tests.ckernels import Kernels, build
+from hostbench.kernel_calls import EmulatedBoard, HostLibrary, KernelCalls
 
-FLAVOURS = ["ref"]
+# flavour -> (backend, board it is emulated on)
+FLAVOURS = {"ref": "host", "armv7em": "mps2-an386"}
 
 
-@pytest.fixture(scope="module", params=FLAVOURS)
-def kernels(request, tmp_path_factory) -> Kernels:
-    return Kernels(build(request.param, tmp_path_factory.mktemp(request.param)))
+@pytest.fixture(scope="module", params=list(FLAVOURS))
+def kernels(request, tmp_path_factory) -> KernelCalls:
+    flavour = request.param
+    tmp = tmp_path_factory.mktemp(flavour)
+    if FLAVOURS[flavour] == "host":
+        return HostLibrary(flavour, tmp)
+    from hostbench.kernel_jobs import KernelRunner
+    return EmulatedBoard(KernelRunner(flavour, FLAVOURS[flavour], build_dir=tmp))
 
 
 def rand_threshold(rng, c: int, residual: bool, spread: int) -> SignThreshold:
@@ -26,9 +36,13 @@ def rand_threshold(rng, c: int, residual: bool, spread: int) -> SignThreshold:
                          residual="res" if residual else None)
 
 
-def rand_ternary(rng, shape) -> Weights:
-    return Weights("ternary", rng.integers(-1, 2, shape).astype(np.int8),
-                   rng.integers(1, 4097, 2).astype(np.int32))
+def rand_ternary(rng, shape, equal_scales: bool = False) -> Weights:
+    """Random codes; scales up to 12 bits, or equal and small (1..3) so that accumulators often
+    land exactly on a threshold."""
+    scales = rng.integers(1, 4097, 2).astype(np.int32)
+    if equal_scales:
+        scales[:] = rng.integers(1, 4)
+    return Weights("ternary", rng.integers(-1, 2, shape).astype(np.int8), scales)
 
 
 def binary(rng, c, h, w) -> np.ndarray:
@@ -57,12 +71,15 @@ def test_conv_input_s8(kernels, cin, cout, h, w, stride):
     assert np.array_equal(pack.unpack_binary(got, cout), want[0])
 
 
+@pytest.mark.parametrize("equal", [False, True], ids=["wp!=wn", "wp==wn"])
 @pytest.mark.parametrize("c,h,w,stride", [(16, 8, 8, 1), (17, 5, 6, 1), (45, 7, 7, 2),
-                                          (64, 4, 4, 1), (1, 3, 3, 2), (32, 9, 4, 2)])
-def test_dw_ternary_bin(kernels, c, h, w, stride):
+                                          (64, 4, 4, 1), (1, 3, 3, 2), (32, 9, 4, 2),
+                                          (3, 1, 2, 1)])
+def test_dw_ternary_bin(kernels, c, h, w, stride, equal):
     rng = np.random.default_rng(c * h + w)
-    layer = conv_layer(rng, c, c, h, w, 3, stride, 1, c, rand_ternary(rng, (c, 1, 3, 3)),
-                       spread=15000)
+    layer = conv_layer(rng, c, c, h, w, 3, stride, 1, c,
+                       rand_ternary(rng, (c, 1, 3, 3), equal),
+                       spread=12 if equal else 15000)
     x = binary(rng, c, h, w)
     want = reference.sign_threshold(layer, reference.conv2d_acc(layer, x), {})
     got = kernels.dw_ternary_bin(layer, pack.pack_binary(x[0]))
@@ -71,12 +88,14 @@ def test_dw_ternary_bin(kernels, c, h, w, stride):
 
 @pytest.mark.parametrize("cin,cout,h,w,res_c,res_stride", [
     (16, 16, 4, 4, 0, 1), (17, 33, 3, 5, 0, 1), (64, 64, 2, 3, 64, 1),
-    (32, 64, 4, 4, 32, 2), (45, 70, 3, 3, 45, 2), (5, 7, 2, 2, 7, 1)])
-def test_pw_ternary_bin(kernels, cin, cout, h, w, res_c, res_stride):
+    (32, 64, 4, 4, 32, 2), (45, 70, 3, 3, 45, 2), (5, 7, 2, 2, 7, 1), (100, 9, 2, 1, 0, 1)])
+@pytest.mark.parametrize("equal", [False, True], ids=["wp!=wn", "wp==wn"])
+def test_pw_ternary_bin(kernels, cin, cout, h, w, res_c, res_stride, equal):
     rng = np.random.default_rng(cin + cout * h)
     residual = res_c > 0
-    layer = conv_layer(rng, cin, cout, h, w, 1, 1, 0, 1, rand_ternary(rng, (cout, cin, 1, 1)),
-                       residual=residual, spread=4096 * 8)
+    layer = conv_layer(rng, cin, cout, h, w, 1, 1, 0, 1,
+                       rand_ternary(rng, (cout, cin, 1, 1), equal), residual=residual,
+                       spread=3 * cin if equal else 4096 * 8)
     layer.output.residual_stride = res_stride
     x = binary(rng, cin, h, w)
     values = {}

@@ -23,6 +23,10 @@ extern "C" {
 
 #define TRIT_WORDS(c) (((c) + 31) / 32)
 
+/* int32 scratch a convolution kernel may use, for a layer with c output channels (every
+ * flavour stays within it; the generated model allocates the maximum over its layers). */
+#define TRIT_SCRATCH_INTS(c) (4 * (c) + 64)
+
 /* Batch norm + sign (+ residual) folded into per-channel thresholds. */
 typedef struct {
     const int32_t *threshold; /* [C] without residual, [C][3] with (column r + 1) */
@@ -45,7 +49,7 @@ void trit_threshold_pack(const int32_t *acc, int n, const trit_threshold_t *thr,
 /* Input layer: int8 image [H][W][cin] -> binary [OH][OW][words(cout)], k x k, stride, pad. */
 void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights,
                         int cout, int k, int stride, int pad, const trit_threshold_t *thr,
-                        uint32_t *out, int32_t *scratch /* [cout] */);
+                        uint32_t *out, int32_t *scratch /* TRIT_SCRATCH_INTS(cout) */);
 
 /* Pointwise 1x1 ternary x binary on an h x w grid (stride 1). residual: NULL, or a binary
  * tensor [.][res_w][words(res_c)] whose pixel (y*res_stride, x*res_stride) is added before
@@ -54,13 +58,13 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
                          const uint32_t *nz, trit_scales_t s, int cout,
                          const trit_threshold_t *thr, const uint32_t *residual, int res_w,
                          int res_c, int res_stride, uint32_t *out,
-                         int32_t *scratch /* [cout] */);
+                         int32_t *scratch /* TRIT_SCRATCH_INTS(cout) */);
 
 /* Depthwise k x k ternary x binary on an h x w input, taps outside the image add 0. */
 void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *codes,
                          trit_scales_t s, int k, int stride, int pad,
                          const trit_threshold_t *thr, uint32_t *out,
-                         int32_t *scratch /* [c] */);
+                         int32_t *scratch /* TRIT_SCRATCH_INTS(c) */);
 
 /* Global sum pooling of a binary tensor: out[c] = sum of +-1 over h*w pixels. */
 void trit_global_sum_pool_bin(const uint32_t *in, int pixels, int c, int32_t *out);

@@ -1,0 +1,134 @@
+/* Kernel job runner: executes kernel calls described in memory, times each one with the board
+ * counter, and writes the outputs to the host through Arm semihosting.
+ *
+ * The host (hostbench/kernel_jobs.py) places a job table at the board's bulk region with the
+ * emulator's loader, then boots this program. Table layout, little-endian uint32 words:
+ *   [0] magic 0x424A4B54 ("TKJB")   [1] number of jobs   [2..] jobs of JOB_WORDS words:
+ *   op, flavour (0 = the build's flavour, 1 = the portable reference), repeat, out address,
+ *   out bytes, then the kernel's arguments in signature order (pointers as addresses, 0 for
+ *   NULL; a trit_threshold_t as threshold, negative, has_residual; trit_scales_t as wp, wn).
+ * Results file "kernel-results.bin": per job, uint32 job index, uint32 output bytes, uint64
+ * counter ticks for all repeats (unit: trit_board_counter_unit()), then the output bytes. */
+#include <stdint.h>
+
+#include "trit/board.h"
+#include "trit/kernels.h"
+
+#define MAGIC 0x424A4B54u
+#define JOB_WORDS 32
+#define ARG0 5
+
+enum { OP_CONV_INPUT = 1, OP_PW = 2, OP_DW = 3, OP_POOL = 4, OP_DENSE = 5,
+       OP_THRESHOLD_PACK = 6 };
+
+/* The portable reference twins, compiled with their names prefixed by ref_. */
+extern __typeof__(trit_conv_input_s8) ref_trit_conv_input_s8;
+extern __typeof__(trit_pw_ternary_bin) ref_trit_pw_ternary_bin;
+extern __typeof__(trit_dw_ternary_bin) ref_trit_dw_ternary_bin;
+extern __typeof__(trit_global_sum_pool_bin) ref_trit_global_sum_pool_bin;
+extern __typeof__(trit_dense_ternary) ref_trit_dense_ternary;
+extern __typeof__(trit_threshold_pack) ref_trit_threshold_pack;
+
+typedef struct {
+    __typeof__(trit_conv_input_s8) *conv_input_s8;
+    __typeof__(trit_pw_ternary_bin) *pw_ternary_bin;
+    __typeof__(trit_dw_ternary_bin) *dw_ternary_bin;
+    __typeof__(trit_global_sum_pool_bin) *global_sum_pool_bin;
+    __typeof__(trit_dense_ternary) *dense_ternary;
+    __typeof__(trit_threshold_pack) *threshold_pack;
+} flavour_t;
+
+static const flavour_t flavours[2] = {
+    {trit_conv_input_s8, trit_pw_ternary_bin, trit_dw_ternary_bin, trit_global_sum_pool_bin,
+     trit_dense_ternary, trit_threshold_pack},
+    {ref_trit_conv_input_s8, ref_trit_pw_ternary_bin, ref_trit_dw_ternary_bin,
+     ref_trit_global_sum_pool_bin, ref_trit_dense_ternary, ref_trit_threshold_pack},
+};
+
+/* Arm semihosting (bkpt 0xAB on M-profile). */
+static int semihost(int op, const void *arg) {
+    register int r0 __asm__("r0") = op;
+    register const void *r1 __asm__("r1") = arg;
+    __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
+    return r0;
+}
+
+static void sh_write(int fh, const void *buf, uint32_t len) {
+    const uint32_t args[3] = {(uint32_t)fh, (uint32_t)buf, len};
+    semihost(0x05, args);
+}
+
+static void sh_exit(int ok) {
+    /* ADP_Stopped_ApplicationExit (0x20026) exits QEMU with status 0; RunTimeErrorUnknown
+     * (0x20023) with status 1. */
+    semihost(0x18, (const void *)(ok ? 0x20026u : 0x20023u));
+}
+
+#define P(i) ((void *)(uintptr_t)a[i])
+#define I(i) ((int)a[i])
+
+static void run_job(const uint32_t *job) {
+    const flavour_t *f = &flavours[job[1] ? 1 : 0];
+    const uint32_t *a = job + ARG0;
+    switch (job[0]) {
+    case OP_CONV_INPUT: {
+        const trit_threshold_t thr = {P(9), P(10), I(11)};
+        f->conv_input_s8(P(0), I(1), I(2), I(3), P(4), I(5), I(6), I(7), I(8), &thr, P(12),
+                         P(13));
+        break;
+    }
+    case OP_PW: {
+        const trit_scales_t s = {I(6), I(7)};
+        const trit_threshold_t thr = {P(9), P(10), I(11)};
+        f->pw_ternary_bin(P(0), I(1), I(2), I(3), P(4), P(5), s, I(8), &thr, P(12), I(13),
+                          I(14), I(15), P(16), P(17));
+        break;
+    }
+    case OP_DW: {
+        const trit_scales_t s = {I(5), I(6)};
+        const trit_threshold_t thr = {P(10), P(11), I(12)};
+        f->dw_ternary_bin(P(0), I(1), I(2), I(3), P(4), s, I(7), I(8), I(9), &thr, P(13),
+                          P(14));
+        break;
+    }
+    case OP_POOL:
+        f->global_sum_pool_bin(P(0), I(1), I(2), P(3));
+        break;
+    case OP_DENSE: {
+        const trit_scales_t s = {I(4), I(5)};
+        f->dense_ternary(P(0), I(1), P(2), P(3), s, P(6), I(7), P(8));
+        break;
+    }
+    case OP_THRESHOLD_PACK: {
+        const trit_threshold_t thr = {P(2), P(3), I(4)};
+        f->threshold_pack(P(0), I(1), &thr, P(5), I(6), P(7));
+        break;
+    }
+    default:
+        sh_exit(0);
+    }
+}
+
+int main(void) {
+    trit_board_init();
+    uint32_t size;
+    const uint32_t *table = (const uint32_t *)trit_board_bulk_region(&size);
+    if (!table || table[0] != MAGIC) sh_exit(0);
+    static const char name[] = "kernel-results.bin";
+    const uint32_t open_args[3] = {(uint32_t)name, 5 /* "wb" */, sizeof name - 1};
+    const int fh = semihost(0x01, open_args);
+    if (fh < 0) sh_exit(0);
+    const uint32_t jobs = table[1];
+    for (uint32_t j = 0; j < jobs; ++j) {
+        const uint32_t *job = table + 2 + j * JOB_WORDS;
+        const uint64_t t0 = trit_board_counter();
+        for (uint32_t r = 0; r < job[2]; ++r) run_job(job);
+        const uint64_t ticks = trit_board_counter() - t0;
+        const uint32_t head[4] = {j, job[4], (uint32_t)ticks, (uint32_t)(ticks >> 32)};
+        sh_write(fh, head, sizeof head);
+        sh_write(fh, (const void *)(uintptr_t)job[3], job[4]);
+    }
+    semihost(0x02, &fh);
+    sh_exit(1);
+    return 0;
+}

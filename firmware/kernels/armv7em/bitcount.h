@@ -1,0 +1,93 @@
+/* ARMv7E-M (Cortex-M4/M7) bit counting without the libgcc popcount call.
+ *
+ * nibble_counts(x): SWAR population count of x into eight 4-bit fields (each <= 4); the fields
+ * of up to three words may be added before byte_sum() turns them into one count with USADA8.
+ * Bit-sliced counters: bit b of plane p holds bit p of lane b's count (32 lanes per word). */
+#ifndef TRIT_ARMV7EM_BITCOUNT_H
+#define TRIT_ARMV7EM_BITCOUNT_H
+
+#include <arm_acle.h>
+#include <stdint.h>
+
+static inline uint32_t nibble_counts(uint32_t x) {
+    x = x - ((x >> 1) & 0x55555555u);
+    return (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+}
+
+/* Sum of the eight nibbles of y (each <= 15) added to acc. */
+static inline uint32_t byte_sum(uint32_t y, uint32_t acc) {
+    return __usada8((y & 0x0F0F0F0Fu) + ((y >> 4) & 0x0F0F0F0Fu), 0u, acc);
+}
+
+/* Population count of n words (any n). */
+static inline uint32_t popcount_words(const uint32_t *x, int n) {
+    uint32_t acc = 0;
+    int j = 0;
+    for (; j + 2 <= n; j += 2) acc = byte_sum(nibble_counts(x[j]) + nibble_counts(x[j + 1]), acc);
+    if (j < n) acc = byte_sum(nibble_counts(x[j]), acc);
+    return acc;
+}
+
+/* Full adder on 32 lanes: a + b + c = s + 2 * carry. */
+#define FULL_ADD(s, carry, a, b, c)                                                            \
+    do {                                                                                       \
+        const uint32_t t_ = (a) ^ (b);                                                         \
+        (s) = t_ ^ (c);                                                                        \
+        (carry) = ((a) & (b)) | (t_ & (c));                                                    \
+    } while (0)
+
+/* Count nine 1-bit lanes vectors x[0..8] into a 4-bit sliced counter b[0..3] (29 operations). */
+static inline void count9(const uint32_t x[9], uint32_t b[4]) {
+    uint32_t s1, s2, s3, c1, c2, c3, c4, s5, d1;
+    FULL_ADD(s1, c1, x[0], x[1], x[2]);
+    FULL_ADD(s2, c2, x[3], x[4], x[5]);
+    FULL_ADD(s3, c3, x[6], x[7], x[8]);
+    FULL_ADD(b[0], c4, s1, s2, s3);
+    FULL_ADD(s5, d1, c1, c2, c3);
+    b[1] = s5 ^ c4;
+    const uint32_t d2 = s5 & c4;
+    b[2] = d1 ^ d2;
+    b[3] = d1 & d2;
+}
+
+/* Lanes where the 4-bit sliced count c is >= the 4-bit sliced constant k. */
+static inline uint32_t sliced_ge4(const uint32_t c[4], const uint32_t k[4]) {
+    uint32_t lt = k[3] & ~c[3], eq = ~(c[3] ^ k[3]);
+    lt |= eq & k[2] & ~c[2];
+    eq &= ~(c[2] ^ k[2]);
+    lt |= eq & k[1] & ~c[1];
+    eq &= ~(c[1] ^ k[1]);
+    lt |= eq & k[0] & ~c[0];
+    return ~lt;
+}
+
+/* Lane l's value of a 4-bit sliced counter. */
+static inline int sliced_lane4(const uint32_t c[4], int l) {
+    return (int)(((c[0] >> l) & 1u) | (((c[1] >> l) & 1u) << 1) | (((c[2] >> l) & 1u) << 2) |
+                 (((c[3] >> l) & 1u) << 3));
+}
+
+/* floor(a / b) and ceil(a / b) for b > 0. */
+static inline int64_t floor_div(int64_t a, int64_t b) {
+    const int64_t q = a / b;
+    return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+static inline int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
+
+/* For a layer with equal scales alpha = wp = wn and a count n of non-zero weights:
+ * acc = alpha * (n - 2 * cnt) with cnt the number of -1 products. Returns K such that the
+ * output is -1 exactly when (cnt > K) XOR negative, for threshold t and direction negative. */
+static inline int32_t count_limit(int64_t t, int negative, int64_t alpha, int64_t n) {
+    int64_t k;
+    if (!negative) { /* +1 iff alpha (n - 2 cnt) >= t  iff  cnt <= floor((n - ceil(t/alpha)) / 2) */
+        k = floor_div(n - ceil_div(t, alpha), 2);
+    } else {         /* +1 iff alpha (n - 2 cnt) <= t  iff  cnt >= ceil((n - floor(t/alpha)) / 2) */
+        k = ceil_div(n - floor_div(t, alpha), 2) - 1;
+    }
+    if (k < -1) k = -1;
+    if (k > n) k = n;
+    return (int32_t)k;
+}
+
+#endif

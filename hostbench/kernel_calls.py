@@ -1,0 +1,160 @@
+"""Call the C kernels of firmware/ on NumPy arrays, through one of two backends:
+
+* :class:`HostLibrary` — a kernel flavour built as a host shared library, called via ctypes
+  (portable flavours only);
+* :class:`EmulatedBoard` — the kernel job runner (firmware/kernelbench/runner.c) built for an
+  emulated board, each call one job in QEMU (every flavour, including the ARM ones).
+
+:class:`KernelCalls` turns IR layers and packed tensors into the kernels' arguments (layouts of
+firmware/include/trit/kernels.h) and returns the packed outputs; the backends only pass them.
+"""
+
+from __future__ import annotations
+
+import ctypes as C
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from codegen import pack
+from codegen.memory import scratch_ints
+from codegen.project import kernel_sources
+
+from .firmware_build import CFLAGS
+
+REPO = Path(__file__).resolve().parents[1]
+KERNELS_H = REPO / "firmware" / "include" / "trit" / "kernels.h"
+
+
+@dataclass
+class Thr:
+    """A trit_threshold_t: int32 thresholds, packed direction bits, residual flag."""
+    threshold: np.ndarray
+    negative: np.ndarray
+    has_residual: int
+
+
+@dataclass
+class Scales:
+    """A trit_scales_t (passed by value)."""
+    wp: int
+    wn: int
+
+
+def threshold_arg(output) -> Thr:
+    return Thr(np.ascontiguousarray(output.threshold, dtype=np.int32).ravel(),
+               pack.pack_direction(output.direction), int(output.residual is not None))
+
+
+class KernelCalls:
+    """The kernel operations on IR layers; subclasses implement :meth:`_call`."""
+
+    def _call(self, name: str, args: list, out: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def conv_input_s8(self, layer, image_hwc: np.ndarray) -> np.ndarray:
+        cin, h, w = layer.in_shape
+        cout, oh, ow = layer.out_shape
+        out = np.zeros((oh, ow, pack.words(cout)), np.uint32)
+        args = [image_hwc, h, w, cin, pack.conv_weights_hwc(layer.weights.values), cout,
+                layer.kernel, layer.stride, layer.padding, threshold_arg(layer.output), out,
+                np.zeros(scratch_ints(cout), np.int32)]
+        return self._call("trit_conv_input_s8", args, out)
+
+    def pw_ternary_bin(self, layer, x: np.ndarray, residual: np.ndarray | None = None,
+                       res_c: int = 0) -> np.ndarray:
+        cin, h, w = layer.in_shape
+        cout = layer.out_shape[0]
+        sign, nz = pack.pack_ternary(layer.weights.values)
+        out = np.zeros((h, w, pack.words(cout)), np.uint32)
+        res_w = 0 if residual is None else residual.shape[1]
+        args = [x, h, w, cin, sign, nz, Scales(*map(int, layer.weights.scales)), cout,
+                threshold_arg(layer.output), residual, res_w, res_c,
+                layer.output.residual_stride, out, np.zeros(scratch_ints(cout), np.int32)]
+        return self._call("trit_pw_ternary_bin", args, out)
+
+    def dw_ternary_bin(self, layer, x: np.ndarray) -> np.ndarray:
+        c, h, w = layer.in_shape
+        _, oh, ow = layer.out_shape
+        out = np.zeros((oh, ow, pack.words(c)), np.uint32)
+        args = [x, h, w, c, pack.dw_codes(layer.weights.values),
+                Scales(*map(int, layer.weights.scales)), layer.kernel, layer.stride,
+                layer.padding, threshold_arg(layer.output), out,
+                np.zeros(scratch_ints(c), np.int32)]
+        return self._call("trit_dw_ternary_bin", args, out)
+
+    def global_sum_pool_bin(self, x: np.ndarray, c: int) -> np.ndarray:
+        out = np.zeros(c, np.int32)
+        return self._call("trit_global_sum_pool_bin", [x, x.shape[0] * x.shape[1], c, out],
+                          out)
+
+    def dense_ternary(self, layer, x: np.ndarray) -> np.ndarray:
+        sign, nz = pack.pack_ternary(layer.weights.values)
+        out = np.zeros(layer.out_shape[0], np.int32)
+        args = [np.ascontiguousarray(x, np.int32), layer.in_shape[0], sign, nz,
+                Scales(*map(int, layer.weights.scales)),
+                np.ascontiguousarray(layer.bias, np.int32), layer.out_shape[0], out]
+        return self._call("trit_dense_ternary", args, out)
+
+
+class _ThresholdT(C.Structure):
+    _fields_ = [("threshold", C.POINTER(C.c_int32)), ("negative", C.POINTER(C.c_uint32)),
+                ("has_residual", C.c_int)]
+
+
+class _ScalesT(C.Structure):
+    _fields_ = [("wp", C.c_int32), ("wn", C.c_int32)]
+
+
+class HostLibrary(KernelCalls):
+    """A portable kernel flavour compiled for the host with the firmware's flags."""
+
+    def __init__(self, flavour: str, out_dir: Path) -> None:
+        lib = Path(out_dir) / f"libtrit_{flavour}.so"
+        subprocess.run(["gcc", *CFLAGS, "-shared", "-fPIC",
+                        f"-I{REPO / 'firmware' / 'include'}",
+                        *map(str, kernel_sources(flavour)), "-o", str(lib)], check=True)
+        self.lib = C.CDLL(str(lib))
+
+    def _call(self, name: str, args: list, out: np.ndarray) -> np.ndarray:
+        keep, cargs = [], []
+        for a in args:
+            if isinstance(a, np.ndarray):
+                a = np.ascontiguousarray(a)
+                keep.append(a)
+                cargs.append(C.c_void_p(a.ctypes.data))
+            elif isinstance(a, Thr):
+                keep.append(a)
+                t = _ThresholdT(a.threshold.ctypes.data_as(C.POINTER(C.c_int32)),
+                                a.negative.ctypes.data_as(C.POINTER(C.c_uint32)),
+                                a.has_residual)
+                keep.append(t)
+                cargs.append(C.byref(t))
+            elif isinstance(a, Scales):
+                cargs.append(_ScalesT(a.wp, a.wn))
+            else:
+                cargs.append(a)
+        getattr(self.lib, name)(*cargs)
+        return out
+
+
+class EmulatedBoard(KernelCalls):
+    """Each call runs as one job of the kernel runner in the board's emulator. ``reference``
+    runs the portable twin linked into the same image instead of the board's flavour;
+    ``repeat`` times the call that many times (``last_ticks`` holds the counter total)."""
+
+    def __init__(self, runner, reference: bool = False, repeat: int = 1) -> None:
+        self.runner = runner
+        self.reference = reference
+        self.repeat = repeat
+        self.last_ticks = 0
+
+    def _call(self, name: str, args: list, out: np.ndarray) -> np.ndarray:
+        from .kernel_jobs import Job
+        job = Job(name, args, out, reference=self.reference, repeat=self.repeat)
+        (result,) = self.runner.run([job])
+        self.last_ticks = result.ticks
+        out[...] = result.output.reshape(out.shape)
+        return out

@@ -1,0 +1,180 @@
+"""The kernel job runner (firmware/kernelbench/runner.c) on an emulated board: build it for a
+kernel flavour (with the portable reference twins linked in under a ``ref_`` prefix), lay out
+jobs and their arrays in the board's bulk memory, run QEMU, read outputs and counter ticks
+back through semihosting."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from codegen.project import board_dir, kernel_headers, kernel_sources
+
+from .firmware_build import CFLAGS, CPU_FLAGS, BuildError
+from .kernel_calls import KERNELS_H, Scales, Thr
+from .qemu import QEMU_MACHINES, EmulatorError
+
+FIRMWARE = Path(__file__).resolve().parents[1] / "firmware"
+RUNNER_C = FIRMWARE / "kernelbench" / "runner.c"
+MAGIC = 0x424A4B54
+JOB_WORDS = 32
+BULK_ADDRESS = {"mps2-an386": 0x21000000}
+BULK_BYTES = 16 << 20
+OPS = {"trit_conv_input_s8": 1, "trit_pw_ternary_bin": 2, "trit_dw_ternary_bin": 3,
+       "trit_global_sum_pool_bin": 4, "trit_dense_ternary": 5, "trit_threshold_pack": 6}
+
+
+@dataclass
+class Job:
+    """One kernel call: the function name, its arguments (arrays, ints, None, Thr, Scales) in
+    signature order, and the array the output is read back into."""
+    name: str
+    args: list
+    out: np.ndarray
+    reference: bool = False
+    repeat: int = 1
+
+
+@dataclass
+class JobResult:
+    output: np.ndarray   # the output array's bytes, viewed with its dtype
+    ticks: int           # counter total over all repeats (board counter unit)
+
+
+@dataclass
+class _Image:
+    base: int
+    chunks: list[bytes] = field(default_factory=list)
+    size: int = 0
+
+    def place(self, data: bytes) -> int:
+        self.size = (self.size + 7) & ~7
+        addr = self.base + self.size
+        self.chunks.append((self.size, data))
+        self.size += len(data)
+        return addr
+
+    def tobytes(self) -> bytes:
+        buf = bytearray(self.size)
+        for off, data in self.chunks:
+            buf[off:off + len(data)] = data
+        return bytes(buf)
+
+
+def _ref_renames() -> list[str]:
+    """-D flags giving every kernel in kernels.h a ``ref_`` prefix."""
+    names = sorted(set(re.findall(r"^\w[\w\s\*]*?\b(trit_\w+)\(", KERNELS_H.read_text(), re.M)))
+    return [f"-D{n}=ref_{n}" for n in names if n != "trit_popcount32"]
+
+
+class KernelRunner:
+    """The runner built for ``board`` with kernel ``flavour`` (cached in ``build_dir``)."""
+
+    def __init__(self, flavour: str, board: str = "mps2-an386",
+                 build_dir: Path | None = None, cpu: str = "cortex-m4") -> None:
+        self.flavour, self.board, self.cpu = flavour, board, cpu
+        self.build_dir = Path(build_dir or Path("build") / "kernel-runner" / f"{board}-{flavour}")
+        self.elf = self.build_dir / "runner.elf"
+        self._build()
+
+    def _build(self) -> None:
+        gcc = shutil.which("arm-none-eabi-gcc")
+        if gcc is None:
+            raise BuildError("arm-none-eabi-gcc is not installed (make setup installs it)")
+        bdir = board_dir(self.board)
+        own = kernel_sources(self.flavour)
+        ref = kernel_sources("ref")
+        deps = [RUNNER_C, KERNELS_H, *own, *ref, *kernel_headers(self.flavour),
+                *bdir.iterdir()]
+        if self.elf.exists() and self.elf.stat().st_mtime > max(p.stat().st_mtime for p in deps):
+            return
+        self.build_dir.mkdir(parents=True, exist_ok=True)
+        flags = [*CFLAGS, *CPU_FLAGS[self.cpu], f"-I{FIRMWARE / 'include'}"]
+        objs = []
+        for src in ref:
+            obj = self.build_dir / f"ref_{src.stem}.o"
+            self._cc([gcc, *flags, *_ref_renames(), "-c", str(src), "-o", str(obj)])
+            objs.append(str(obj))
+        ld = next(bdir.glob("*.ld"))
+        board_c = [str(p) for p in sorted(bdir.glob("*.c"))]
+        self._cc([gcc, *flags, str(RUNNER_C), *map(str, own), *board_c, *objs,
+                  "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections", f"-T{ld}",
+                  "-o", str(self.elf)])
+
+    @staticmethod
+    def _cc(cmd: list[str]) -> None:
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise BuildError(f"kernel runner build failed:\n{' '.join(cmd)}\n{res.stderr}")
+
+    def run(self, jobs: list[Job], timeout: float = 300.0) -> list[JobResult]:
+        """Run ``jobs`` in one emulator session; results in job order."""
+        image = _Image(BULK_ADDRESS[self.board])
+        image.place(b"\0" * (8 + 4 * JOB_WORDS * len(jobs)))  # the table, filled below
+        table = np.zeros(2 + JOB_WORDS * len(jobs), np.uint32)
+        table[:2] = MAGIC, len(jobs)
+        for j, job in enumerate(jobs):
+            words = [OPS[job.name], int(job.reference), job.repeat, 0, job.out.nbytes]
+            for a in job.args:
+                if a is job.out:
+                    words[3] = image.place(np.ascontiguousarray(a).tobytes())
+                    words.append(words[3])
+                elif isinstance(a, np.ndarray):
+                    words.append(image.place(np.ascontiguousarray(a).tobytes()))
+                elif isinstance(a, Thr):
+                    words += [image.place(a.threshold.tobytes()),
+                              image.place(a.negative.tobytes()), a.has_residual]
+                elif isinstance(a, Scales):
+                    words += [a.wp, a.wn]
+                elif a is None:
+                    words.append(0)
+                else:
+                    words.append(int(a))
+            if len(words) > JOB_WORDS:
+                raise ValueError(f"{job.name}: too many arguments for a job")
+            table[2 + j * JOB_WORDS:2 + j * JOB_WORDS + len(words)] = \
+                np.array(words, np.int64).astype(np.uint32)
+        blob = bytearray(image.tobytes())
+        blob[:table.nbytes] = table.tobytes()
+        if len(blob) > BULK_BYTES:
+            raise ValueError(f"jobs need {len(blob)} B, the bulk region has {BULK_BYTES} B")
+        with tempfile.TemporaryDirectory(prefix="trit-jobs-") as tmp:
+            (Path(tmp) / "jobs.bin").write_bytes(blob)
+            self._qemu(Path(tmp), timeout)
+            raw = (Path(tmp) / "kernel-results.bin").read_bytes()
+        return self._parse(raw, jobs)
+
+    def _qemu(self, cwd: Path, timeout: float) -> None:
+        binary, machine = QEMU_MACHINES[self.board]
+        exe = shutil.which(binary)
+        if exe is None:
+            raise EmulatorError(f"{binary} is not installed (make setup installs it)")
+        cmd = [exe, "-machine", machine, "-nographic", "-monitor", "none", "-serial", "null",
+               "-icount", "shift=0", "-semihosting-config", "enable=on,target=native",
+               "-kernel", str(self.elf.resolve()), "-device",
+               f"loader,file=jobs.bin,addr={BULK_ADDRESS[self.board]:#x},force-raw=on"]
+        try:
+            res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise EmulatorError(f"kernel runner did not finish within {timeout:.0f} s")
+        if res.returncode != 0:
+            raise EmulatorError(f"kernel runner failed (exit {res.returncode}): {res.stderr}")
+
+    @staticmethod
+    def _parse(raw: bytes, jobs: list[Job]) -> list[JobResult]:
+        results, off = [], 0
+        for j, job in enumerate(jobs):
+            index, nbytes, lo, hi = np.frombuffer(raw, np.uint32, 4, off)
+            if index != j or nbytes != job.out.nbytes:
+                raise EmulatorError(f"kernel runner results out of step at job {j}")
+            off += 16
+            out = np.frombuffer(raw, job.out.dtype, job.out.size, off).copy()
+            off += nbytes
+            results.append(JobResult(out, int(lo) | (int(hi) << 32)))
+        return results
