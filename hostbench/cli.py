@@ -36,6 +36,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--direct", action="store_true",
                    help="compile the generated project with arm-none-eabi-gcc instead of "
                    "`pio run`")
+    b.add_argument("--kernels", help="kernel flavour instead of the board's (ref, armv7em)")
     b.set_defaults(func=cmd_build)
 
     e = sub.add_parser(
@@ -57,7 +58,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "board (slow: ~12 KiB/s); default on emulators is bulk mode")
     e.add_argument("--instances", type=int, default=2,
                    help="parallel emulator instances in bulk mode")
+    e.add_argument("--kernels", help="kernel flavour instead of the board's (e.g. ref for the "
+                   "portable C)")
     e.set_defaults(func=cmd_bench)
+
+    k = sub.add_parser(
+        "kernelbench", help="time each kernel flavour on fixed shapes in the emulator",
+        description="Run every kernel on fixed layer shapes in the emulated board, in the "
+        "board's optimised flavour and in the portable reference flavour (same firmware "
+        "image, outputs checked equal), and print instructions and binary MACs per "
+        "instruction. Emulated boards count instructions, not cycles.")
+    k.add_argument("--board", default=DEFAULT_BOARD)
+    k.add_argument("--kernels", help="flavour to compare with ref (default: the board's)")
+    k.add_argument("--json", type=Path, help="also write the rows as JSON")
+    k.set_defaults(func=cmd_kernelbench)
 
 
 def _build(args: argparse.Namespace):
@@ -67,8 +81,10 @@ def _build(args: argparse.Namespace):
     from .firmware_build import build_firmware
     ir = load_ir(args.model)
     plan = plan_memory(ir)
-    out = args.out or Path("build") / f"{args.board}-{args.model.stem}"
-    fw = build_firmware(ir, out, board=args.board, use_platformio=not args.direct)
+    suffix = f"-{args.kernels}" if args.kernels else ""
+    out = args.out or Path("build") / f"{args.board}-{args.model.stem}{suffix}"
+    fw = build_firmware(ir, out, board=args.board, use_platformio=not args.direct,
+                        kernels=args.kernels)
     print(f"memory plan: weights {plan.weight_bytes} B (flash, C layout), activations "
           f"{plan.activation_bytes} B (arena {plan.arena_bytes} B + scratch "
           f"{4 * plan.scratch_words} B)")
@@ -107,6 +123,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps(report.to_json(), indent=1))
     return 0 if report.agreement == 1.0 else 1
+
+
+def cmd_kernelbench(args: argparse.Namespace) -> int:
+    import json
+
+    from .boards import get_board
+    from .kernelbench import format_rows, run_kernelbench
+    board = get_board(args.board)
+    if board.qemu is None:
+        raise ValueError(f"kernelbench runs on emulated boards; {args.board} is not one")
+    rows = run_kernelbench(args.board, args.kernels)
+    print(f"{args.board} ({board.core}), counter: {board.counter}")
+    print(format_rows(rows, "instr" if board.counter == "instructions" else "cycles"))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,12 +57,13 @@ def elf_sizes(elf: Path, size_tool: str = "arm-none-eabi-size") -> tuple[int, in
 
 
 def build_firmware(ir: ModelIR, out_dir: Path, board: str = "mps2-an386",
-                   use_platformio: bool = True) -> Firmware:
+                   use_platformio: bool = True, kernels: str | None = None) -> Firmware:
     """Generate the PlatformIO project for ``ir`` in ``out_dir`` and build it: with
-    ``pio run`` (default), or by calling arm-none-eabi-gcc on the same project tree."""
+    ``pio run`` (default), or by calling arm-none-eabi-gcc on the same project tree.
+    ``kernels`` overrides the board's kernel flavour (boards.yaml)."""
     spec = get_board(board)
     check_fit(plan_memory(ir), spec)
-    project = write_project(ir, board, out_dir, kernels=spec.kernels)
+    project = write_project(ir, board, out_dir, kernels=kernels or spec.kernels)
     if use_platformio:
         pio_run(project)
         elf = project / ".pio" / "build" / board / "firmware.elf"
@@ -83,7 +84,8 @@ def _gcc_build(project: Path, cpu: str) -> Path:
     elf = project / "firmware.elf"
     sources = sorted(str(p) for p in (project / "src").rglob("*.c"))
     ld = next((project / "ld").glob("*.ld"))
-    cmd = [gcc, *CFLAGS, *CPU_FLAGS[cpu], f"-I{project / 'include'}", *sources,
+    cmd = [gcc, *CFLAGS, *CPU_FLAGS[cpu], f"-I{project / 'include'}", f"-I{project / 'src'}",
+           *sources,
            "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections", f"-T{ld}", "-o",
            str(elf)]
     res = subprocess.run(cmd, capture_output=True, text=True)

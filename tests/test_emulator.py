@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -51,9 +52,22 @@ def test_instruction_counts_are_deterministic(device, cifar):
     assert a.counter % 40 == 0 and c.counter != 0
 
 
+def test_infer_speaks_the_mlperf_tiny_runner_sequence(device, cifar):
+    _, dut, _ = device
+    dut.load(np.ascontiguousarray(cifar.test_images[2], np.uint8).tobytes())
+    lines = dut.command("infer 3 1")
+    heads = [re.sub(r"-?\[?\d+\]?$", "", line) for line in lines]
+    assert heads == ["m-warmup-start", "m-warmup-done", "m-infer-start", "m-lap-us",
+                     "m-lap-us", "m-infer-done", "m-lap-instructions"]
+    us0, us1 = (int(line.rsplit("-", 1)[1]) for line in lines[3:5])
+    per_inference = int(lines[-1][len("m-lap-instructions-["):-1])
+    # virtual microseconds under -icount shift=0 are instructions / 1000
+    assert abs((us1 - us0) * 1000 - 3 * per_inference) <= 3 * 1000 + 40
+
+
 def test_name_and_profile(device):
     _, dut, fw = device
-    assert dut.command("name") == ["m-name-[golden]"]
+    assert dut.command("name") == ["m-name-dut-[golden]"]
     prof = dut.command("profile")
     assert any(line.startswith("m-counter-[instructions]") for line in prof)
     assert fw.flash_bytes > 0 and fw.ram_bytes > 0
@@ -72,7 +86,7 @@ def test_malformed_input_gets_errors_and_device_keeps_answering(device, bad, msg
     _, dut, _ = device
     with pytest.raises(ProtocolError, match=msg):
         dut.command(bad)
-    assert dut.command("name") == ["m-name-[golden]"]
+    assert dut.command("name") == ["m-name-dut-[golden]"]
 
 
 def test_garbage_bytes_and_truncated_loads(device):
@@ -87,7 +101,7 @@ def test_garbage_bytes_and_truncated_loads(device):
     with pytest.raises(ProtocolError, match="more bytes than announced"):
         dut.command("db load 4")
         dut.command("db " + "00" * 5)
-    assert dut.command("name") == ["m-name-[golden]"]
+    assert dut.command("name") == ["m-name-dut-[golden]"]
 
 
 def test_bulk_mode_matches_reference(device, cifar):

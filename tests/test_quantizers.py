@@ -26,6 +26,19 @@ def test_ttq_forward_and_gradients():
     assert q.ternary_codes(w).tolist() == [1, 0, -1, 0, 1, -1]
 
 
+def test_ttq_shared_scale_is_one_parameter_with_summed_gradient():
+    q = TTQTernary(t=0.05, shared_scale=True)
+    assert len(list(q.parameters())) == 1 and q.wn is q.wp
+    with torch.no_grad():
+        q.wp.fill_(2.0)
+    w = torch.tensor([0.9, 0.02, -0.5, -0.04, 0.3, -1.0], requires_grad=True)
+    wt = q(w)
+    assert wt.tolist() == [2.0, 0.0, -2.0, 0.0, 2.0, -2.0]
+    wt.backward(torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]))
+    assert q.wp.grad.item() == pytest.approx((1.0 + 5.0) - (3.0 + 6.0))
+    assert w.grad.tolist() == pytest.approx([2.0, 2.0, 6.0, 4.0, 10.0, 12.0])
+
+
 def test_ttq_scale_gradients_match_finite_differences():
     torch.manual_seed(0)
     q = TTQTernary(t=0.05)

@@ -43,7 +43,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
     over = t.add_argument_group("recipe overrides")
     for name, typ, help_ in (
-            ("variant", str, "fp | ttq-pw | ttq-all | ttq-all-bin"),
+            ("variant", str, "fp | ttq-pw | ttq-all | ttq-all-bin | ttq-all-bin-sym"),
             ("width", int, "channels of the first stage"),
             ("epochs", int, None), ("batch-size", int, None), ("optimizer", str, "adam | sgd"),
             ("lr", float, None), ("weight-decay", float, None),

@@ -128,10 +128,25 @@ static void cmd_infer(trit_protocol_t *p, const char *arg) {
         error("load a whole input with db load first");
         return;
     }
+    /* EEMBC / MLPerf Tiny sequence: the runner subtracts the two m-lap-us timestamps. */
+    put_str("m-warmup-start-");
+    put_u64(warm);
+    put_str("\r\n");
     for (uint32_t i = 0; i < warm; ++i) p->pred = trit_model_run(p->input, p->logits);
+    put_str("m-warmup-done\r\nm-infer-start-");
+    put_u64(n);
+    put_str("\r\n");
+    const uint64_t us0 = trit_board_timestamp_us();
     const uint64_t t0 = trit_board_counter();
     for (uint32_t i = 0; i < n; ++i) p->pred = trit_model_run(p->input, p->logits);
     const uint64_t t1 = trit_board_counter();
+    const uint64_t us1 = trit_board_timestamp_us();
+    put_str("m-lap-us-");
+    put_u64(us0);
+    put_str("\r\nm-lap-us-");
+    put_u64(us1);
+    put_str("\r\nm-infer-done\r\n");
+    /* trit's own line: the counter per inference, in the unit the board measures */
     put_str("m-lap-");
     put_str(trit_board_counter_unit());
     put_str("-[");
@@ -195,7 +210,7 @@ static void run_command(trit_protocol_t *p, const char *cmd) {
                !starts_with(cmd, "results") && !starts_with(cmd, "bulk ")) {
         error("unknown command");
     } else if (cmd[0] == 'n' && !cmd[4]) {
-        put_str("m-name-[" TRIT_MODEL_NAME "]\r\n");
+        put_str("m-name-dut-[" TRIT_MODEL_NAME "]\r\n");
     } else if (cmd[0] == 'p' && !cmd[7]) {
         put_str("m-profile-[trit " TRIT_MODEL_NAME "]\r\nm-model-[inputs ");
         put_u64(TRIT_MODEL_INPUT_BYTES);

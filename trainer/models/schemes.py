@@ -11,6 +11,11 @@ variant          stem     depthwise  pointwise   classifier  activation
 ``ttq-all-bin``  int8     ternary    ternary     ternary     sign
 ===============  =======  =========  ==========  ==========  ==========
 
+``ttq-all-bin-sym`` is ``ttq-all-bin`` with one trained scale per layer (``Wp = Wn``): with
+binary activations a layer's scale only moves its threshold, and equal scales let the
+optimised kernels count one popcount chain per weight word and compare counts directly
+(firmware/kernels/armv7em).
+
 ``ttq-pw`` is the papers' "TTQ on 1×1 convolutions only" network (~32 kB), ``ttq-all`` the
 "TTQ on all layers but the first" one (~11 kB); ``ttq-all-bin`` adds binary activations and
 keeps the input convolution in int8 so that every layer has an exact integer form (it is the
@@ -38,6 +43,7 @@ class QuantScheme:
     classifier: str = "ternary"
     activation: str = "sign"
     ttq_t: float = 0.05
+    ttq_shared_scale: bool = False
 
     def __post_init__(self) -> None:
         for field in ("stem", "depthwise", "pointwise", "classifier"):
@@ -52,7 +58,7 @@ class QuantScheme:
         """A fresh quantizer for a layer of kind ``stem|depthwise|pointwise|classifier``."""
         fmt = getattr(self, layer_kind)
         if fmt == "ternary":
-            return TTQTernary(t=self.ttq_t)
+            return TTQTernary(t=self.ttq_t, shared_scale=self.ttq_shared_scale)
         if fmt == "int8":
             return Int8Weight()
         return Passthrough()
@@ -77,4 +83,7 @@ VARIANTS: dict[str, QuantScheme] = {
                            classifier="ternary", activation="relu"),
     "ttq-all-bin": QuantScheme(stem="int8", depthwise="ternary", pointwise="ternary",
                                classifier="ternary", activation="sign"),
+    "ttq-all-bin-sym": QuantScheme(stem="int8", depthwise="ternary", pointwise="ternary",
+                                   classifier="ternary", activation="sign",
+                                   ttq_shared_scale=True),
 }

@@ -58,19 +58,25 @@ class TTQTernary(WeightQuantizer):
     """Ternary weights ``{-Wn, 0, +Wp}`` with per-layer trained scales (2 bits per weight).
 
     ``Wp`` and ``Wn`` start at ``init_scale`` (1.0); the threshold is ``t · max|w|``.
+    ``shared_scale=True`` ties them into one trained scale (``Wn`` is the same parameter as
+    ``Wp``, its gradient ``Σ_{w>Δ} g − Σ_{w<−Δ} g``): the deployed layer then needs one
+    popcount per weight word instead of two, and with binary activations the scale folds
+    into the threshold entirely.
     """
 
     kind = "ternary"
     bits = 2
-    scale_bytes = 8  # Wp and Wn as float32
+    scale_bytes = 8  # Wp and Wn as float32 (both stored, also when shared)
 
-    def __init__(self, t: float = 0.05, init_scale: float = 1.0) -> None:
+    def __init__(self, t: float = 0.05, init_scale: float = 1.0,
+                 shared_scale: bool = False) -> None:
         super().__init__()
         if not 0.0 <= t < 1.0:
             raise ValueError(f"TTQ threshold factor t must be in [0, 1), got {t}")
         self.t = t
+        self.shared_scale = shared_scale
         self.wp = nn.Parameter(torch.tensor(float(init_scale)))
-        self.wn = nn.Parameter(torch.tensor(float(init_scale)))
+        self.wn = self.wp if shared_scale else nn.Parameter(torch.tensor(float(init_scale)))
 
     def forward(self, w: torch.Tensor) -> torch.Tensor:
         return _TTQFunction.apply(w, self.wp, self.wn, self.t)
@@ -82,7 +88,7 @@ class TTQTernary(WeightQuantizer):
         return (w > delta).to(torch.int8) - (w < -delta).to(torch.int8)
 
     def extra_repr(self) -> str:
-        return f"t={self.t}"
+        return f"t={self.t}" + (", shared_scale=True" if self.shared_scale else "")
 
 
 class Int8Weight(WeightQuantizer):

@@ -16,6 +16,8 @@
 #define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
 #define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
 #define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+#define SCB_ICSR (*(volatile uint32_t *)0xE000ED04u)
+#define ICSR_PENDSTSET (1u << 26)
 #define SYSTICK_RELOAD 0x00FFFFFFu
 #define INSTRUCTIONS_PER_TICK 40u
 
@@ -29,6 +31,9 @@ void trit_board_init(void) {
     SYST_RVR = SYSTICK_RELOAD;
     SYST_CVR = 0;
     SYST_CSR = 7; /* core clock source, interrupt on wrap, enable */
+    while (SYST_CVR == 0) {
+        /* the first tick reloads the counter without a wrap interrupt */
+    }
 }
 
 void trit_board_putc(char c) {
@@ -44,16 +49,22 @@ int trit_board_getc(void) {
 }
 
 uint64_t trit_board_counter(void) {
-    uint32_t wraps, value;
+    uint32_t wraps, value, pending;
     do {
         wraps = systick_wraps;
         value = SYST_CVR;
+        pending = SCB_ICSR & ICSR_PENDSTSET;
     } while (wraps != systick_wraps);
+    /* a wrap whose interrupt is still pending: the value was reloaded, the count not yet */
+    if (pending && value > SYSTICK_RELOAD / 2) ++wraps;
     const uint64_t ticks = (uint64_t)wraps * (SYSTICK_RELOAD + 1u) + (SYSTICK_RELOAD - value);
     return ticks * INSTRUCTIONS_PER_TICK;
 }
 
 const char *trit_board_counter_unit(void) { return "instructions"; }
+
+/* QEMU -icount shift=0 advances virtual time 1 ns per instruction. */
+uint64_t trit_board_timestamp_us(void) { return trit_board_counter() / 1000u; }
 
 /* The 16 MiB PSRAM at 0x21000000: QEMU's `-device loader` fills it with images (bulk mode). */
 const uint8_t *trit_board_bulk_region(uint32_t *bytes) {

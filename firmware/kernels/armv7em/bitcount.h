@@ -19,6 +19,33 @@ static inline uint32_t byte_sum(uint32_t y, uint32_t acc) {
     return __usada8((y & 0x0F0F0F0Fu) + ((y >> 4) & 0x0F0F0F0Fu), 0u, acc);
 }
 
+/* The SWAR masks, kept in registers: GCC then folds the shifts into the AND (Thumb-2
+ * shifted-register operand) instead of materialising each shift. */
+typedef struct {
+    uint32_t m1, m2, m4, zero;
+} swar_masks_t;
+
+static inline swar_masks_t swar_masks(void) {
+    swar_masks_t m = {0x55555555u, 0x33333333u, 0x0F0F0F0Fu, 0u};
+    __asm__("" : "+r"(m.m1), "+r"(m.m2), "+r"(m.m4), "+r"(m.zero));
+    return m;
+}
+
+/* popcount(x0) + popcount(x1) with the masks in registers (16 instructions). */
+static inline uint32_t popcount2(uint32_t x0, uint32_t x1, swar_masks_t m) {
+    x0 = x0 - ((x0 >> 1) & m.m1);
+    x1 = x1 - ((x1 >> 1) & m.m1);
+    const uint32_t y = (x0 & m.m2) + ((x0 >> 2) & m.m2) + (x1 & m.m2) + ((x1 >> 2) & m.m2);
+    return __usada8((y & m.m4) + ((y >> 4) & m.m4), m.zero, 0u);
+}
+
+/* popcount(x) with the masks in registers (11 instructions). */
+static inline uint32_t popcount1(uint32_t x, swar_masks_t m) {
+    x = x - ((x >> 1) & m.m1);
+    const uint32_t y = (x & m.m2) + ((x >> 2) & m.m2);
+    return __usada8((y + (y >> 4)) & m.m4, m.zero, 0u);
+}
+
 /* Population count of n words (any n). */
 static inline uint32_t popcount_words(const uint32_t *x, int n) {
     uint32_t acc = 0;
@@ -35,20 +62,6 @@ static inline uint32_t popcount_words(const uint32_t *x, int n) {
         (s) = t_ ^ (c);                                                                        \
         (carry) = ((a) & (b)) | (t_ & (c));                                                    \
     } while (0)
-
-/* Count nine 1-bit lanes vectors x[0..8] into a 4-bit sliced counter b[0..3] (29 operations). */
-static inline void count9(const uint32_t x[9], uint32_t b[4]) {
-    uint32_t s1, s2, s3, c1, c2, c3, c4, s5, d1;
-    FULL_ADD(s1, c1, x[0], x[1], x[2]);
-    FULL_ADD(s2, c2, x[3], x[4], x[5]);
-    FULL_ADD(s3, c3, x[6], x[7], x[8]);
-    FULL_ADD(b[0], c4, s1, s2, s3);
-    FULL_ADD(s5, d1, c1, c2, c3);
-    b[1] = s5 ^ c4;
-    const uint32_t d2 = s5 & c4;
-    b[2] = d1 ^ d2;
-    b[3] = d1 & d2;
-}
 
 /* Lanes where the 4-bit sliced count c is >= the 4-bit sliced constant k. */
 static inline uint32_t sliced_ge4(const uint32_t c[4], const uint32_t k[4]) {

@@ -1,9 +1,11 @@
 /* ARMv7E-M flavour: the input convolution, int8 pixels x int8 weights -> binary, with SMLAD.
  *
- * Per output pixel the k x k x cin patch is gathered once into int16 pairs laid out for
- * SXTB16: for patch elements j..j+3, pair (j, j+2) then pair (j+1, j+3), zero outside the
- * image. Each output channel then reads its int8 weights four at a time, widens them with
- * SXTB16 (bytes 0,2 and, rotated, 1,3) and accumulates two products per SMLAD. */
+ * Per output pixel the k x k x cin patch (n bytes, HWC order, zero outside the image) is
+ * gathered once and widened into int16 pairs for SMLAD: for patch bytes 4g..4g+3, word 2g
+ * holds (byte 4g, byte 4g+2) and word 2g+1 holds (4g+1, 4g+3), the order SXTB16 gives when
+ * the weights are read four bytes at a time (bytes 0,2, then 1,3 after a rotation). Each output
+ * channel then costs one load, two SXTB16 and two SMLAD per four products; the n % 4 last
+ * products are plain multiply-adds. */
 #include <arm_acle.h>
 #include <string.h>
 
@@ -15,68 +17,156 @@ static inline uint32_t load_u32(const int8_t *p) {
     return v;
 }
 
+/* SXTB16 of x rotated right by 8: bytes 1 and 3 sign-extended to halfwords. */
+static inline uint32_t sxtb16_ror8(uint32_t x) {
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* 3x3 x 3-channel patch (27 products): six SMLAD pairs of groups and a 3-product tail. */
+static inline int32_t dot27(const uint32_t *pairs, int32_t r0, int32_t r1, int32_t r2,
+                            const int8_t *wt) {
+    int32_t sum = r0 * wt[24] + r1 * wt[25] + r2 * wt[26];
+#pragma GCC unroll 6
+    for (int g = 0; g < 6; ++g) {
+        const uint32_t wv = load_u32(wt + 4 * g);
+        sum = __smlad(pairs[2 * g], __sxtb16(wv), sum);
+        sum = __smlad(pairs[2 * g + 1], sxtb16_ror8(wv), sum);
+    }
+    return sum;
+}
+
+/* Copy (src) or clear (src == NULL) n bytes with word moves: no libc call in the pixel loop. */
+static inline void copy_bytes(int8_t *dst, const int8_t *src, int n) {
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const uint32_t v = src ? load_u32(src + i) : 0u;
+        memcpy(dst + i, &v, sizeof v);
+    }
+    for (; i < n; ++i) dst[i] = src ? src[i] : 0;
+}
+
+static inline int32_t dot_s8(const uint32_t *pairs, const int8_t *rest, const int8_t *wt,
+                             int groups, int tail) {
+    int32_t sum = 0;
+    int g = 0;
+    for (; g + 2 <= groups; g += 2) {
+        const uint32_t w0 = load_u32(wt + 4 * g), w1 = load_u32(wt + 4 * g + 4);
+        sum = __smlad(pairs[2 * g], __sxtb16(w0), sum);
+        sum = __smlad(pairs[2 * g + 1], sxtb16_ror8(w0), sum);
+        sum = __smlad(pairs[2 * g + 2], __sxtb16(w1), sum);
+        sum = __smlad(pairs[2 * g + 3], sxtb16_ror8(w1), sum);
+    }
+    if (g < groups) {
+        const uint32_t w0 = load_u32(wt + 4 * g);
+        sum = __smlad(pairs[2 * g], __sxtb16(w0), sum);
+        sum = __smlad(pairs[2 * g + 1], sxtb16_ror8(w0), sum);
+    }
+    for (int t = 0; t < tail; ++t) sum += rest[t] * wt[4 * groups + t];
+    return sum;
+}
+
 void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights,
                         int cout, int k, int stride, int pad, const trit_threshold_t *thr,
                         uint32_t *out, int32_t *scratch) {
     const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
-    const int ow_words = TRIT_WORDS(cout);
-    const int n = k * k * cin, groups = n / 4, tail = n - 4 * groups;
-    if (cout + 2 * groups + tail > TRIT_SCRATCH_INTS(cout)) { /* patch too large: plain loops */
-        for (int oy = 0; oy < oh; ++oy)
-            for (int ox = 0; ox < ow; ++ox) {
-                for (int o = 0; o < cout; ++o) {
-                    int32_t sum = 0;
-                    for (int ky = 0; ky < k; ++ky)
-                        for (int kx = 0; kx < k; ++kx) {
-                            const int y = oy * stride + ky - pad, x = ox * stride + kx - pad;
-                            if (y < 0 || y >= h || x < 0 || x >= w) continue;
-                            for (int i = 0; i < cin; ++i)
-                                sum += in[(y * w + x) * cin + i] * weights[((o * k + ky) * k + kx) * cin + i];
-                        }
-                    scratch[o] = sum;
-                }
-                trit_threshold_pack(scratch, cout, thr, 0, 0, out + (oy * ow + ox) * ow_words);
-            }
-        return;
+    const int ow_words = TRIT_WORDS(cout), row_bytes = k * cin;
+    const int n = k * row_bytes, groups = n / 4, tail = n - 4 * groups;
+    /* scratch: pairs [2 * groups], then the raw patch bytes (n, rounded up to words) */
+    uint32_t *pairs = (uint32_t *)scratch;
+    int8_t *patch = (int8_t *)(pairs + 2 * groups);
+    const int need = 2 * groups + (n + 3) / 4;
+    const int cols = thr->has_residual ? 3 : 1, col = thr->has_residual ? 1 : 0;
+    /* n == 27 (3x3 RGB): per-channel thresholds adjusted so that one signed compare gives the
+     * bit before the direction flip: sum < t (direction +1), sum < t + 1 (direction -1, then
+     * inverted); clamped to +-2^30, beyond any 27-product sum */
+    int32_t *adjusted = 0;
+    if (n == 27 && need + cout <= TRIT_SCRATCH_INTS(cout)) {
+        adjusted = scratch + need;
+        for (int o = 0; o < cout; ++o) {
+            int64_t t = (int64_t)thr->threshold[o * cols + col] +
+                        ((thr->negative[o >> 5] >> (o & 31)) & 1u);
+            if (t > (1 << 30)) t = 1 << 30;
+            if (t < -(1 << 30)) t = -(1 << 30);
+            adjusted[o] = (int32_t)t;
+        }
     }
-    int32_t *acc = scratch;                               /* [cout] */
-    uint32_t *pairs = (uint32_t *)(scratch + cout);       /* [2 * groups] */
-    int8_t *rest = (int8_t *)(pairs + 2 * groups);        /* [tail] */
-    int8_t patch[4];
     for (int oy = 0; oy < oh; ++oy) {
         for (int ox = 0; ox < ow; ++ox) {
-            /* gather the patch, 4 elements at a time */
-            int j = 0, q = 0;
+            int32_t acc[32];
+            uint32_t *dst = out + (oy * ow + ox) * ow_words;
+            if (need > TRIT_SCRATCH_INTS(cout)) { /* patch too large for scratch: plain loops */
+                for (int o0 = 0; o0 < cout; o0 += 32) {
+                    uint32_t word = 0;
+                    for (int o = o0; o < cout && o < o0 + 32; ++o) {
+                        int32_t sum = 0;
+                        for (int ky = 0; ky < k; ++ky)
+                            for (int kx = 0; kx < k; ++kx) {
+                                const int y = oy * stride + ky - pad, x = ox * stride + kx - pad;
+                                if (y < 0 || y >= h || x < 0 || x >= w) continue;
+                                for (int i = 0; i < cin; ++i)
+                                    sum += in[(y * w + x) * cin + i] *
+                                           weights[((o * k + ky) * k + kx) * cin + i];
+                            }
+                        acc[o - o0] = sum;
+                    }
+                    for (int o = o0; o < cout && o < o0 + 32; ++o) {
+                        const int32_t t = thr->threshold[o * cols + col];
+                        const int neg = (int)((thr->negative[o >> 5] >> (o & 31)) & 1u);
+                        word |= (uint32_t)(neg ? acc[o - o0] > t : acc[o - o0] < t) << (o & 31);
+                    }
+                    dst[o0 >> 5] = word;
+                }
+                continue;
+            }
+            /* gather: k rows of k * cin contiguous bytes, zero outside the image */
             for (int ky = 0; ky < k; ++ky) {
-                const int y = oy * stride + ky - pad;
-                for (int kx = 0; kx < k; ++kx) {
-                    const int x = ox * stride + kx - pad;
-                    const int inside = y >= 0 && y < h && x >= 0 && x < w;
-                    const int8_t *px = in + (y * w + x) * cin;
-                    for (int i = 0; i < cin; ++i, ++j) {
-                        patch[j & 3] = inside ? px[i] : 0;
-                        if ((j & 3) == 3 && q < groups) {
-                            pairs[2 * q] = (uint16_t)patch[0] | ((uint32_t)(uint16_t)patch[2] << 16);
-                            pairs[2 * q + 1] = (uint16_t)patch[1] | ((uint32_t)(uint16_t)patch[3] << 16);
-                            ++q;
-                        } else if (j >= 4 * groups) {
-                            rest[j - 4 * groups] = patch[j & 3];
-                        }
+                const int y = oy * stride + ky - pad, x0 = ox * stride - pad;
+                int8_t *prow = patch + ky * row_bytes;
+                if (y < 0 || y >= h) {
+                    copy_bytes(prow, 0, row_bytes);
+                } else if (x0 >= 0 && x0 + k <= w) {
+                    copy_bytes(prow, in + (y * w + x0) * cin, row_bytes);
+                } else {
+                    for (int kx = 0; kx < k; ++kx) {
+                        const int x = x0 + kx;
+                        for (int i = 0; i < cin; ++i)
+                            prow[kx * cin + i] = (x >= 0 && x < w) ? in[(y * w + x) * cin + i] : 0;
                     }
                 }
             }
-            const int8_t *wt = weights;
-            for (int o = 0; o < cout; ++o, wt += n) {
-                int32_t sum = 0;
-                for (int g = 0; g < groups; ++g) {
-                    const uint32_t wv = load_u32(wt + 4 * g);
-                    sum = __smlad(pairs[2 * g], __sxtb16(wv), sum);
-                    sum = __smlad(pairs[2 * g + 1], __sxtb16((wv >> 8) | (wv << 24)), sum);
-                }
-                for (int t = 0; t < tail; ++t) sum += rest[t] * wt[4 * groups + t];
-                acc[o] = sum;
+            for (int g = 0; g < groups; ++g) {
+                const uint32_t p = load_u32(patch + 4 * g);
+                pairs[2 * g] = __sxtb16(p);
+                pairs[2 * g + 1] = sxtb16_ror8(p);
             }
-            trit_threshold_pack(acc, cout, thr, 0, 0, out + (oy * ow + ox) * ow_words);
+            const int8_t *rest = patch + 4 * groups;
+            if (adjusted) { /* the RGB 3x3 input layer: unrolled, branch-free compare */
+                const int32_t r0 = rest[0], r1 = rest[1], r2 = rest[2];
+                for (int o0 = 0; o0 < cout; o0 += 32) {
+                    const int o_end = o0 + 32 < cout ? o0 + 32 : cout;
+                    uint32_t word = 0; /* built from the last channel down */
+                    for (int o = o_end - 1; o >= o0; --o) {
+                        const int32_t sum = dot27(pairs, r0, r1, r2, weights + o * 27);
+                        word = (word << 1) | ((uint32_t)(sum - adjusted[o]) >> 31);
+                    }
+                    dst[o0 >> 5] = word ^ thr->negative[o0 >> 5];
+                }
+                continue;
+            }
+            for (int o0 = 0; o0 < cout; o0 += 32) {
+                uint32_t word = 0;
+                const int o_end = o0 + 32 < cout ? o0 + 32 : cout;
+                for (int o = o0; o < o_end; ++o) {
+                    const int32_t sum = dot_s8(pairs, rest, weights + o * n, groups, tail);
+                    const int32_t t = thr->threshold[o * cols + col];
+                    /* -1 when the comparison fails: sum < t (direction +) or sum > t (-) */
+                    const int neg = (int)((thr->negative[o >> 5] >> (o & 31)) & 1u);
+                    word |= (uint32_t)(neg ? sum > t : sum < t) << (o & 31);
+                }
+                dst[o0 >> 5] = word;
+            }
         }
     }
 }

@@ -58,6 +58,36 @@ static void class_limits(int c, uint32_t v, const int32_t *mask, const int32_t *
     }
 }
 
+/* The nine tap words of channel word g, as sliced 1-bit vectors, counted into b[0..3]:
+ * XT(t) is the vector of tap t (3x3 position t = ky * 3 + kx). */
+#define COUNT9(b, XT)                                                                          \
+    do {                                                                                       \
+        uint32_t s1_, s2_, s3_, c1_, c2_, c3_, c4_, s5_, d1_;                                  \
+        FULL_ADD(s1_, c1_, XT(0), XT(1), XT(2));                                               \
+        FULL_ADD(s2_, c2_, XT(3), XT(4), XT(5));                                               \
+        FULL_ADD(s3_, c3_, XT(6), XT(7), XT(8));                                               \
+        FULL_ADD((b)[0], c4_, s1_, s2_, s3_);                                                  \
+        FULL_ADD(s5_, d1_, c1_, c2_, c3_);                                                     \
+        (b)[1] = s5_ ^ c4_;                                                                    \
+        const uint32_t d2_ = s5_ & c4_;                                                        \
+        (b)[2] = d1_ ^ d2_;                                                                    \
+        (b)[3] = d1_ & d2_;                                                                    \
+    } while (0)
+
+/* Equal scales, 3x3, every tap inside the image: the output word of channel word g at a pixel
+ * whose top-left tap word is p (row pitch `pitch` words). sz: {sign, non-zero} pairs of
+ * channel word g, tap stride 2 * words; limits: the interior class's 4 count-limit planes. */
+static inline __attribute__((always_inline)) uint32_t dw3x3_interior_word(const uint32_t *p, int pitch, int words,
+                                           const uint32_t *sz, const uint32_t *limits,
+                                           uint32_t negative, uint32_t lanes) {
+    const int tw = 2 * words;
+#define XT(t) ((p[((t) / 3) * pitch + ((t) % 3) * words] ^ sz[(t) * tw]) & sz[(t) * tw + 1])
+    uint32_t cnt[4];
+    COUNT9(cnt, XT);
+#undef XT
+    return (sliced_ge4(cnt, limits) ^ negative) & lanes;
+}
+
 void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *codes,
                          trit_scales_t s, int k, int stride, int pad,
                          const trit_threshold_t *thr, uint32_t *out, int32_t *scratch) {
@@ -66,27 +96,29 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
         return;
     }
     const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
-    const int words = TRIT_WORDS(c), taps = k * k;
+    const int words = TRIT_WORDS(c), tw = 2 * words;
     const int equal = s.wp == s.wn && s.wp > 0;
-    /* scratch: sign planes [9][words], non-zero planes [9][words], tap masks [c], then
-     * equal scales: biases [c], class keys [9], class planes [9][words][4];
-     * unequal scales: accumulators [c] */
-    uint32_t *sp = (uint32_t *)scratch, *zp = sp + MAX_TAPS * words;
-    int32_t *mask = (int32_t *)(zp + MAX_TAPS * words);
+    /* scratch: {sign, non-zero} plane pairs [9 taps at their 3x3 position][words][2] (zero for
+     * k < 3), zero words [words], tap masks [c], then equal scales: biases [c], class keys
+     * [9], class count-limit planes [9][words][4]; unequal scales: accumulators [c] */
+    uint32_t *sz = (uint32_t *)scratch, *zeros = sz + MAX_TAPS * tw;
+    int32_t *mask = (int32_t *)(zeros + words);
     int32_t *bias = mask + c, *acc = mask + c;
     int32_t *keys = bias + c;
     uint32_t *class_planes = (uint32_t *)(keys + MAX_CLASSES);
-    for (int i = 0; i < MAX_TAPS * words; ++i) sp[i] = zp[i] = 0;
+    for (int i = 0; i < MAX_TAPS * tw + words; ++i) sz[i] = 0;
     for (int ch = 0; ch < c; ++ch) {
-        int32_t m = 0;
-        for (int t = 0; t < taps; ++t) {
-            const int code = codes[ch * taps + t];
-            if (!code) continue;
-            m |= 1 << t;
-            zp[t * words + (ch >> 5)] |= 1u << (ch & 31);
-            if (code < 0) sp[t * words + (ch >> 5)] |= 1u << (ch & 31);
-        }
-        mask[ch] = m;
+        int32_t msk = 0;
+        for (int ky = 0; ky < k; ++ky)
+            for (int kx = 0; kx < k; ++kx) {
+                const int code = codes[ch * k * k + ky * k + kx], t = ky * 3 + kx;
+                if (!code) continue;
+                msk |= 1 << t;
+                uint32_t *pair = sz + t * tw + 2 * (ch >> 5);
+                pair[1] |= 1u << (ch & 31);
+                if (code < 0) pair[0] |= 1u << (ch & 31);
+            }
+        mask[ch] = msk;
     }
     if (equal) {
         const int cols = thr->has_residual ? 3 : 1, col = thr->has_residual ? 1 : 0;
@@ -101,19 +133,66 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
         }
         for (int i = 0; i < MAX_CLASSES; ++i) keys[i] = -1;
     }
+    const int last_lanes = c - (words - 1) * 32;
+    const uint32_t last_mask = last_lanes == 32 ? ~0u : (1u << last_lanes) - 1u;
+    /* output pixels whose 3x3 window lies inside the image */
+    const int in_y0 = (pad + stride - 1) / stride, in_y1 = (h - 3 + pad) / stride;
+    const int in_x0 = (pad + stride - 1) / stride, in_x1 = (w - 3 + pad) / stride;
+    const uint32_t *interior = 0;
+    if (equal && k == 3 && in_y0 <= in_y1 && in_x0 <= in_x1) {
+        keys[0] = 0x1FF;
+        class_limits(c, 0x1FF, mask, bias, thr, class_planes);
+        interior = class_planes;
+    }
     for (int oy = 0; oy < oh; ++oy) {
+        const uint32_t *row[3];
+        int row_ok[3];
+        for (int ky = 0; ky < 3; ++ky) {
+            const int y = oy * stride + ky - pad;
+            row_ok[ky] = ky < k && y >= 0 && y < h;
+            row[ky] = in + (row_ok[ky] ? y : 0) * w * words;
+        }
+        const int row_inside = oy >= in_y0 && oy <= in_y1;
         for (int ox = 0; ox < ow; ++ox) {
-            const uint32_t *tap[MAX_TAPS];
-            uint32_t v = 0;
-            for (int ky = 0; ky < 3; ++ky)
-                for (int kx = 0; kx < 3; ++kx) {
-                    const int t = ky * 3 + kx;
-                    const int y = oy * stride + ky - pad, x = ox * stride + kx - pad;
-                    const int inside = ky < k && kx < k && y >= 0 && y < h && x >= 0 && x < w;
-                    tap[t] = inside ? in + (y * w + x) * words : 0;
-                    if (inside) v |= 1u << (ky * k + kx);
-                }
             uint32_t *dst = out + (oy * ow + ox) * words;
+            if (interior && row_inside && ox >= in_x0 && ox <= in_x1) {
+                /* a run of interior pixels; the word count as a constant where it is 1 or 2 */
+                const int pitch = w * words, step = stride * words;
+                const uint32_t *p = row[0] + (ox * stride - pad) * words;
+                const uint32_t neg0 = thr->negative[0];
+                if (words == 1) {
+                    for (; ox <= in_x1; ++ox, p += step, dst += 1)
+                        dst[0] = dw3x3_interior_word(p, pitch, 1, sz, interior, neg0, last_mask);
+                } else if (words == 2) {
+                    const uint32_t neg1 = thr->negative[1];
+                    for (; ox <= in_x1; ++ox, p += step, dst += 2) {
+                        dst[0] = dw3x3_interior_word(p, pitch, 2, sz, interior, neg0, ~0u);
+                        dst[1] = dw3x3_interior_word(p + 1, pitch, 2, sz + 2, interior + 4, neg1,
+                                                     last_mask);
+                    }
+                } else {
+                    for (; ox <= in_x1; ++ox, p += step, dst += words)
+                        for (int g = 0; g < words; ++g)
+                            dst[g] = dw3x3_interior_word(p + g, pitch, words, sz + 2 * g,
+                                                         interior + 4 * g, thr->negative[g],
+                                                         g == words - 1 ? last_mask : ~0u);
+                }
+                --ox; /* the loop's ++ox moves to the first pixel after the run */
+                continue;
+            }
+            /* border (or unequal scales): taps outside the image read zeros, masked out */
+            const uint32_t *tap[MAX_TAPS];
+            uint32_t valid[MAX_TAPS], v = 0;
+            for (int kx = 0; kx < 3; ++kx) {
+                const int x = ox * stride + kx - pad;
+                const int col_ok = kx < k && x >= 0 && x < w;
+                for (int ky = 0; ky < 3; ++ky) {
+                    const int t = ky * 3 + kx, inside = col_ok && row_ok[ky];
+                    tap[t] = inside ? row[ky] + x * words : zeros;
+                    valid[t] = inside ? ~0u : 0u;
+                    v |= (uint32_t)inside << t;
+                }
+            }
             if (equal) {
                 int cls = 0;
                 while (cls < MAX_CLASSES && keys[cls] != (int32_t)v && keys[cls] != -1) ++cls;
@@ -127,27 +206,24 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                     class_limits(c, v, mask, bias, thr, limits);
                 }
                 for (int g = 0; g < words; ++g) {
-                    uint32_t x[MAX_TAPS], cnt[4];
-                    for (int t = 0; t < MAX_TAPS; ++t) {
-                        const int wt = (t / 3) * k + t % 3; /* weight-plane tap index */
-                        x[t] = tap[t] ? (tap[t][g] ^ sp[wt * words + g]) & zp[wt * words + g] : 0;
-                    }
-                    count9(x, cnt);
-                    const int lanes = c - g * 32 >= 32 ? 32 : c - g * 32;
-                    const uint32_t lane_mask = lanes == 32 ? ~0u : (1u << lanes) - 1u;
-                    dst[g] = (sliced_ge4(cnt, limits + g * 4) ^ thr->negative[g]) & lane_mask;
+                    const uint32_t *q = sz + 2 * g;
+                    uint32_t cnt[4];
+#define XT(t) ((tap[t][g] ^ q[(t) * tw]) & q[(t) * tw + 1] & valid[t])
+                    COUNT9(cnt, XT);
+#undef XT
+                    const uint32_t lanes = g == words - 1 ? last_mask : ~0u;
+                    dst[g] = (sliced_ge4(cnt, limits + g * 4) ^ thr->negative[g]) & lanes;
                 }
             } else {
                 for (int g = 0; g < words; ++g) {
-                    uint32_t x[MAX_TAPS], y[MAX_TAPS], cnt[4], cnt_t[4];
-                    for (int t = 0; t < MAX_TAPS; ++t) {
-                        const int wt = (t / 3) * k + t % 3;
-                        const uint32_t a = tap[t] ? tap[t][g] : 0, z = tap[t] ? zp[wt * words + g] : 0;
-                        x[t] = (a ^ sp[wt * words + g]) & z;
-                        y[t] = a & z;
-                    }
-                    count9(x, cnt);
-                    count9(y, cnt_t);
+                    const uint32_t *q = sz + 2 * g;
+                    uint32_t cnt[4], cnt_t[4];
+#define XT(t) ((tap[t][g] ^ q[(t) * tw]) & q[(t) * tw + 1] & valid[t])
+#define YT(t) (tap[t][g] & q[(t) * tw + 1])
+                    COUNT9(cnt, XT);
+                    COUNT9(cnt_t, YT);
+#undef XT
+#undef YT
                     for (int ch = g * 32; ch < c && ch < g * 32 + 32; ++ch) {
                         const int n = (int)byte_sum(nibble_counts((uint32_t)mask[ch] & v), 0u);
                         acc[ch] = s.wp * n - (s.wp - s.wn) * sliced_lane4(cnt_t, ch & 31) -

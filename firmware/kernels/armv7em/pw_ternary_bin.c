@@ -10,67 +10,68 @@
 #include "bitcount.h"
 #include "trit/kernels.h"
 
-/* Column of a with-residual threshold: residual -1 -> 0, absent (appended zeros) -> 1, +1 -> 2. */
-static inline int residual_column(const uint32_t *r, int c, int res_c) {
-    if (!r || c >= res_c) return 1;
-    return ((r[c >> 5] >> (c & 31)) & 1u) ? 0 : 2;
-}
-
 static void pw_equal_scales(const uint32_t *in, int pixels, int iw, int w, const uint32_t *sign,
                             const uint32_t *nz, int32_t alpha, int cout,
                             const trit_threshold_t *thr, const uint32_t *residual, int res_w,
-                            int res_c, int res_stride, uint32_t *out, int32_t *limit) {
+                            int res_c, int res_stride, uint32_t *out, int32_t *scratch) {
     const int ow = TRIT_WORDS(cout), rw = TRIT_WORDS(res_c);
-    const int cols = thr->has_residual ? 3 : 1;
+    const int with_res = thr->has_residual;
+    /* count limits: lim_m for residual -1, lim_p for residual +1 (equal when there is no
+     * residual, or for channels past the residual's, which see residual 0) */
+    int32_t *lim_p = scratch, *lim_m = scratch + cout;
     for (int o = 0; o < cout; ++o) {
         const int n = (int)popcount_words(nz + o * iw, iw);
         const int negative = (int)((thr->negative[o >> 5] >> (o & 31)) & 1u);
-        for (int r = 0; r < cols; ++r)
-            limit[o * cols + r] = count_limit(thr->threshold[o * cols + r], negative, alpha, n);
+        if (!with_res) {
+            lim_p[o] = lim_m[o] = count_limit(thr->threshold[o], negative, alpha, n);
+        } else if (o < res_c && residual) {
+            lim_m[o] = count_limit(thr->threshold[3 * o], negative, alpha, n);
+            lim_p[o] = count_limit(thr->threshold[3 * o + 2], negative, alpha, n);
+        } else {
+            lim_p[o] = lim_m[o] = count_limit(thr->threshold[3 * o + 1], negative, alpha, n);
+        }
     }
+    const swar_masks_t m = swar_masks();
     for (int p = 0; p < pixels; ++p) {
         const uint32_t *a = in + p * iw;
         const uint32_t *r = 0;
-        if (thr->has_residual && residual) {
+        if (with_res && residual) {
             const int y = p / w, x = p - y * w;
             r = residual + ((y * res_stride) * res_w + x * res_stride) * rw;
         }
         uint32_t *dst = out + p * ow;
         for (int g = 0; g < ow; ++g) {
-            const int o_end = (g + 1) * 32 < cout ? (g + 1) * 32 : cout;
-            const uint32_t neg = thr->negative[g];
-            uint32_t word = 0;
+            const int o0 = g * 32, o_end = o0 + 32 < cout ? o0 + 32 : cout;
+            const uint32_t rword = (r && g < rw) ? r[g] : 0u;
+            uint32_t word = 0; /* built from the last channel down: bit (o - o0) for o */
             if (iw == 1) {
                 const uint32_t a0 = a[0];
-                for (int o = g * 32; o < o_end; ++o) {
-                    const uint32_t cnt = byte_sum(nibble_counts(nz[o] & (a0 ^ sign[o])), 0u);
-                    const int32_t k = limit[o * cols + (cols == 3 ? residual_column(r, o, res_c) : 0)];
-                    word |= (uint32_t)((int32_t)cnt > k) << (o & 31);
+                for (int o = o_end - 1; o >= o0; --o) {
+                    const uint32_t cnt = popcount1(nz[o] & (a0 ^ sign[o]), m);
+                    const int32_t k = ((rword >> (o & 31)) & 1u) ? lim_m[o] : lim_p[o];
+                    word = (word << 1) | ((uint32_t)(k - (int32_t)cnt) >> 31);
                 }
             } else if (iw == 2) {
                 const uint32_t a0 = a[0], a1 = a[1];
-                for (int o = g * 32; o < o_end; ++o) {
+                for (int o = o_end - 1; o >= o0; --o) {
                     const uint32_t *zo = nz + 2 * o, *so = sign + 2 * o;
-                    const uint32_t cnt = byte_sum(nibble_counts(zo[0] & (a0 ^ so[0])) +
-                                                      nibble_counts(zo[1] & (a1 ^ so[1])), 0u);
-                    const int32_t k = limit[o * cols + (cols == 3 ? residual_column(r, o, res_c) : 0)];
-                    word |= (uint32_t)((int32_t)cnt > k) << (o & 31);
+                    const uint32_t cnt = popcount2(zo[0] & (a0 ^ so[0]), zo[1] & (a1 ^ so[1]), m);
+                    const int32_t k = ((rword >> (o & 31)) & 1u) ? lim_m[o] : lim_p[o];
+                    word = (word << 1) | ((uint32_t)(k - (int32_t)cnt) >> 31);
                 }
             } else {
-                for (int o = g * 32; o < o_end; ++o) {
+                for (int o = o_end - 1; o >= o0; --o) {
                     const uint32_t *zo = nz + iw * o, *so = sign + iw * o;
                     uint32_t cnt = 0;
                     int j = 0;
                     for (; j + 2 <= iw; j += 2)
-                        cnt = byte_sum(nibble_counts(zo[j] & (a[j] ^ so[j])) +
-                                           nibble_counts(zo[j + 1] & (a[j + 1] ^ so[j + 1])), cnt);
-                    if (j < iw) cnt = byte_sum(nibble_counts(zo[j] & (a[j] ^ so[j])), cnt);
-                    const int32_t k = limit[o * cols + (cols == 3 ? residual_column(r, o, res_c) : 0)];
-                    word |= (uint32_t)((int32_t)cnt > k) << (o & 31);
+                        cnt += popcount2(zo[j] & (a[j] ^ so[j]), zo[j + 1] & (a[j + 1] ^ so[j + 1]), m);
+                    if (j < iw) cnt += popcount1(zo[j] & (a[j] ^ so[j]), m);
+                    const int32_t k = ((rword >> (o & 31)) & 1u) ? lim_m[o] : lim_p[o];
+                    word = (word << 1) | ((uint32_t)(k - (int32_t)cnt) >> 31);
                 }
             }
-            const uint32_t lanes = o_end - g * 32 == 32 ? ~0u : (1u << (o_end - g * 32)) - 1u;
-            dst[g] = (word ^ neg) & lanes;
+            dst[g] = word ^ thr->negative[g];
         }
     }
 }
@@ -83,6 +84,7 @@ static void pw_unequal_scales(const uint32_t *in, int pixels, int iw, int w,
     const int ow = TRIT_WORDS(cout), rw = TRIT_WORDS(res_c);
     int32_t *base = scratch, *acc = scratch + cout;
     const int32_t k_t = -2 * s.wp, k_u = 2 * (s.wp + s.wn);
+    const swar_masks_t m = swar_masks();
     for (int o = 0; o < cout; ++o) {
         int32_t pos = 0, negs = 0;
         for (int j = 0; j < iw; ++j) {
@@ -99,13 +101,13 @@ static void pw_unequal_scales(const uint32_t *in, int pixels, int iw, int w,
             int j = 0;
             for (; j + 2 <= iw; j += 2) {
                 const uint32_t t0 = zo[j] & a[j], t1 = zo[j + 1] & a[j + 1];
-                ct = byte_sum(nibble_counts(t0) + nibble_counts(t1), ct);
-                cu = byte_sum(nibble_counts(t0 & so[j]) + nibble_counts(t1 & so[j + 1]), cu);
+                ct += popcount2(t0, t1, m);
+                cu += popcount2(t0 & so[j], t1 & so[j + 1], m);
             }
             if (j < iw) {
                 const uint32_t t0 = zo[j] & a[j];
-                ct = byte_sum(nibble_counts(t0), ct);
-                cu = byte_sum(nibble_counts(t0 & so[j]), cu);
+                ct += popcount1(t0, m);
+                cu += popcount1(t0 & so[j], m);
             }
             acc[o] = base[o] + k_t * (int32_t)ct + k_u * (int32_t)cu;
         }

@@ -1,0 +1,115 @@
+"""`trit kernelbench`: each kernel on fixed shapes, the board's optimised flavour beside its
+portable reference twin, both in the same emulated firmware image (the kernel job runner),
+timed with the board counter (instructions under QEMU). Prints MACs per instruction.
+
+A MAC here is one weight x activation product of the layer as specified (binary x ternary for
+pw/dw, int8 x int8 for the input conv), border taps of a 3x3 window included."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from codegen import pack
+from codegen.ir import Layer, SignThreshold, Weights
+from codegen.ir.model import conv_out_size
+
+from .boards import get_board
+from .kernel_calls import EmulatedBoard
+from .kernel_jobs import KernelRunner
+
+
+@dataclass
+class KernelCase:
+    name: str
+    op: str             # pw | dw | input
+    cin: int
+    cout: int
+    size: int           # input height = width
+    equal_scales: bool = False
+
+    @property
+    def macs(self) -> int:
+        if self.op == "pw":
+            return self.cin * self.cout * self.size * self.size
+        if self.op == "dw":
+            return 9 * self.cin * self.size * self.size
+        return 9 * self.cin * self.cout * self.size * self.size
+
+
+CASES = [
+    KernelCase("pw 64->64 8x8, wp!=wn", "pw", 64, 64, 8),
+    KernelCase("pw 64->64 8x8, wp==wn", "pw", 64, 64, 8, True),
+    KernelCase("pw 32->32 16x16, wp!=wn", "pw", 32, 32, 16),
+    KernelCase("pw 32->32 16x16, wp==wn", "pw", 32, 32, 16, True),
+    KernelCase("pw 16->16 32x32, wp==wn", "pw", 16, 16, 32, True),
+    KernelCase("dw 64 8x8, wp!=wn", "dw", 64, 64, 8),
+    KernelCase("dw 64 8x8, wp==wn", "dw", 64, 64, 8, True),
+    KernelCase("dw 16 32x32, wp==wn", "dw", 16, 16, 32, True),
+    KernelCase("input 3->16 32x32 int8", "input", 3, 16, 32),
+]
+
+
+def make_layer(case: KernelCase, rng: np.random.Generator) -> tuple[Layer, np.ndarray]:
+    """A random layer for ``case`` and its packed input."""
+    k, groups = (1, 1) if case.op == "pw" else (3, case.cin if case.op == "dw" else 1)
+    pad = 0 if case.op == "pw" else 1
+    if case.op == "input":
+        weights = Weights("int8", rng.integers(-127, 128, (case.cout, case.cin, 3, 3))
+                          .astype(np.int8))
+        x = pack.image_hwc(rng.integers(0, 256, (case.cin, case.size, case.size), np.uint8))
+        spread = 20000
+    else:
+        shape = (case.cout, case.cin // groups, k, k)
+        scales = rng.integers(512, 4097, 2).astype(np.int32)
+        if case.equal_scales:
+            scales[1] = scales[0]
+        weights = Weights("ternary", rng.integers(-1, 2, shape).astype(np.int8), scales)
+        x = pack.pack_binary(rng.choice(np.array([-1, 1], np.int8),
+                                        (case.cin, case.size, case.size)))
+        spread = 4096 * 4
+    out = conv_out_size(case.size, k, 1, pad)
+    layer = Layer(name=case.name, op="conv2d", input="x", in_shape=(case.cin, case.size, case.size),
+                  out_shape=(case.cout, out, out), kernel=k, stride=1, padding=pad,
+                  groups=groups, weights=weights,
+                  output=SignThreshold(rng.integers(-spread, spread + 1, case.cout)
+                                       .astype(np.int32),
+                                       rng.choice(np.array([-1, 1], np.int8), case.cout)))
+    return layer, x
+
+
+def _run(calls: EmulatedBoard, case: KernelCase, layer: Layer, x: np.ndarray) -> np.ndarray:
+    if case.op == "pw":
+        return calls.pw_ternary_bin(layer, x)
+    if case.op == "dw":
+        return calls.dw_ternary_bin(layer, x)
+    return calls.conv_input_s8(layer, x)
+
+
+def run_kernelbench(board: str, flavour: str | None = None, seed: int = 0) -> list[dict]:
+    """Time every case on ``board`` for its flavour (or ``flavour``) and the portable twin."""
+    spec = get_board(board)
+    runner = KernelRunner(flavour or spec.kernels, board)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for case in CASES:
+        layer, x = make_layer(case, rng)
+        opt, ref = EmulatedBoard(runner), EmulatedBoard(runner, reference=True)
+        out_opt, out_ref = _run(opt, case, layer, x), _run(ref, case, layer, x)
+        if not np.array_equal(out_opt, out_ref):
+            raise RuntimeError(f"{case.name}: {runner.flavour} and ref outputs differ")
+        rows.append({"kernel": case.name, "macs": case.macs, "ref": ref.last_ticks,
+                     runner.flavour: opt.last_ticks, "flavour": runner.flavour})
+    return rows
+
+
+def format_rows(rows: list[dict], unit: str) -> str:
+    flavour = rows[0]["flavour"]
+    head = (f"{'kernel':26s} {'MACs':>9s} {'ref ' + unit:>16s} {flavour + ' ' + unit:>18s} "
+            f"{'MACs/instr':>10s} {'speed-up':>8s}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r['kernel']:26s} {r['macs']:9d} {r['ref']:16,d} {r[flavour]:18,d} "
+                     f"{r['macs'] / r[flavour]:10.2f} {r['ref'] / r[flavour]:7.1f}x")
+    return "\n".join(lines)
