@@ -32,7 +32,50 @@ static void pw_equal_scales(const uint32_t *in, int pixels, int iw, int w, const
         }
     }
     const swar_masks_t m = swar_masks();
-    for (int p = 0; p < pixels; ++p) {
+    int p = 0;
+    if (iw <= 2) {
+        /* two pixels per pass: each weight word is loaded once for both */
+        for (; p + 1 < pixels; p += 2) {
+            const uint32_t *a = in + p * iw, *b = a + iw;
+            const uint32_t *ra = 0, *rb = 0;
+            if (with_res && residual) {
+                const int y = p / w, x = p - y * w, y2 = (p + 1) / w, x2 = p + 1 - y2 * w;
+                ra = residual + ((y * res_stride) * res_w + x * res_stride) * rw;
+                rb = residual + ((y2 * res_stride) * res_w + x2 * res_stride) * rw;
+            }
+            for (int g = 0; g < ow; ++g) {
+                const int o0 = g * 32, o_end = o0 + 32 < cout ? o0 + 32 : cout;
+                const uint32_t rwa = (ra && g < rw) ? ra[g] : 0u, rwb = (rb && g < rw) ? rb[g] : 0u;
+                uint32_t wa = 0, wb = 0;
+                if (iw == 1) {
+                    const uint32_t a0 = a[0], b0 = b[0];
+                    for (int o = o_end - 1; o >= o0; --o) {
+                        const uint32_t z = nz[o], sg = sign[o];
+                        const uint32_t ca = popcount1(z & (a0 ^ sg), m), cb = popcount1(z & (b0 ^ sg), m);
+                        const int32_t ka = ((rwa >> (o & 31)) & 1u) ? lim_m[o] : lim_p[o];
+                        const int32_t kb = ((rwb >> (o & 31)) & 1u) ? lim_m[o] : lim_p[o];
+                        wa = (wa << 1) | ((uint32_t)(ka - (int32_t)ca) >> 31);
+                        wb = (wb << 1) | ((uint32_t)(kb - (int32_t)cb) >> 31);
+                    }
+                } else {
+                    const uint32_t a0 = a[0], a1 = a[1], b0 = b[0], b1 = b[1];
+                    for (int o = o_end - 1; o >= o0; --o) {
+                        const uint32_t z0 = nz[2 * o], z1 = nz[2 * o + 1];
+                        const uint32_t s0 = sign[2 * o], s1 = sign[2 * o + 1];
+                        const uint32_t ca = popcount2(z0 & (a0 ^ s0), z1 & (a1 ^ s1), m);
+                        const uint32_t cb = popcount2(z0 & (b0 ^ s0), z1 & (b1 ^ s1), m);
+                        const int32_t ka = ((rwa >> (o & 31)) & 1u) ? lim_m[o] : lim_p[o];
+                        const int32_t kb = ((rwb >> (o & 31)) & 1u) ? lim_m[o] : lim_p[o];
+                        wa = (wa << 1) | ((uint32_t)(ka - (int32_t)ca) >> 31);
+                        wb = (wb << 1) | ((uint32_t)(kb - (int32_t)cb) >> 31);
+                    }
+                }
+                out[p * ow + g] = wa ^ thr->negative[g];
+                out[(p + 1) * ow + g] = wb ^ thr->negative[g];
+            }
+        }
+    }
+    for (; p < pixels; ++p) {
         const uint32_t *a = in + p * iw;
         const uint32_t *r = 0;
         if (with_res && residual) {
