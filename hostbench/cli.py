@@ -60,6 +60,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="parallel emulator instances in bulk mode")
     e.add_argument("--kernels", help="kernel flavour instead of the board's (e.g. ref for the "
                    "portable C)")
+    e.add_argument("--profile", action="store_true",
+                   help="also print instructions (QEMU) or cycles (silicon) per layer, with "
+                   "MACs per layer and MACs per instruction, from one profiled inference of "
+                   "the first test image")
     e.set_defaults(func=cmd_bench)
 
     k = sub.add_parser(
@@ -120,6 +124,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         report = bench_bulk(fw.elf, ir, images, labels, args.board, str(args.model),
                             fw.flash_bytes, fw.ram_bytes, args.instances, progress=progress)
     print(report.text())
+    if args.profile:
+        from .profile import format_profile
+        with emulator(fw.elf, args.board) as port:
+            dut = DUT(port)
+            dut.wait_ready()
+            rows, unit = dut.layers(images[0])
+        print(f"\nper-layer profile (test image 0, {unit}):")
+        print(format_profile(ir, rows, unit))
     if args.json:
         args.json.write_text(json.dumps(report.to_json(), indent=1))
     return 0 if report.agreement == 1.0 else 1

@@ -76,3 +76,18 @@ class DUT:
         if logits is None or pred is None:
             raise ProtocolError(f"malformed results reply {res!r}")
         return Inference(pred, logits, counter, unit)
+
+    def layers(self, image: np.ndarray) -> tuple[list[tuple[str, int]], str]:
+        """One profiled inference: ``([(layer name, counter ticks), ...], counter unit)``."""
+        self.load(np.ascontiguousarray(image, np.uint8).tobytes())
+        rows, unit = [], None
+        for line in self.command("layers"):
+            m = re.fullmatch(r"m-layer-\[(\d+),([^,\]]+),(\d+)\]", line)
+            if m:
+                rows.append((m.group(2), int(m.group(3))))
+            m = re.fullmatch(r"m-layer-total-(\w+)-\[(\d+)\]", line)
+            if m:
+                unit = m.group(1)
+        if unit is None or not rows:
+            raise ProtocolError("malformed layers reply")
+        return rows, unit

@@ -18,7 +18,7 @@ def test_help_lists_subcommands(capsys):
 
 
 @pytest.mark.parametrize("cmd", [["data", "check"], ["data", "fetch"], ["train"], ["export"],
-                                 ["size"]])
+                                 ["size"], ["build"], ["bench"], ["kernelbench"]])
 def test_each_subcommand_has_help(cmd, capsys):
     with pytest.raises(SystemExit) as e:
         main(cmd + ["--help"])

@@ -65,6 +65,18 @@ def test_infer_speaks_the_mlperf_tiny_runner_sequence(device, cifar):
     assert abs((us1 - us0) * 1000 - 3 * per_inference) <= 3 * 1000 + 40
 
 
+def test_layer_profile_covers_every_layer_and_one_inference(device, cifar):
+    ir, dut, _ = device
+    rows, unit = dut.layers(cifar.test_images[3])
+    assert unit == "instructions"
+    assert [name for name, _ in rows] == [layer.name for layer in ir.layers]
+    assert all(ticks > 0 for name, ticks in rows if name != "fc")
+    plain = dut.infer(cifar.test_images[3]).counter
+    # the profile adds one counter call per layer (tens of instructions each)
+    assert abs(sum(t for _, t in rows) - plain) < 100 * len(rows)
+    assert dut.command("results")[0].startswith("m-results-[")
+
+
 def test_name_and_profile(device):
     _, dut, fw = device
     assert dut.command("name") == ["m-name-dut-[golden]"]

@@ -131,3 +131,19 @@ def test_packing_roundtrip():
     assert (p[..., 1] >> 13 == 0).all()  # unused bits stay 0
     sign, nz = pack.pack_ternary(np.array([[1, -1, 0, -1]], np.int8))
     assert sign.tolist() == [[0b1010]] and nz.tolist() == [[0b1011]]
+
+
+def test_kernelbench_flavours_agree_on_every_case(capsys):
+    """`trit kernelbench` runs every case in both flavours in one firmware image and checks
+    their outputs equal; the table has a positive count for each (no timing is asserted)."""
+    import shutil
+
+    from hostbench.cli import main
+    if not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")):
+        pytest.skip("needs gcc-arm-none-eabi and qemu-system-arm (make setup)")
+    assert main(["kernelbench", "--board", "mps2-an386"]) == 0
+    out = capsys.readouterr().out
+    from hostbench.kernelbench import CASES
+    rows = [line for line in out.splitlines() if line.startswith(("pw ", "dw ", "input "))]
+    assert len(rows) == len(CASES)
+    assert all(int(r.split()[-4].replace(",", "")) > 0 for r in rows)

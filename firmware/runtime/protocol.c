@@ -202,12 +202,37 @@ static void cmd_bulk(trit_protocol_t *p, const char *arg) {
     }
 }
 
+/* `layers`: one profiled inference on the loaded input; per layer m-layer-[i,name,count]. */
+static void cmd_layers(trit_protocol_t *p) {
+    if (p->loaded != TRIT_MODEL_INPUT_BYTES) {
+        error("load a whole input with db load first");
+        return;
+    }
+    static uint64_t marks[TRIT_MODEL_LAYERS + 1];
+    p->pred = trit_model_run_profiled(p->input, p->logits, trit_board_counter, marks);
+    for (int i = 0; i < TRIT_MODEL_LAYERS; ++i) {
+        put_str("m-layer-[");
+        put_u64((uint64_t)i);
+        trit_board_putc(',');
+        put_str(trit_model_layer_names[i]);
+        trit_board_putc(',');
+        put_u64(marks[i + 1] - marks[i]);
+        put_str("]\r\n");
+    }
+    put_str("m-layer-total-");
+    put_str(trit_board_counter_unit());
+    put_str("-[");
+    put_u64(marks[TRIT_MODEL_LAYERS] - marks[0]);
+    put_str("]\r\n");
+}
+
 static void run_command(trit_protocol_t *p, const char *cmd) {
     if (!*cmd) {
         /* empty command: just answer ready */
     } else if (!starts_with(cmd, "name") && !starts_with(cmd, "profile") &&
                !starts_with(cmd, "db") && !starts_with(cmd, "infer") &&
-               !starts_with(cmd, "results") && !starts_with(cmd, "bulk ")) {
+               !starts_with(cmd, "results") && !starts_with(cmd, "bulk ") &&
+               !starts_with(cmd, "layers")) {
         error("unknown command");
     } else if (cmd[0] == 'n' && !cmd[4]) {
         put_str("m-name-dut-[" TRIT_MODEL_NAME "]\r\n");
@@ -231,6 +256,8 @@ static void run_command(trit_protocol_t *p, const char *cmd) {
         cmd_bulk(p, cmd + 5);
     } else if (cmd[0] == 'r' && !cmd[7]) {
         cmd_results(p);
+    } else if (cmd[0] == 'l' && !cmd[6]) {
+        cmd_layers(p);
     } else {
         error("malformed command");
     }

@@ -80,27 +80,37 @@ static inline int sliced_lane4(const uint32_t c[4], int l) {
                  (((c[3] >> l) & 1u) << 3));
 }
 
-/* floor(a / b) and ceil(a / b) for b > 0. */
-static inline int64_t floor_div(int64_t a, int64_t b) {
-    const int64_t q = a / b;
+/* floor(a / b) and ceil(a / b) for b > 0 (32-bit: SDIV, no library call). */
+static inline int32_t floor_div(int32_t a, int32_t b) {
+    const int32_t q = a / b;
     return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 
-static inline int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
+static inline int32_t ceil_div(int32_t a, int32_t b) {
+    const int32_t q = a / b;
+    return (a % b != 0 && a > 0) ? q + 1 : q;
+}
 
-/* For a layer with equal scales alpha = wp = wn and a count n of non-zero weights:
+/* Quotients beyond this bound decide a comparison with any count (counts stay below 2^16). */
+#define COUNT_BOUND (1 << 20)
+
+static inline int32_t clamp_count(int32_t v) {
+    return v > COUNT_BOUND ? COUNT_BOUND : v < -COUNT_BOUND ? -COUNT_BOUND : v;
+}
+
+/* For a layer with equal scales alpha = wp = wn > 0 and a count n of non-zero weights:
  * acc = alpha * (n - 2 * cnt) with cnt the number of -1 products. Returns K such that the
  * output is -1 exactly when (cnt > K) XOR negative, for threshold t and direction negative. */
-static inline int32_t count_limit(int64_t t, int negative, int64_t alpha, int64_t n) {
-    int64_t k;
+static inline int32_t count_limit(int32_t t, int negative, int32_t alpha, int32_t n) {
+    int32_t k;
     if (!negative) { /* +1 iff alpha (n - 2 cnt) >= t  iff  cnt <= floor((n - ceil(t/alpha)) / 2) */
-        k = floor_div(n - ceil_div(t, alpha), 2);
+        k = floor_div(n - clamp_count(ceil_div(t, alpha)), 2);
     } else {         /* +1 iff alpha (n - 2 cnt) <= t  iff  cnt >= ceil((n - floor(t/alpha)) / 2) */
-        k = ceil_div(n - floor_div(t, alpha), 2) - 1;
+        k = ceil_div(n - clamp_count(floor_div(t, alpha)), 2) - 1;
     }
     if (k < -1) k = -1;
     if (k > n) k = n;
-    return (int32_t)k;
+    return k;
 }
 
 #endif

@@ -123,13 +123,14 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
     if (equal) {
         const int cols = thr->has_residual ? 3 : 1, col = thr->has_residual ? 1 : 0;
         for (int ch = 0; ch < c; ++ch) {
-            const int64_t t = thr->threshold[ch * cols + col];
+            const int32_t t = thr->threshold[ch * cols + col];
             const int negative = (int)((thr->negative[ch >> 5] >> (ch & 31)) & 1u);
             /* +: limit = floor((n - ceil(t/a)) / 2); -: limit = ceil((n - floor(t/a)) / 2) - 1 */
-            int64_t b = negative ? 1 - floor_div(t, s.wp) : -ceil_div(t, s.wp);
+            int32_t b = negative ? 1 - clamp_count(floor_div(t, s.wp))
+                                 : -clamp_count(ceil_div(t, s.wp));
             if (b > 30) b = 30;
             if (b < -30) b = -30;
-            bias[ch] = (int32_t)b;
+            bias[ch] = b;
         }
         for (int i = 0; i < MAX_CLASSES; ++i) keys[i] = -1;
     }

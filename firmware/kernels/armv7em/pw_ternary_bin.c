@@ -10,11 +10,176 @@
 #include "bitcount.h"
 #include "trit/kernels.h"
 
-static void pw_equal_scales(const uint32_t *in, int pixels, int iw, int w, const uint32_t *sign,
+/* ---- equal scales, bit-sliced over output channels ----------------------------------------
+ * Lanes are 32 output channels. For input channel i, X[i][0] marks the lanes whose product is
+ * -1 when the input is +1 (weight -1: nz & s) and X[i][1] those whose product is -1 when the
+ * input is -1 (weight +1: nz & ~s); the activation bit selects one vector per input. A
+ * Harley-Seal carry-save tree adds 16 such vectors in 15 full adders into sliced counters
+ * (ones, twos, fours, eights, then higher planes), and the count limits, sliced the same way,
+ * are compared with all 32 lanes at once. The weight planes are transposed once per call. */
+
+#define SLICED_BITS_MAX 8 /* counts up to 255: cin <= 254 */
+
+/* In-place transpose of a 32x32 bit matrix: bit c of A[r] <-> bit r of A[c]. */
+static void transpose32(uint32_t A[32]) {
+    uint32_t m = 0x0000FFFFu;
+    for (int j = 16; j != 0; j >>= 1, m ^= m << j)
+        for (int k = 0; k < 32; k = (k + j + 1) & ~j) {
+            const uint32_t t = ((A[k] >> j) ^ A[k + j]) & m;
+            A[k + j] ^= t;
+            A[k] ^= t << j;
+        }
+}
+
+/* Carry-save adder: a + b + c = 2 * h + l. */
+#define CSA(h, l, a, b, c)                                                                     \
+    do {                                                                                       \
+        const uint32_t u_ = (a) ^ (b), c_ = (c);                                               \
+        (h) = ((a) & (b)) | (u_ & c_);                                                         \
+        (l) = u_ ^ c_;                                                                         \
+    } while (0)
+
+/* Lanes whose nb-bit sliced count c is >= the sliced constant k. */
+static inline uint32_t sliced_ge(const uint32_t *c, const uint32_t *k, int nb) {
+    uint32_t lt = 0, eq = ~0u;
+    for (int b = nb - 1; b >= 0; --b) {
+        lt |= eq & k[b] & ~c[b];
+        eq &= ~(c[b] ^ k[b]);
+    }
+    return ~lt;
+}
+
+static inline __attribute__((always_inline)) void sliced_pixels(
+    const uint32_t *in, int pixels, int cin, int w, int cout, const trit_threshold_t *thr,
+    const uint32_t *residual, int res_w, int res_c, int res_stride, uint32_t *out,
+    const uint32_t *X, const uint32_t *limits, const int nb) {
+    const int iw = TRIT_WORDS(cin), ow = TRIT_WORDS(cout), rw = TRIT_WORDS(res_c);
+    const int with_res = thr->has_residual && residual;
+    for (int p = 0; p < pixels; ++p) {
+        const uint32_t *act = in + p * iw;
+        const uint32_t *r = 0;
+        if (with_res) {
+            const int y = p / w, x = p - y * w;
+            r = residual + ((y * res_stride) * res_w + x * res_stride) * rw;
+        }
+        for (int g = 0; g < ow; ++g) {
+            const uint32_t *xg = X + 2 * g * cin;
+            uint32_t c[SLICED_BITS_MAX] = {0};
+            uint32_t ones = 0, twos = 0, fours = 0, eights = 0;
+            int i = 0;
+            for (; i + 16 <= cin; i += 16) {
+                const uint32_t a = act[i >> 5] >> (i & 31);
+                const uint32_t *x = xg + 2 * i;
+#define V(k) x[2 * (k) + ((a >> (k)) & 1u)]
+                uint32_t twos_a, twos_b, fours_a, fours_b, eights_a, eights_b, sixteens;
+                CSA(twos_a, ones, ones, V(0), V(1));
+                CSA(twos_b, ones, ones, V(2), V(3));
+                CSA(fours_a, twos, twos, twos_a, twos_b);
+                CSA(twos_a, ones, ones, V(4), V(5));
+                CSA(twos_b, ones, ones, V(6), V(7));
+                CSA(fours_b, twos, twos, twos_a, twos_b);
+                CSA(eights_a, fours, fours, fours_a, fours_b);
+                CSA(twos_a, ones, ones, V(8), V(9));
+                CSA(twos_b, ones, ones, V(10), V(11));
+                CSA(fours_a, twos, twos, twos_a, twos_b);
+                CSA(twos_a, ones, ones, V(12), V(13));
+                CSA(twos_b, ones, ones, V(14), V(15));
+                CSA(fours_b, twos, twos, twos_a, twos_b);
+                CSA(eights_b, fours, fours, fours_a, fours_b);
+                CSA(sixteens, eights, eights, eights_a, eights_b);
+#undef V
+                for (int b = 4; sixteens && b < nb; ++b) {
+                    const uint32_t carry = c[b] & sixteens;
+                    c[b] ^= sixteens;
+                    sixteens = carry;
+                }
+            }
+            c[0] = ones;
+            c[1] = twos;
+            c[2] = fours;
+            c[3] = eights;
+            for (; i < cin; ++i) { /* inputs past the last group of 16: ripple adds */
+                uint32_t carry = xg[2 * i + ((act[i >> 5] >> (i & 31)) & 1u)];
+                for (int b = 0; carry && b < nb; ++b) {
+                    const uint32_t t = c[b] & carry;
+                    c[b] ^= carry;
+                    carry = t;
+                }
+            }
+            const uint32_t *kp = limits + g * 2 * SLICED_BITS_MAX;
+            uint32_t k[SLICED_BITS_MAX];
+            const uint32_t rsel = (r && g < rw) ? r[g] : 0u; /* lanes with residual -1 */
+            for (int b = 0; b < nb; ++b) k[b] = kp[b] ^ ((kp[b] ^ kp[SLICED_BITS_MAX + b]) & rsel);
+            const int lanes = cout - g * 32 >= 32 ? 32 : cout - g * 32;
+            const uint32_t lane_mask = lanes == 32 ? ~0u : (1u << lanes) - 1u;
+            out[p * ow + g] = (sliced_ge(c, k, nb) ^ thr->negative[g]) & lane_mask;
+        }
+    }
+}
+
+static int pw_equal_sliced(const uint32_t *in, int pixels, int cin, int w, const uint32_t *sign,
+                           const uint32_t *nz, int32_t alpha, int cout,
+                           const trit_threshold_t *thr, const uint32_t *residual, int res_w,
+                           int res_c, int res_stride, uint32_t *out, int32_t *scratch) {
+    const int iw = TRIT_WORDS(cin), ow = TRIT_WORDS(cout);
+    int nb = 1;
+    while ((1 << nb) <= cin + 1) ++nb;
+    if (nb < 5) nb = 5;
+    if (nb > SLICED_BITS_MAX || 2 * cin * ow + 2 * SLICED_BITS_MAX * ow > TRIT_SCRATCH_INTS(cout))
+        return 0;
+    uint32_t *X = (uint32_t *)scratch;                  /* [ow][cin][2] */
+    uint32_t *limits = X + 2 * cin * ow;                /* [ow][2][SLICED_BITS_MAX] */
+    for (int g = 0; g < ow; ++g) {
+        for (int j = 0; j < iw; ++j) {
+            uint32_t tz[32], ts[32];
+            for (int r = 0; r < 32; ++r) {
+                const int o = g * 32 + r;
+                tz[r] = o < cout ? nz[o * iw + j] : 0u;
+                ts[r] = o < cout ? sign[o * iw + j] : 0u;
+            }
+            transpose32(tz);
+            transpose32(ts);
+            for (int r = 0; r < 32 && j * 32 + r < cin; ++r) {
+                uint32_t *x = X + 2 * (g * cin + j * 32 + r);
+                x[0] = tz[r] & ts[r];
+                x[1] = tz[r] & ~ts[r];
+            }
+        }
+        /* count limits + 1 as sliced constants: [0] residual +1 (or none), [1] residual -1 */
+        uint32_t *kp = limits + g * 2 * SLICED_BITS_MAX, *km = kp + SLICED_BITS_MAX;
+        for (int b = 0; b < SLICED_BITS_MAX; ++b) kp[b] = km[b] = 0;
+        for (int o = g * 32; o < cout && o < g * 32 + 32; ++o) {
+            const int32_t n = (int32_t)popcount_words(nz + o * iw, iw);
+            const int negative = (int)((thr->negative[o >> 5] >> (o & 31)) & 1u);
+            int32_t lp, lm;
+            if (!thr->has_residual) {
+                lp = lm = count_limit(thr->threshold[o], negative, alpha, n);
+            } else if (o < res_c && residual) {
+                lm = count_limit(thr->threshold[3 * o], negative, alpha, n);
+                lp = count_limit(thr->threshold[3 * o + 2], negative, alpha, n);
+            } else {
+                lp = lm = count_limit(thr->threshold[3 * o + 1], negative, alpha, n);
+            }
+            for (int b = 0; b < nb; ++b) {
+                kp[b] |= (((uint32_t)(lp + 1) >> b) & 1u) << (o & 31);
+                km[b] |= (((uint32_t)(lm + 1) >> b) & 1u) << (o & 31);
+            }
+        }
+    }
+    switch (nb) { /* the counter width as a constant: loops over planes unroll */
+    case 5: sliced_pixels(in, pixels, cin, w, cout, thr, residual, res_w, res_c, res_stride, out, X, limits, 5); break;
+    case 6: sliced_pixels(in, pixels, cin, w, cout, thr, residual, res_w, res_c, res_stride, out, X, limits, 6); break;
+    case 7: sliced_pixels(in, pixels, cin, w, cout, thr, residual, res_w, res_c, res_stride, out, X, limits, 7); break;
+    default: sliced_pixels(in, pixels, cin, w, cout, thr, residual, res_w, res_c, res_stride, out, X, limits, nb); break;
+    }
+    return 1;
+}
+
+static void pw_equal_scales(const uint32_t *in, int pixels, int cin, int w, const uint32_t *sign,
                             const uint32_t *nz, int32_t alpha, int cout,
                             const trit_threshold_t *thr, const uint32_t *residual, int res_w,
                             int res_c, int res_stride, uint32_t *out, int32_t *scratch) {
-    const int ow = TRIT_WORDS(cout), rw = TRIT_WORDS(res_c);
+    const int iw = TRIT_WORDS(cin), ow = TRIT_WORDS(cout), rw = TRIT_WORDS(res_c);
     const int with_res = thr->has_residual;
     /* count limits: lim_m for residual -1, lim_p for residual +1 (equal when there is no
      * residual, or for channels past the residual's, which see residual 0) */
@@ -33,6 +198,44 @@ static void pw_equal_scales(const uint32_t *in, int pixels, int iw, int w, const
     }
     const swar_masks_t m = swar_masks();
     int p = 0;
+    if (cin <= 16) {
+        /* two output channels per word: weights of channel 2q in bits 0-15, 2q+1 in 16-31,
+         * the activation word duplicated; one SWAR count gives both channels' counts */
+        uint32_t *w2 = (uint32_t *)(scratch + 2 * cout), *s2 = w2 + (cout + 1) / 2;
+        for (int q = 0; 2 * q < cout; ++q) {
+            const int hi = 2 * q + 1 < cout;
+            w2[q] = nz[2 * q] | (hi ? nz[2 * q + 1] << 16 : 0u);
+            s2[q] = sign[2 * q] | (hi ? sign[2 * q + 1] << 16 : 0u);
+        }
+        for (; p < pixels; ++p) {
+            const uint32_t a2 = in[p] | (in[p] << 16);
+            const uint32_t *r = 0;
+            if (with_res && residual) {
+                const int y = p / w, x = p - y * w;
+                r = residual + ((y * res_stride) * res_w + x * res_stride) * rw;
+            }
+            for (int g = 0; g < ow; ++g) {
+                const int o0 = g * 32, o_end = o0 + 32 < cout ? o0 + 32 : cout;
+                const uint32_t rword = (r && g < rw) ? r[g] : 0u;
+                uint32_t word = 0; /* built from the last channel down */
+                for (int q = (o_end - 1) / 2; q >= o0 / 2; --q) {
+                    uint32_t x = w2[q] & (a2 ^ s2[q]);
+                    x = x - ((x >> 1) & m.m1);
+                    x = (x & m.m2) + ((x >> 2) & m.m2);
+                    x = (x + (x >> 4)) & m.m4;
+                    x = x + (x >> 8); /* byte 0: channel 2q, byte 2: channel 2q + 1 */
+                    const int o = 2 * q;
+                    if (o + 1 < o_end) {
+                        const int32_t k = (r && ((rword >> ((o + 1) & 31)) & 1u)) ? lim_m[o + 1] : lim_p[o + 1];
+                        word = (word << 1) | ((uint32_t)(k - (int32_t)((x >> 16) & 0xFFu)) >> 31);
+                    }
+                    const int32_t k = (r && ((rword >> (o & 31)) & 1u)) ? lim_m[o] : lim_p[o];
+                    word = (word << 1) | ((uint32_t)(k - (int32_t)(x & 0xFFu)) >> 31);
+                }
+                out[p * ow + g] = word ^ thr->negative[g];
+            }
+        }
+    }
     if (iw <= 2) {
         /* two pixels per pass: each weight word is loaded once for both */
         for (; p + 1 < pixels; p += 2) {
@@ -168,8 +371,12 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
                          const trit_threshold_t *thr, const uint32_t *residual, int res_w,
                          int res_c, int res_stride, uint32_t *out, int32_t *scratch) {
     const int iw = TRIT_WORDS(cin);
+    if (s.wp == s.wn && s.wp > 0 &&
+        pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w, res_c,
+                        res_stride, out, scratch))
+        return;
     if (s.wp == s.wn && s.wp > 0)
-        pw_equal_scales(in, h * w, iw, w, sign, nz, s.wp, cout, thr, residual, res_w, res_c,
+        pw_equal_scales(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w, res_c,
                         res_stride, out, scratch);
     else
         pw_unequal_scales(in, h * w, iw, w, sign, nz, s, cout, thr, residual, res_w, res_c,
