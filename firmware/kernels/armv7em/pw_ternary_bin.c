@@ -39,23 +39,13 @@ static void transpose32(uint32_t A[32]) {
         (l) = u_ ^ c_;                                                                         \
     } while (0)
 
-/* Lanes whose nb-bit sliced count c is >= the sliced constant k. */
-static inline uint32_t sliced_ge(const uint32_t *c, const uint32_t *k, int nb) {
-    uint32_t lt = 0, eq = ~0u;
-    for (int b = nb - 1; b >= 0; --b) {
-        lt |= eq & k[b] & ~c[b];
-        eq &= ~(c[b] ^ k[b]);
-    }
-    return ~lt;
-}
-
 static inline __attribute__((always_inline)) void sliced_pixels(
     const uint32_t *in, int pixels, int cin, int w, int cout, const trit_threshold_t *thr,
     const uint32_t *residual, int res_w, int res_c, int res_stride, uint32_t *out,
-    const uint32_t *X, const uint32_t *limits, const int nb) {
+    const uint32_t *X, const uint32_t *limits, const int nb, int p_begin) {
     const int iw = TRIT_WORDS(cin), ow = TRIT_WORDS(cout), rw = TRIT_WORDS(res_c);
     const int with_res = thr->has_residual && residual;
-    for (int p = 0; p < pixels; ++p) {
+    for (int p = p_begin; p < pixels; ++p) {
         const uint32_t *act = in + p * iw;
         const uint32_t *r = 0;
         if (with_res) {
@@ -64,57 +54,137 @@ static inline __attribute__((always_inline)) void sliced_pixels(
         }
         for (int g = 0; g < ow; ++g) {
             const uint32_t *xg = X + 2 * g * cin;
-            uint32_t c[SLICED_BITS_MAX] = {0};
-            uint32_t ones = 0, twos = 0, fours = 0, eights = 0;
+            /* count planes c0..c7 (c0 = ones ... c3 = eights); planes >= nb stay zero */
+            uint32_t c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0;
             int i = 0;
             for (; i + 16 <= cin; i += 16) {
                 const uint32_t a = act[i >> 5] >> (i & 31);
                 const uint32_t *x = xg + 2 * i;
 #define V(k) x[2 * (k) + ((a >> (k)) & 1u)]
-                uint32_t twos_a, twos_b, fours_a, fours_b, eights_a, eights_b, sixteens;
-                CSA(twos_a, ones, ones, V(0), V(1));
-                CSA(twos_b, ones, ones, V(2), V(3));
-                CSA(fours_a, twos, twos, twos_a, twos_b);
-                CSA(twos_a, ones, ones, V(4), V(5));
-                CSA(twos_b, ones, ones, V(6), V(7));
-                CSA(fours_b, twos, twos, twos_a, twos_b);
-                CSA(eights_a, fours, fours, fours_a, fours_b);
-                CSA(twos_a, ones, ones, V(8), V(9));
-                CSA(twos_b, ones, ones, V(10), V(11));
-                CSA(fours_a, twos, twos, twos_a, twos_b);
-                CSA(twos_a, ones, ones, V(12), V(13));
-                CSA(twos_b, ones, ones, V(14), V(15));
-                CSA(fours_b, twos, twos, twos_a, twos_b);
-                CSA(eights_b, fours, fours, fours_a, fours_b);
-                CSA(sixteens, eights, eights, eights_a, eights_b);
+                uint32_t twos_a, twos_b, fours_a, fours_b, eights_a, eights_b, sixteens, t;
+                CSA(twos_a, c0, c0, V(0), V(1));
+                CSA(twos_b, c0, c0, V(2), V(3));
+                CSA(fours_a, c1, c1, twos_a, twos_b);
+                CSA(twos_a, c0, c0, V(4), V(5));
+                CSA(twos_b, c0, c0, V(6), V(7));
+                CSA(fours_b, c1, c1, twos_a, twos_b);
+                CSA(eights_a, c2, c2, fours_a, fours_b);
+                CSA(twos_a, c0, c0, V(8), V(9));
+                CSA(twos_b, c0, c0, V(10), V(11));
+                CSA(fours_a, c1, c1, twos_a, twos_b);
+                CSA(twos_a, c0, c0, V(12), V(13));
+                CSA(twos_b, c0, c0, V(14), V(15));
+                CSA(fours_b, c1, c1, twos_a, twos_b);
+                CSA(eights_b, c2, c2, fours_a, fours_b);
+                CSA(sixteens, c3, c3, eights_a, eights_b);
 #undef V
-                for (int b = 4; sixteens && b < nb; ++b) {
-                    const uint32_t carry = c[b] & sixteens;
-                    c[b] ^= sixteens;
-                    sixteens = carry;
-                }
+                /* add the sixteens into planes 4.. (half adders; nb is a constant) */
+                t = c4 & sixteens; c4 ^= sixteens; sixteens = t;
+                if (nb > 5) { t = c5 & sixteens; c5 ^= sixteens; sixteens = t; }
+                if (nb > 6) { t = c6 & sixteens; c6 ^= sixteens; sixteens = t; }
+                if (nb > 7) { c7 ^= sixteens; }
             }
-            c[0] = ones;
-            c[1] = twos;
-            c[2] = fours;
-            c[3] = eights;
             for (; i < cin; ++i) { /* inputs past the last group of 16: ripple adds */
-                uint32_t carry = xg[2 * i + ((act[i >> 5] >> (i & 31)) & 1u)];
-                for (int b = 0; carry && b < nb; ++b) {
-                    const uint32_t t = c[b] & carry;
-                    c[b] ^= carry;
-                    carry = t;
-                }
+                uint32_t carry = xg[2 * i + ((act[i >> 5] >> (i & 31)) & 1u)], t;
+                t = c0 & carry; c0 ^= carry; carry = t;
+                t = c1 & carry; c1 ^= carry; carry = t;
+                t = c2 & carry; c2 ^= carry; carry = t;
+                t = c3 & carry; c3 ^= carry; carry = t;
+                t = c4 & carry; c4 ^= carry; carry = t;
+                t = c5 & carry; c5 ^= carry; carry = t;
+                t = c6 & carry; c6 ^= carry; carry = t;
+                c7 ^= carry;
             }
-            const uint32_t *kp = limits + g * 2 * SLICED_BITS_MAX;
-            uint32_t k[SLICED_BITS_MAX];
+            const uint32_t *kp = limits + g * 2 * SLICED_BITS_MAX, *km = kp + SLICED_BITS_MAX;
             const uint32_t rsel = (r && g < rw) ? r[g] : 0u; /* lanes with residual -1 */
-            for (int b = 0; b < nb; ++b) k[b] = kp[b] ^ ((kp[b] ^ kp[SLICED_BITS_MAX + b]) & rsel);
+            /* lanes with count >= limit + 1, most significant plane first */
+            uint32_t lt = 0, eq = ~0u, k;
+#define PLANE(b, cb)                                                                           \
+            if (nb > (b)) {                                                                    \
+                k = kp[b] ^ ((kp[b] ^ km[b]) & rsel);                                          \
+                lt |= eq & k & ~(cb);                                                          \
+                eq &= ~((cb) ^ k);                                                             \
+            }
+            PLANE(7, c7) PLANE(6, c6) PLANE(5, c5) PLANE(4, c4)
+            PLANE(3, c3) PLANE(2, c2) PLANE(1, c1) PLANE(0, c0)
+#undef PLANE
             const int lanes = cout - g * 32 >= 32 ? 32 : cout - g * 32;
             const uint32_t lane_mask = lanes == 32 ? ~0u : (1u << lanes) - 1u;
-            out[p * ow + g] = (sliced_ge(c, k, nb) ^ thr->negative[g]) & lane_mask;
+            out[p * ow + g] = (~lt ^ thr->negative[g]) & lane_mask;
         }
     }
+}
+
+/* cin <= 16 and cout <= 16: two pixels share the 32 lanes (channels of pixel p in lanes 0-15,
+ * of pixel p + 1 in lanes 16-31). X4[i][a + 2b] holds input i's lane vector for activation
+ * bits a (pixel p) and b (pixel p + 1); the limits are duplicated into both halves. Returns
+ * the number of pixels done (an even count). */
+static int sliced_pixel_pairs16(const uint32_t *in, int pixels, int cin, int w, int cout,
+                                const trit_threshold_t *thr, const uint32_t *residual,
+                                int res_w, int res_stride, uint32_t *out, const uint32_t *X,
+                                const uint32_t *limits, uint32_t *X4) {
+    for (int i = 0; i < cin; ++i)
+        for (int ab = 0; ab < 4; ++ab)
+            X4[4 * i + ab] = (X[2 * i + (ab & 1)] & 0xFFFFu) | (X[2 * i + (ab >> 1)] << 16);
+    uint32_t kp[5], km[5];
+    for (int b = 0; b < 5; ++b) {
+        kp[b] = (limits[b] & 0xFFFFu) | (limits[b] << 16);
+        km[b] = (limits[SLICED_BITS_MAX + b] & 0xFFFFu) | (limits[SLICED_BITS_MAX + b] << 16);
+    }
+    const uint32_t neg = (thr->negative[0] & 0xFFFFu) | (thr->negative[0] << 16);
+    const uint32_t half = cout == 16 ? 0xFFFFu : (1u << cout) - 1u;
+    const int with_res = thr->has_residual && residual;
+    int p = 0;
+    for (; p + 1 < pixels; p += 2) {
+        const uint32_t c = (in[p] & 0xFFFFu) | (in[p + 1] << 16);
+        uint32_t c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, t;
+#define V(k) X4[4 * (k) + (((c >> (k)) & 1u) | ((c >> (15 + (k))) & 2u))]
+        uint32_t twos_a, twos_b, fours_a, fours_b, eights_a, eights_b;
+        if (cin == 16) {
+            CSA(twos_a, c0, c0, V(0), V(1));
+            CSA(twos_b, c0, c0, V(2), V(3));
+            CSA(fours_a, c1, c1, twos_a, twos_b);
+            CSA(twos_a, c0, c0, V(4), V(5));
+            CSA(twos_b, c0, c0, V(6), V(7));
+            CSA(fours_b, c1, c1, twos_a, twos_b);
+            CSA(eights_a, c2, c2, fours_a, fours_b);
+            CSA(twos_a, c0, c0, V(8), V(9));
+            CSA(twos_b, c0, c0, V(10), V(11));
+            CSA(fours_a, c1, c1, twos_a, twos_b);
+            CSA(twos_a, c0, c0, V(12), V(13));
+            CSA(twos_b, c0, c0, V(14), V(15));
+            CSA(fours_b, c1, c1, twos_a, twos_b);
+            CSA(eights_b, c2, c2, fours_a, fours_b);
+            CSA(c4, c3, c3, eights_a, eights_b);
+        } else {
+            for (int i = 0; i < cin; ++i) {
+                uint32_t carry = V(i);
+                t = c0 & carry; c0 ^= carry; carry = t;
+                t = c1 & carry; c1 ^= carry; carry = t;
+                t = c2 & carry; c2 ^= carry; carry = t;
+                t = c3 & carry; c3 ^= carry; carry = t;
+                c4 ^= carry;
+            }
+        }
+#undef V
+        uint32_t rsel = 0;
+        if (with_res) {
+            const int y = p / w, x = p - y * w, y2 = (p + 1) / w, x2 = p + 1 - y2 * w;
+            rsel = (residual[(y * res_stride) * res_w + x * res_stride] & 0xFFFFu) |
+                   (residual[(y2 * res_stride) * res_w + x2 * res_stride] << 16);
+        }
+        uint32_t lt = 0, eq = ~0u, k;
+#define PLANE(b, cb)                                                                           \
+        k = kp[b] ^ ((kp[b] ^ km[b]) & rsel);                                                  \
+        lt |= eq & k & ~(cb);                                                                  \
+        eq &= ~((cb) ^ k);
+        PLANE(4, c4) PLANE(3, c3) PLANE(2, c2) PLANE(1, c1) PLANE(0, c0)
+#undef PLANE
+        const uint32_t word = ~lt ^ neg;
+        out[p] = word & half;
+        out[p + 1] = (word >> 16) & half;
+    }
+    return p;
 }
 
 static int pw_equal_sliced(const uint32_t *in, int pixels, int cin, int w, const uint32_t *sign,
@@ -166,11 +236,15 @@ static int pw_equal_sliced(const uint32_t *in, int pixels, int cin, int w, const
             }
         }
     }
+    int done = 0;
+    if (cin <= 16 && cout <= 16 && 6 * cin + 2 * SLICED_BITS_MAX <= TRIT_SCRATCH_INTS(cout))
+        done = sliced_pixel_pairs16(in, pixels, cin, w, cout, thr, residual, res_w, res_stride,
+                                    out, X, limits, limits + 2 * SLICED_BITS_MAX);
     switch (nb) { /* the counter width as a constant: loops over planes unroll */
-    case 5: sliced_pixels(in, pixels, cin, w, cout, thr, residual, res_w, res_c, res_stride, out, X, limits, 5); break;
-    case 6: sliced_pixels(in, pixels, cin, w, cout, thr, residual, res_w, res_c, res_stride, out, X, limits, 6); break;
-    case 7: sliced_pixels(in, pixels, cin, w, cout, thr, residual, res_w, res_c, res_stride, out, X, limits, 7); break;
-    default: sliced_pixels(in, pixels, cin, w, cout, thr, residual, res_w, res_c, res_stride, out, X, limits, nb); break;
+    case 5: sliced_pixels(in, pixels, cin, w, cout, thr, residual, res_w, res_c, res_stride, out, X, limits, 5, done); break;
+    case 6: sliced_pixels(in, pixels, cin, w, cout, thr, residual, res_w, res_c, res_stride, out, X, limits, 6, done); break;
+    case 7: sliced_pixels(in, pixels, cin, w, cout, thr, residual, res_w, res_c, res_stride, out, X, limits, 7, done); break;
+    default: sliced_pixels(in, pixels, cin, w, cout, thr, residual, res_w, res_c, res_stride, out, X, limits, 8, done); break;
     }
     return 1;
 }
