@@ -145,6 +145,15 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
         class_limits(c, 0x1FF, mask, bias, thr, class_planes);
         interior = class_planes;
     }
+    /* c <= 16: two interior pixels share a word (lanes 0-15 and 16-31); planes and limits
+     * duplicated into both halves, after the class planes */
+    uint32_t *dup = class_planes + MAX_CLASSES * words * 4;
+    const int pairs = interior && c <= 16 &&
+                      (int)(dup + 2 * MAX_TAPS + 4 - (uint32_t *)scratch) <= TRIT_SCRATCH_INTS(c);
+    if (pairs) {
+        for (int i = 0; i < 2 * MAX_TAPS; ++i) dup[i] = sz[i] | (sz[i] << 16);
+        for (int b = 0; b < 4; ++b) dup[2 * MAX_TAPS + b] = interior[b] | (interior[b] << 16);
+    }
     for (int oy = 0; oy < oh; ++oy) {
         const uint32_t *row[3];
         int row_ok[3];
@@ -161,7 +170,22 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                 const int pitch = w * words, step = stride * words;
                 const uint32_t *p = row[0] + (ox * stride - pad) * words;
                 const uint32_t neg0 = thr->negative[0];
-                if (words == 1) {
+                if (pairs) {
+                    const uint32_t neg2 = neg0 | (neg0 << 16);
+                    for (; ox + 1 <= in_x1; ox += 2, p += 2 * step, dst += 2) {
+                        const uint32_t *q = p + step;
+#define XT(t) (((p[((t) / 3) * pitch + (t) % 3] | (q[((t) / 3) * pitch + (t) % 3] << 16)) ^ \
+                dup[2 * (t)]) & dup[2 * (t) + 1])
+                        uint32_t cnt[4];
+                        COUNT9(cnt, XT);
+#undef XT
+                        const uint32_t word = sliced_ge4(cnt, dup + 2 * MAX_TAPS) ^ neg2;
+                        dst[0] = word & last_mask;
+                        dst[1] = (word >> 16) & last_mask;
+                    }
+                    for (; ox <= in_x1; ++ox, p += step, dst += 1)
+                        dst[0] = dw3x3_interior_word(p, pitch, 1, sz, interior, neg0, last_mask);
+                } else if (words == 1) {
                     for (; ox <= in_x1; ++ox, p += step, dst += 1)
                         dst[0] = dw3x3_interior_word(p, pitch, 1, sz, interior, neg0, last_mask);
                 } else if (words == 2) {
