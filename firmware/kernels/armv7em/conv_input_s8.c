@@ -47,6 +47,24 @@ static inline void copy_bytes(int8_t *dst, const int8_t *src, int n) {
     for (; i < n; ++i) dst[i] = src ? src[i] : 0;
 }
 
+/* Two output channels of the 27-product patch at once: each patch pair is loaded once. */
+static inline void dot27x2(const uint32_t *pairs, int32_t r0, int32_t r1, int32_t r2,
+                           const int8_t *wa, const int8_t *wb, int32_t *sa, int32_t *sb) {
+    int32_t a = r0 * wa[24] + r1 * wa[25] + r2 * wa[26];
+    int32_t b = r0 * wb[24] + r1 * wb[25] + r2 * wb[26];
+#pragma GCC unroll 6
+    for (int g = 0; g < 6; ++g) {
+        const uint32_t p0 = pairs[2 * g], p1 = pairs[2 * g + 1];
+        const uint32_t va = load_u32(wa + 4 * g), vb = load_u32(wb + 4 * g);
+        a = __smlad(p0, __sxtb16(va), a);
+        a = __smlad(p1, sxtb16_ror8(va), a);
+        b = __smlad(p0, __sxtb16(vb), b);
+        b = __smlad(p1, sxtb16_ror8(vb), b);
+    }
+    *sa = a;
+    *sb = b;
+}
+
 static inline int32_t dot_s8(const uint32_t *pairs, const int8_t *rest, const int8_t *wt,
                              int groups, int tail) {
     int32_t sum = 0;
@@ -147,7 +165,14 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
                 for (int o0 = 0; o0 < cout; o0 += 32) {
                     const int o_end = o0 + 32 < cout ? o0 + 32 : cout;
                     uint32_t word = 0; /* built from the last channel down */
-                    for (int o = o_end - 1; o >= o0; --o) {
+                    int o = o_end - 1;
+                    for (; o - 1 >= o0; o -= 2) {
+                        int32_t hi, lo;
+                        dot27x2(pairs, r0, r1, r2, weights + o * 27, weights + (o - 1) * 27, &hi, &lo);
+                        word = (word << 1) | ((uint32_t)(hi - adjusted[o]) >> 31);
+                        word = (word << 1) | ((uint32_t)(lo - adjusted[o - 1]) >> 31);
+                    }
+                    if (o >= o0) {
                         const int32_t sum = dot27(pairs, r0, r1, r2, weights + o * 27);
                         word = (word << 1) | ((uint32_t)(sum - adjusted[o]) >> 31);
                     }
