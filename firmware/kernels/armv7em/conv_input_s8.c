@@ -65,6 +65,96 @@ static inline void dot27x2(const uint32_t *pairs, int32_t r0, int32_t r1, int32_
     *sb = b;
 }
 
+/* Four sums at once: two pixels (patch pairs pa, pb; 3-product tails ra, rb) by two output
+ * channels (weights w0, w1): every widened weight and patch pair serves two products. */
+static inline void dot27_2x2(const uint32_t *pa, const uint32_t *pb, const int32_t *ra,
+                             const int32_t *rb, const int8_t *w0, const int8_t *w1,
+                             int32_t s[4]) {
+    int32_t a0 = ra[0] * w0[24] + ra[1] * w0[25] + ra[2] * w0[26];
+    int32_t a1 = ra[0] * w1[24] + ra[1] * w1[25] + ra[2] * w1[26];
+    int32_t b0 = rb[0] * w0[24] + rb[1] * w0[25] + rb[2] * w0[26];
+    int32_t b1 = rb[0] * w1[24] + rb[1] * w1[25] + rb[2] * w1[26];
+#pragma GCC unroll 6
+    for (int g = 0; g < 6; ++g) {
+        const uint32_t v0 = load_u32(w0 + 4 * g), v1 = load_u32(w1 + 4 * g);
+        const uint32_t x0 = __sxtb16(v0), y0 = sxtb16_ror8(v0);
+        const uint32_t x1 = __sxtb16(v1), y1 = sxtb16_ror8(v1);
+        const uint32_t pa0 = pa[2 * g], pa1 = pa[2 * g + 1], pb0 = pb[2 * g], pb1 = pb[2 * g + 1];
+        a0 = __smlad(pa1, y0, __smlad(pa0, x0, a0));
+        a1 = __smlad(pa1, y1, __smlad(pa0, x1, a1));
+        b0 = __smlad(pb1, y0, __smlad(pb0, x0, b0));
+        b1 = __smlad(pb1, y1, __smlad(pb0, x1, b1));
+    }
+    s[0] = a0;
+    s[1] = a1;
+    s[2] = b0;
+    s[3] = b1;
+}
+
+/* The 3x3x3 patch whose top-left tap is (y0, x0), zero outside the image, widened: pairs[12]
+ * in the SXTB16 order, rest[3] the last three bytes. */
+static void gather27(const int8_t *in, int h, int w, int y0, int x0, uint32_t *pairs,
+                     int32_t *rest) {
+    int8_t patch[28];
+    for (int ky = 0; ky < 3; ++ky) {
+        const int y = y0 + ky;
+        int8_t *prow = patch + 9 * ky;
+        if (y < 0 || y >= h) {
+            copy_bytes(prow, 0, 9);
+        } else if (x0 >= 0 && x0 + 3 <= w) {
+            copy_bytes(prow, in + (y * w + x0) * 3, 9);
+        } else {
+            for (int kx = 0; kx < 3; ++kx)
+                for (int i = 0; i < 3; ++i)
+                    prow[3 * kx + i] = (x0 + kx >= 0 && x0 + kx < w) ? in[(y * w + x0 + kx) * 3 + i] : 0;
+        }
+    }
+    for (int g = 0; g < 6; ++g) {
+        const uint32_t p = load_u32(patch + 4 * g);
+        pairs[2 * g] = __sxtb16(p);
+        pairs[2 * g + 1] = sxtb16_ror8(p);
+    }
+    rest[0] = patch[24];
+    rest[1] = patch[25];
+    rest[2] = patch[26];
+}
+
+/* 3x3 RGB input layer, output channels <= 32 (one output word): two pixels per pass. */
+static void conv3x3_rgb(const int8_t *in, int h, int w, const int8_t *weights, int cout,
+                        int stride, int pad, const int32_t *adjusted, uint32_t negative,
+                        uint32_t *out) {
+    const int oh = (h + 2 * pad - 3) / stride + 1, ow = (w + 2 * pad - 3) / stride + 1;
+    uint32_t pa[12], pb[12];
+    int32_t ra[3], rb[3], s4[4];
+    for (int oy = 0; oy < oh; ++oy) {
+        const int y0 = oy * stride - pad;
+        for (int ox = 0; ox < ow; ox += 2) {
+            const int two = ox + 1 < ow;
+            gather27(in, h, w, y0, ox * stride - pad, pa, ra);
+            if (two) gather27(in, h, w, y0, (ox + 1) * stride - pad, pb, rb);
+            else {
+                for (int i = 0; i < 12; ++i) pb[i] = 0;
+                rb[0] = rb[1] = rb[2] = 0;
+            }
+            uint32_t wa = 0, wb = 0; /* built from the last channel down */
+            int o = cout - 1;
+            for (; o >= 1; o -= 2) {
+                dot27_2x2(pa, pb, ra, rb, weights + o * 27, weights + (o - 1) * 27, s4);
+                wa = (wa << 2) | (((uint32_t)(s4[0] - adjusted[o]) >> 31) << 1) |
+                     ((uint32_t)(s4[1] - adjusted[o - 1]) >> 31);
+                wb = (wb << 2) | (((uint32_t)(s4[2] - adjusted[o]) >> 31) << 1) |
+                     ((uint32_t)(s4[3] - adjusted[o - 1]) >> 31);
+            }
+            if (o == 0) {
+                wa = (wa << 1) | ((uint32_t)(dot27(pa, ra[0], ra[1], ra[2], weights) - adjusted[0]) >> 31);
+                wb = (wb << 1) | ((uint32_t)(dot27(pb, rb[0], rb[1], rb[2], weights) - adjusted[0]) >> 31);
+            }
+            out[oy * ow + ox] = wa ^ negative;
+            if (two) out[oy * ow + ox + 1] = wb ^ negative;
+        }
+    }
+}
+
 static inline int32_t dot_s8(const uint32_t *pairs, const int8_t *rest, const int8_t *wt,
                              int groups, int tail) {
     int32_t sum = 0;
@@ -109,6 +199,10 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
             if (t < -(1 << 30)) t = -(1 << 30);
             adjusted[o] = (int32_t)t;
         }
+    }
+    if (adjusted && k == 3 && cin == 3 && cout <= 32) {
+        conv3x3_rgb(in, h, w, weights, cout, stride, pad, adjusted, thr->negative[0], out);
+        return;
     }
     for (int oy = 0; oy < oh; ++oy) {
         for (int ox = 0; ox < ow; ++ox) {
