@@ -22,7 +22,6 @@ from .render import TEMPLATES, render_model
 
 FIRMWARE = Path(__file__).resolve().parents[1] / "firmware"
 PLATFORM_DIR = FIRMWARE / "platformio" / "platform-trit"
-BOARD_DIRS = {"mps2-an386": "mps2_an386"}
 
 
 KERNEL_FLAVOURS = ("ref", "armv7em")
@@ -43,18 +42,15 @@ def kernel_headers(flavour: str) -> list[Path]:
     return sorted((FIRMWARE / "kernels" / flavour).glob("*.h"))
 
 
-def board_dir(board: str) -> Path:
-    if board not in BOARD_DIRS:
-        raise ValueError(f"no firmware board support for {board!r} "
-                         f"(have {', '.join(BOARD_DIRS)})")
-    return FIRMWARE / "boards" / BOARD_DIRS[board]
-
-
 def write_project(ir: ModelIR, board: str, out_dir: str | Path, kernels: str = "ref",
-                  model_name: str | None = None, qemu_timeout: int | None = None) -> Path:
-    """Write the project into ``out_dir`` (kept: .pio build and core folders)."""
+                  model_name: str | None = None, qemu_timeout: int | None = None,
+                  board_support: str = "mps2", defines: list[str] | None = None) -> Path:
+    """Write the project into ``out_dir`` (kept: .pio build and core folders). ``board`` names
+    the PlatformIO board, ``board_support`` the folder under firmware/boards/."""
     out = Path(out_dir)
-    bdir = board_dir(board)
+    bdir = FIRMWARE / "boards" / board_support
+    if not bdir.is_dir():
+        raise ValueError(f"no firmware board support {board_support!r} in {bdir.parent}")
     for sub in ("src", "include", "ld"):
         shutil.rmtree(out / sub, ignore_errors=True)
     shutil.copytree(FIRMWARE / "include", out / "include")
@@ -75,5 +71,5 @@ def write_project(ir: ModelIR, board: str, out_dir: str | Path, kernels: str = "
                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     (out / "platformio.ini").write_text(env.get_template("platformio.ini.j2").render(
         model=model_name or ir.name, board=board, platform_dir=PLATFORM_DIR,
-        ldscript=f"ld/{ld.name}", qemu_timeout=qemu_timeout))
+        ldscript=f"ld/{ld.name}", qemu_timeout=qemu_timeout, defines=defines or []))
     return out

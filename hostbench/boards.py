@@ -9,7 +9,7 @@ import yaml
 
 CATALOGUE = Path(__file__).resolve().parents[1] / "boards.yaml"
 REQUIRED = {"core": str, "isa": str, "kernels": str, "clock_hz": int, "flash": int, "ram": int,
-            "counter": str}
+            "counter": str, "firmware": str}
 
 
 class BoardError(ValueError):
@@ -26,9 +26,19 @@ class Board:
     flash: int
     ram: int
     counter: str
+    firmware: str = ""                # board support folder under firmware/boards/
     qemu: str | None = None
     qemu_machine: str | None = None
+    bulk: tuple[int, int] | None = None  # (address, bytes) the emulator's loader may fill
     description: str = ""
+
+
+def c_defines(board: Board) -> list[str]:
+    """Compiler -D flags the board support needs from the catalogue (bulk region)."""
+    if board.bulk is None:
+        return []
+    addr, size = board.bulk
+    return [f"-DTRIT_BULK_ADDRESS={addr:#x}u", f"-DTRIT_BULK_BYTES={size}u"]
 
 
 def load_boards(path: Path = CATALOGUE) -> dict[str, Board]:
@@ -44,10 +54,17 @@ def load_boards(path: Path = CATALOGUE) -> dict[str, Board]:
                 raise BoardError(f"{path}: board {name!r}: field {field!r} must be "
                                  f"{typ.__name__}, got {entry[field]!r}")
         emu = entry.get("emulator") or {}
+        bulk = emu.get("bulk")
+        if bulk is not None and not (isinstance(bulk, list) and len(bulk) == 2
+                                     and all(isinstance(v, int) for v in bulk)):
+            raise BoardError(f"{path}: board {name!r}: field 'emulator.bulk' must be "
+                             f"[address, bytes], got {bulk!r}")
         boards[name] = Board(name=name, core=entry["core"], isa=entry["isa"],
                              kernels=entry["kernels"], clock_hz=entry["clock_hz"],
                              flash=entry["flash"], ram=entry["ram"], counter=entry["counter"],
-                             qemu=emu.get("qemu"), qemu_machine=emu.get("machine"),
+                             firmware=entry["firmware"], qemu=emu.get("qemu"),
+                             qemu_machine=emu.get("machine"),
+                             bulk=tuple(bulk) if bulk else None,
                              description=entry.get("description", ""))
     return boards
 

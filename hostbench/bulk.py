@@ -18,7 +18,12 @@ import numpy as np
 from .dut import DUT, ProtocolError
 from .qemu import emulator
 
-BULK_REGIONS = {"mps2-an386": (0x21000000, 16 << 20)}
+
+
+def bulk_region(board: str) -> tuple[int, int] | None:
+    """(address, bytes) the emulator's loader may fill on ``board`` (boards.yaml), or None."""
+    from .boards import get_board
+    return get_board(board).bulk
 LINE = re.compile(r"m-bulk-\[(\d+),(-?\d+),(\d+),(\d+)\]")
 
 
@@ -40,7 +45,7 @@ def fnv1a_logits(logits: np.ndarray) -> np.ndarray:
 
 def _run_chunk(elf: Path, board: str, images: np.ndarray, out: BulkResult, start: int,
                tick: Callable[[int], None]) -> None:
-    addr, size = BULK_REGIONS[board]
+    addr, size = bulk_region(board)
     with tempfile.TemporaryDirectory() as tmp:
         blob = Path(tmp) / "images.bin"
         blob.write_bytes(np.ascontiguousarray(images, np.uint8).tobytes())
@@ -72,9 +77,10 @@ def _run_chunk(elf: Path, board: str, images: np.ndarray, out: BulkResult, start
 def run_bulk(elf: Path, images: np.ndarray, board: str = "mps2-an386", instances: int = 2,
              tick: Callable[[int], None] = lambda n: None) -> BulkResult:
     """Run ``images`` (uint8 [N, 3, 32, 32]) through the firmware on ``instances`` emulators."""
-    if board not in BULK_REGIONS:
+    region = bulk_region(board)
+    if region is None:
         raise ValueError(f"{board} has no bulk mode; use the serial path")
-    addr, size = BULK_REGIONS[board]
+    addr, size = region
     per_image = int(np.prod(images.shape[1:]))
     per_boot = size // per_image
     n = len(images)

@@ -13,12 +13,13 @@ from codegen.ir import ModelIR
 from codegen.memory import MemoryPlan, plan_memory
 from codegen.project import write_project
 
-from .boards import Board, get_board
+from .boards import Board, c_defines, get_board
 from .pio import pio_run
 
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-ffunction-sections",
           "-fdata-sections", "-g"]
-CPU_FLAGS = {"cortex-m4": ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft"]}
+CPU_FLAGS = {core: [f"-mcpu={core}", "-mthumb", "-mfloat-abi=soft"]
+             for core in ("cortex-m3", "cortex-m4", "cortex-m7")}
 
 
 class BuildError(RuntimeError):
@@ -63,12 +64,13 @@ def build_firmware(ir: ModelIR, out_dir: Path, board: str = "mps2-an386",
     ``kernels`` overrides the board's kernel flavour (boards.yaml)."""
     spec = get_board(board)
     check_fit(plan_memory(ir), spec)
-    project = write_project(ir, board, out_dir, kernels=kernels or spec.kernels)
+    project = write_project(ir, board, out_dir, kernels=kernels or spec.kernels,
+                            board_support=spec.firmware, defines=c_defines(spec))
     if use_platformio:
         pio_run(project)
         elf = project / ".pio" / "build" / board / "firmware.elf"
     else:
-        elf = _gcc_build(project, spec.core)
+        elf = _gcc_build(project, spec.core, c_defines(spec))
     flash, ram = elf_sizes(elf)
     if flash > spec.flash or ram > spec.ram:
         raise DoesNotFit(f"firmware needs {flash} B flash / {ram} B RAM, {board} has "
@@ -76,7 +78,7 @@ def build_firmware(ir: ModelIR, out_dir: Path, board: str = "mps2-an386",
     return Firmware(elf, flash, ram)
 
 
-def _gcc_build(project: Path, cpu: str) -> Path:
+def _gcc_build(project: Path, cpu: str, defines: list[str]) -> Path:
     gcc = shutil.which("arm-none-eabi-gcc")
     if gcc is None:
         raise BuildError("arm-none-eabi-gcc is not installed (make setup installs "
@@ -84,8 +86,8 @@ def _gcc_build(project: Path, cpu: str) -> Path:
     elf = project / "firmware.elf"
     sources = sorted(str(p) for p in (project / "src").rglob("*.c"))
     ld = next((project / "ld").glob("*.ld"))
-    cmd = [gcc, *CFLAGS, *CPU_FLAGS[cpu], f"-I{project / 'include'}", f"-I{project / 'src'}",
-           *sources,
+    cmd = [gcc, *CFLAGS, *CPU_FLAGS[cpu], *defines, f"-I{project / 'include'}",
+           f"-I{project / 'src'}", *sources,
            "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections", f"-T{ld}", "-o",
            str(elf)]
     res = subprocess.run(cmd, capture_output=True, text=True)

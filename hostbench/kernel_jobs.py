@@ -14,18 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-from codegen.project import board_dir, kernel_headers, kernel_sources
+from codegen.project import FIRMWARE, kernel_headers, kernel_sources
 
 from .firmware_build import CFLAGS, CPU_FLAGS, BuildError
 from .kernel_calls import KERNELS_H, Scales, Thr
-from .qemu import QEMU_MACHINES, EmulatorError
+from .boards import c_defines, get_board
+from .qemu import EmulatorError, qemu_machine
 
-FIRMWARE = Path(__file__).resolve().parents[1] / "firmware"
 RUNNER_C = FIRMWARE / "kernelbench" / "runner.c"
 MAGIC = 0x424A4B54
 JOB_WORDS = 32
-BULK_ADDRESS = {"mps2-an386": 0x21000000}
-BULK_BYTES = 16 << 20
 OPS = {"trit_conv_input_s8": 1, "trit_pw_ternary_bin": 2, "trit_dw_ternary_bin": 3,
        "trit_global_sum_pool_bin": 4, "trit_dense_ternary": 5, "trit_threshold_pack": 6}
 
@@ -77,8 +75,15 @@ class KernelRunner:
     """The runner built for ``board`` with kernel ``flavour`` (cached in ``build_dir``)."""
 
     def __init__(self, flavour: str, board: str = "mps2-an386",
-                 build_dir: Path | None = None, cpu: str = "cortex-m4") -> None:
-        self.flavour, self.board, self.cpu = flavour, board, cpu
+                 build_dir: Path | None = None) -> None:
+        spec = get_board(board)
+        if spec.bulk is None or spec.qemu is None:
+            raise ValueError(f"the kernel job runner needs an emulated board with a bulk region; "
+                             f"{board} is not one")
+        self.flavour, self.board, self.cpu = flavour, board, spec.core
+        self.bulk_address, self.bulk_bytes = spec.bulk
+        self.support = FIRMWARE / "boards" / spec.firmware
+        self.defines = c_defines(spec)
         self.build_dir = Path(build_dir or Path("build") / "kernel-runner" / f"{board}-{flavour}")
         self.elf = self.build_dir / "runner.elf"
         self._build()
@@ -87,7 +92,7 @@ class KernelRunner:
         gcc = shutil.which("arm-none-eabi-gcc")
         if gcc is None:
             raise BuildError("arm-none-eabi-gcc is not installed (make setup installs it)")
-        bdir = board_dir(self.board)
+        bdir = self.support
         own = kernel_sources(self.flavour)
         ref = kernel_sources("ref")
         deps = [RUNNER_C, KERNELS_H, *own, *ref, *kernel_headers(self.flavour),
@@ -95,7 +100,7 @@ class KernelRunner:
         if self.elf.exists() and self.elf.stat().st_mtime > max(p.stat().st_mtime for p in deps):
             return
         self.build_dir.mkdir(parents=True, exist_ok=True)
-        flags = [*CFLAGS, *CPU_FLAGS[self.cpu], f"-I{FIRMWARE / 'include'}"]
+        flags = [*CFLAGS, *CPU_FLAGS[self.cpu], *self.defines, f"-I{FIRMWARE / 'include'}"]
         objs = []
         for src in ref:
             obj = self.build_dir / f"ref_{src.stem}.o"
@@ -115,7 +120,7 @@ class KernelRunner:
 
     def run(self, jobs: list[Job], timeout: float = 300.0) -> list[JobResult]:
         """Run ``jobs`` in one emulator session; results in job order."""
-        image = _Image(BULK_ADDRESS[self.board])
+        image = _Image(self.bulk_address)
         image.place(b"\0" * (8 + 4 * JOB_WORDS * len(jobs)))  # the table, filled below
         table = np.zeros(2 + JOB_WORDS * len(jobs), np.uint32)
         table[:2] = MAGIC, len(jobs)
@@ -142,8 +147,8 @@ class KernelRunner:
                 np.array(words, np.int64).astype(np.uint32)
         blob = bytearray(image.tobytes())
         blob[:table.nbytes] = table.tobytes()
-        if len(blob) > BULK_BYTES:
-            raise ValueError(f"jobs need {len(blob)} B, the bulk region has {BULK_BYTES} B")
+        if len(blob) > self.bulk_bytes:
+            raise ValueError(f"jobs need {len(blob)} B, the bulk region has {self.bulk_bytes} B")
         with tempfile.TemporaryDirectory(prefix="trit-jobs-") as tmp:
             (Path(tmp) / "jobs.bin").write_bytes(blob)
             self._qemu(Path(tmp), timeout)
@@ -151,14 +156,14 @@ class KernelRunner:
         return self._parse(raw, jobs)
 
     def _qemu(self, cwd: Path, timeout: float) -> None:
-        binary, machine = QEMU_MACHINES[self.board]
+        binary, machine = qemu_machine(self.board)
         exe = shutil.which(binary)
         if exe is None:
             raise EmulatorError(f"{binary} is not installed (make setup installs it)")
         cmd = [exe, "-machine", machine, "-nographic", "-monitor", "none", "-serial", "null",
                "-icount", "shift=0", "-semihosting-config", "enable=on,target=native",
                "-kernel", str(self.elf.resolve()), "-device",
-               f"loader,file=jobs.bin,addr={BULK_ADDRESS[self.board]:#x},force-raw=on"]
+               f"loader,file=jobs.bin,addr={self.bulk_address:#x},force-raw=on"]
         try:
             res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -16,7 +16,14 @@ from typing import Iterator
 
 import serial
 
-QEMU_MACHINES = {"mps2-an386": ("qemu-system-arm", "mps2-an386")}
+
+def qemu_machine(board: str) -> tuple[str, str]:
+    """(QEMU binary, machine) of an emulated board from boards.yaml."""
+    from .boards import get_board
+    spec = get_board(board)
+    if not spec.qemu or not spec.qemu_machine:
+        raise EmulatorError(f"{board} is not an emulated board (no emulator entry in boards.yaml)")
+    return spec.qemu, spec.qemu_machine
 
 
 class EmulatorError(RuntimeError):
@@ -35,7 +42,7 @@ def emulator(elf: Path, board: str = "mps2-an386", timeout: float = 10.0,
     """Run ``elf`` on ``board``; yields an open pyserial port on its UART0. QEMU waits for
     this connection before starting the guest, so no output is lost. ``preload`` = (file,
     address) places a raw file in guest memory before boot (bulk mode). Stops QEMU on exit."""
-    binary, machine = QEMU_MACHINES[board]
+    binary, machine = qemu_machine(board)
     exe = shutil.which(binary)
     if exe is None:
         raise EmulatorError(f"{binary} is not installed (make setup installs qemu-system-arm)")

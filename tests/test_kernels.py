@@ -15,18 +15,22 @@ from codegen.ir import Layer, SignThreshold, Weights
 from codegen.ir.model import conv_out_size
 from hostbench.kernel_calls import EmulatedBoard, HostLibrary, KernelCalls
 
-# flavour -> (backend, board it is emulated on)
-FLAVOURS = {"ref": "host", "armv7em": "mps2-an386"}
+# (flavour, where it runs): the host, or an emulated board (Cortex-M3 AN385, M4 AN386, M7 AN500)
+FLAVOURS = [("ref", "host"), ("ref", "mps2-an385"), ("armv7em", "mps2-an386"),
+            ("armv7em", "mps2-an500")]
 
 
-@pytest.fixture(scope="module", params=list(FLAVOURS))
+@pytest.fixture(scope="module", params=FLAVOURS, ids=[f"{f}@{b}" for f, b in FLAVOURS])
 def kernels(request, tmp_path_factory) -> KernelCalls:
-    flavour = request.param
-    tmp = tmp_path_factory.mktemp(flavour)
-    if FLAVOURS[flavour] == "host":
+    flavour, where = request.param
+    tmp = tmp_path_factory.mktemp(f"{flavour}-{where}")
+    if where == "host":
         return HostLibrary(flavour, tmp)
+    import shutil
+    if not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")):
+        pytest.skip("needs gcc-arm-none-eabi and qemu-system-arm (make setup)")
     from hostbench.kernel_jobs import KernelRunner
-    return EmulatedBoard(KernelRunner(flavour, FLAVOURS[flavour], build_dir=tmp))
+    return EmulatedBoard(KernelRunner(flavour, where, build_dir=tmp))
 
 
 def rand_threshold(rng, c: int, residual: bool, spread: int) -> SignThreshold:

@@ -39,6 +39,28 @@ static void transpose32(uint32_t A[32]) {
         (l) = u_ ^ c_;                                                                         \
     } while (0)
 
+/* Harley-Seal: add the 16 lane vectors V(0..15) into the sliced counter (c0 = ones, c1 = twos,
+ * c2 = fours, c3 = eights) with 15 carry-save adders; `out16` receives the sixteens. */
+#define HARLEY_SEAL16(V, c0, c1, c2, c3, out16)                                                \
+    do {                                                                                       \
+        uint32_t twos_a, twos_b, fours_a, fours_b, eights_a, eights_b;                         \
+        CSA(twos_a, c0, c0, V(0), V(1));                                                       \
+        CSA(twos_b, c0, c0, V(2), V(3));                                                       \
+        CSA(fours_a, c1, c1, twos_a, twos_b);                                                  \
+        CSA(twos_a, c0, c0, V(4), V(5));                                                       \
+        CSA(twos_b, c0, c0, V(6), V(7));                                                       \
+        CSA(fours_b, c1, c1, twos_a, twos_b);                                                  \
+        CSA(eights_a, c2, c2, fours_a, fours_b);                                               \
+        CSA(twos_a, c0, c0, V(8), V(9));                                                       \
+        CSA(twos_b, c0, c0, V(10), V(11));                                                     \
+        CSA(fours_a, c1, c1, twos_a, twos_b);                                                  \
+        CSA(twos_a, c0, c0, V(12), V(13));                                                     \
+        CSA(twos_b, c0, c0, V(14), V(15));                                                     \
+        CSA(fours_b, c1, c1, twos_a, twos_b);                                                  \
+        CSA(eights_b, c2, c2, fours_a, fours_b);                                               \
+        CSA(out16, c3, c3, eights_a, eights_b);                                                \
+    } while (0)
+
 static inline __attribute__((always_inline)) void sliced_pixels(
     const uint32_t *in, int pixels, int cin, int w, int cout, const trit_threshold_t *thr,
     const uint32_t *residual, int res_w, int res_c, int res_stride, uint32_t *out,
@@ -61,22 +83,8 @@ static inline __attribute__((always_inline)) void sliced_pixels(
                 const uint32_t a = act[i >> 5] >> (i & 31);
                 const uint32_t *x = xg + 2 * i;
 #define V(k) x[2 * (k) + ((a >> (k)) & 1u)]
-                uint32_t twos_a, twos_b, fours_a, fours_b, eights_a, eights_b, sixteens, t;
-                CSA(twos_a, c0, c0, V(0), V(1));
-                CSA(twos_b, c0, c0, V(2), V(3));
-                CSA(fours_a, c1, c1, twos_a, twos_b);
-                CSA(twos_a, c0, c0, V(4), V(5));
-                CSA(twos_b, c0, c0, V(6), V(7));
-                CSA(fours_b, c1, c1, twos_a, twos_b);
-                CSA(eights_a, c2, c2, fours_a, fours_b);
-                CSA(twos_a, c0, c0, V(8), V(9));
-                CSA(twos_b, c0, c0, V(10), V(11));
-                CSA(fours_a, c1, c1, twos_a, twos_b);
-                CSA(twos_a, c0, c0, V(12), V(13));
-                CSA(twos_b, c0, c0, V(14), V(15));
-                CSA(fours_b, c1, c1, twos_a, twos_b);
-                CSA(eights_b, c2, c2, fours_a, fours_b);
-                CSA(sixteens, c3, c3, eights_a, eights_b);
+                uint32_t sixteens, t;
+                HARLEY_SEAL16(V, c0, c1, c2, c3, sixteens);
 #undef V
                 /* add the sixteens into planes 4.. (half adders; nb is a constant) */
                 t = c4 & sixteens; c4 ^= sixteens; sixteens = t;
@@ -139,23 +147,8 @@ static int sliced_pixel_pairs16(const uint32_t *in, int pixels, int cin, int w, 
         const uint32_t c = (in[p] & 0xFFFFu) | (in[p + 1] << 16);
         uint32_t c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, t;
 #define V(k) X4[4 * (k) + (((c >> (k)) & 1u) | ((c >> (15 + (k))) & 2u))]
-        uint32_t twos_a, twos_b, fours_a, fours_b, eights_a, eights_b;
         if (cin == 16) {
-            CSA(twos_a, c0, c0, V(0), V(1));
-            CSA(twos_b, c0, c0, V(2), V(3));
-            CSA(fours_a, c1, c1, twos_a, twos_b);
-            CSA(twos_a, c0, c0, V(4), V(5));
-            CSA(twos_b, c0, c0, V(6), V(7));
-            CSA(fours_b, c1, c1, twos_a, twos_b);
-            CSA(eights_a, c2, c2, fours_a, fours_b);
-            CSA(twos_a, c0, c0, V(8), V(9));
-            CSA(twos_b, c0, c0, V(10), V(11));
-            CSA(fours_a, c1, c1, twos_a, twos_b);
-            CSA(twos_a, c0, c0, V(12), V(13));
-            CSA(twos_b, c0, c0, V(14), V(15));
-            CSA(fours_b, c1, c1, twos_a, twos_b);
-            CSA(eights_b, c2, c2, fours_a, fours_b);
-            CSA(c4, c3, c3, eights_a, eights_b);
+            HARLEY_SEAL16(V, c0, c1, c2, c3, c4);
         } else {
             for (int i = 0; i < cin; ++i) {
                 uint32_t carry = V(i);

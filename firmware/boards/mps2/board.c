@@ -66,8 +66,15 @@ const char *trit_board_counter_unit(void) { return "instructions"; }
 /* QEMU -icount shift=0 advances virtual time 1 ns per instruction. */
 uint64_t trit_board_timestamp_us(void) { return trit_board_counter() / 1000u; }
 
-/* The 16 MiB PSRAM at 0x21000000: QEMU's `-device loader` fills it with images (bulk mode). */
+/* Memory the emulator's loader fills with images (bulk mode): boards.yaml `emulator.bulk`,
+ * passed by the build as TRIT_BULK_ADDRESS / TRIT_BULK_BYTES (AN385/AN386: the 16 MiB PSRAM at
+ * 0x21000000; AN500: the 16 MiB RAM at 0x60000000). */
+#ifndef TRIT_BULK_ADDRESS
+#define TRIT_BULK_ADDRESS 0x21000000u
+#define TRIT_BULK_BYTES (16u << 20)
+#endif
+
 const uint8_t *trit_board_bulk_region(uint32_t *bytes) {
-    *bytes = 16u << 20;
-    return (const uint8_t *)0x21000000u;
+    *bytes = TRIT_BULK_BYTES;
+    return (const uint8_t *)TRIT_BULK_ADDRESS;
 }
