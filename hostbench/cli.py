@@ -66,6 +66,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "the first test image")
     e.set_defaults(func=cmd_bench)
 
+    bl = sub.add_parser(
+        "boards", help="list the board catalogue (boards.yaml)",
+        description="List every board of boards.yaml with its core, kernel flavour, clock, "
+        "flash, RAM, what its counter measures and how it is run (emulator or real board). "
+        "The catalogue is validated on load; an invalid entry is reported with the board and "
+        "field.")
+    bl.set_defaults(func=cmd_boards)
+
     k = sub.add_parser(
         "kernelbench", help="time each kernel flavour on fixed shapes in the emulator",
         description="Run every kernel on fixed layer shapes in the emulated board, in the "
@@ -135,6 +143,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps(report.to_json(), indent=1))
     return 0 if report.agreement == 1.0 else 1
+
+
+def cmd_boards(args: argparse.Namespace) -> int:
+    from .boards import load_boards
+    boards = load_boards()
+    print(f"{'board':12s} {'core':10s} {'isa':9s} {'kernels':8s} {'clock MHz':>9s} "
+          f"{'flash':>8s} {'RAM':>8s} {'counter':13s} runs on")
+    for b in boards.values():
+        runs = f"QEMU {b.qemu_machine}" if b.qemu_machine else "real board"
+        print(f"{b.name:12s} {b.core:10s} {b.isa:9s} {b.kernels:8s} {b.clock_hz / 1e6:9.0f} "
+              f"{b.flash:8d} {b.ram:8d} {b.counter:13s} {runs}")
+    return 0
 
 
 def cmd_kernelbench(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ def test_help_lists_subcommands(capsys):
 
 
 @pytest.mark.parametrize("cmd", [["data", "check"], ["data", "fetch"], ["train"], ["export"],
-                                 ["size"], ["build"], ["bench"], ["kernelbench"]])
+                                 ["size"], ["build"], ["bench"], ["kernelbench"], ["boards"]])
 def test_each_subcommand_has_help(cmd, capsys):
     with pytest.raises(SystemExit) as e:
         main(cmd + ["--help"])
@@ -47,3 +47,12 @@ def test_errors_are_clear(tmp_path, capsys):
     assert main(["train", "--recipe", "no-such-recipe", "--out", str(tmp_path)]) == 2
     assert "no recipe 'no-such-recipe'" in capsys.readouterr().err
     assert build_parser().parse_args(["train"]).recipe == "quick"
+
+
+def test_boards_lists_the_catalogue(capsys):
+    from hostbench.boards import load_boards
+    assert main(["boards"]) == 0
+    out = capsys.readouterr().out
+    for name, b in load_boards().items():
+        line = next(line for line in out.splitlines() if line.startswith(name + " "))
+        assert b.core in line and b.kernels in line
