@@ -120,6 +120,7 @@ static void gather27(const int8_t *in, int h, int w, int y0, int x0, uint32_t *p
 }
 
 /* 3x3 RGB input layer, output channels <= 32 (one output word): two pixels per pass. */
+__attribute__((optimize("no-schedule-insns")))
 static void conv3x3_rgb(const int8_t *in, int h, int w, const int8_t *weights, int cout,
                         int stride, int pad, const int32_t *adjusted, uint32_t negative,
                         uint32_t *out) {

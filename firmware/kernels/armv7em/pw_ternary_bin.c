@@ -20,15 +20,25 @@
 
 #define SLICED_BITS_MAX 8 /* counts up to 255: cin <= 254 */
 
+/* One stage of the 32x32 transpose: swap the j-bit blocks of rows k and k + j. */
+static inline __attribute__((always_inline)) void transpose_stage(uint32_t A[32], const int j,
+                                                                   const uint32_t m) {
+#pragma GCC unroll 16
+    for (int q = 0; q < 16; ++q) {
+        const int k = (q / j) * 2 * j + q % j;
+        const uint32_t t = ((A[k] >> j) ^ A[k + j]) & m;
+        A[k + j] ^= t;
+        A[k] ^= t << j;
+    }
+}
+
 /* In-place transpose of a 32x32 bit matrix: bit c of A[r] <-> bit r of A[c]. */
 static void transpose32(uint32_t A[32]) {
-    uint32_t m = 0x0000FFFFu;
-    for (int j = 16; j != 0; j >>= 1, m ^= m << j)
-        for (int k = 0; k < 32; k = (k + j + 1) & ~j) {
-            const uint32_t t = ((A[k] >> j) ^ A[k + j]) & m;
-            A[k + j] ^= t;
-            A[k] ^= t << j;
-        }
+    transpose_stage(A, 16, 0x0000FFFFu);
+    transpose_stage(A, 8, 0x00FF00FFu);
+    transpose_stage(A, 4, 0x0F0F0F0Fu);
+    transpose_stage(A, 2, 0x33333333u);
+    transpose_stage(A, 1, 0x55555555u);
 }
 
 /* Carry-save adder: a + b + c = 2 * h + l. */
@@ -180,6 +190,9 @@ static int sliced_pixel_pairs16(const uint32_t *in, int pixels, int cin, int w, 
     return p;
 }
 
+/* Without the pre-allocation scheduler GCC keeps the Harley-Seal block in registers (it
+ * otherwise hoists all sixteen loads and spills). */
+__attribute__((optimize("no-schedule-insns")))
 static int pw_equal_sliced(const uint32_t *in, int pixels, int cin, int w, const uint32_t *sign,
                            const uint32_t *nz, int32_t alpha, int cout,
                            const trit_threshold_t *thr, const uint32_t *residual, int res_w,
@@ -210,7 +223,8 @@ static int pw_equal_sliced(const uint32_t *in, int pixels, int cin, int w, const
         }
         /* count limits + 1 as sliced constants: [0] residual +1 (or none), [1] residual -1 */
         uint32_t *kp = limits + g * 2 * SLICED_BITS_MAX, *km = kp + SLICED_BITS_MAX;
-        for (int b = 0; b < SLICED_BITS_MAX; ++b) kp[b] = km[b] = 0;
+        uint32_t vp[32], vm[32]; /* limit + 1 per lane; transposed, row b is plane b */
+        for (int r = 0; r < 32; ++r) vp[r] = vm[r] = 0;
         for (int o = g * 32; o < cout && o < g * 32 + 32; ++o) {
             const int32_t n = (int32_t)popcount_words(nz + o * iw, iw);
             const int negative = (int)((thr->negative[o >> 5] >> (o & 31)) & 1u);
@@ -223,10 +237,14 @@ static int pw_equal_sliced(const uint32_t *in, int pixels, int cin, int w, const
             } else {
                 lp = lm = count_limit(thr->threshold[3 * o + 1], negative, alpha, n);
             }
-            for (int b = 0; b < nb; ++b) {
-                kp[b] |= (((uint32_t)(lp + 1) >> b) & 1u) << (o & 31);
-                km[b] |= (((uint32_t)(lm + 1) >> b) & 1u) << (o & 31);
-            }
+            vp[o & 31] = (uint32_t)(lp + 1);
+            vm[o & 31] = (uint32_t)(lm + 1);
+        }
+        transpose32(vp);
+        if (thr->has_residual) transpose32(vm);
+        for (int b = 0; b < SLICED_BITS_MAX; ++b) {
+            kp[b] = vp[b];
+            km[b] = thr->has_residual ? vm[b] : vp[b];
         }
     }
     int done = 0;
