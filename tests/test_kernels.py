@@ -62,12 +62,15 @@ def conv_layer(rng, cin, cout, h, w, k, stride, pad, groups, weights, residual=F
                  output=rand_threshold(rng, cout, residual, spread))
 
 
-@pytest.mark.parametrize("cin,cout,h,w,stride", [(3, 16, 32, 32, 1), (3, 5, 7, 9, 2),
-                                                  (3, 33, 6, 5, 1)])
-def test_conv_input_s8(kernels, cin, cout, h, w, stride):
+# 3x3 RGB (the input layer), odd widths, more than 32 outputs, patches that are not 27 bytes
+# (k = 3, cin = 4: 36) and patches too long for the optimised path's scratch (k = 5, cin = 8)
+@pytest.mark.parametrize("cin,cout,h,w,stride,k", [(3, 16, 32, 32, 1, 3), (3, 5, 7, 9, 2, 3),
+                                                    (3, 33, 6, 5, 1, 3), (4, 7, 5, 6, 1, 3),
+                                                    (8, 6, 6, 5, 2, 5)])
+def test_conv_input_s8(kernels, cin, cout, h, w, stride, k):
     rng = np.random.default_rng(cin * cout + h)
-    wts = Weights("int8", rng.integers(-127, 128, (cout, cin, 3, 3)).astype(np.int8))
-    layer = conv_layer(rng, cin, cout, h, w, 3, stride, 1, 1, wts, spread=20000)
+    wts = Weights("int8", rng.integers(-127, 128, (cout, cin, k, k)).astype(np.int8))
+    layer = conv_layer(rng, cin, cout, h, w, k, stride, k // 2, 1, wts, spread=20000)
     image = rng.integers(0, 256, (cin, h, w), dtype=np.uint8)
     x = image[None].astype(np.int64) - 128
     want = reference.sign_threshold(layer, reference.conv2d_acc(layer, x), {})
@@ -90,10 +93,22 @@ def test_dw_ternary_bin(kernels, c, h, w, stride, equal):
     assert np.array_equal(pack.unpack_binary(got, c), want[0])
 
 
+@pytest.mark.parametrize("equal", [False, True], ids=["wp!=wn", "wp==wn"])
+@pytest.mark.parametrize("c,h,w,k,pad", [(20, 5, 6, 1, 0), (33, 6, 5, 2, 1), (17, 7, 6, 5, 2)])
+def test_dw_ternary_bin_other_kernel_sizes(kernels, c, h, w, k, pad, equal):
+    rng = np.random.default_rng(c * k)
+    layer = conv_layer(rng, c, c, h, w, k, 1, pad, c, rand_ternary(rng, (c, 1, k, k), equal),
+                       spread=12 if equal else 15000)
+    x = binary(rng, c, h, w)
+    want = reference.sign_threshold(layer, reference.conv2d_acc(layer, x), {})
+    got = kernels.dw_ternary_bin(layer, pack.pack_binary(x[0]))
+    assert np.array_equal(pack.unpack_binary(got, c), want[0])
+
+
 @pytest.mark.parametrize("cin,cout,h,w,res_c,res_stride", [
     (16, 16, 4, 4, 0, 1), (17, 33, 3, 5, 0, 1), (64, 64, 2, 3, 64, 1),
     (32, 64, 4, 4, 32, 2), (45, 70, 3, 3, 45, 2), (5, 7, 2, 2, 7, 1), (100, 9, 2, 1, 0, 1),
-    (16, 16, 3, 3, 16, 1), (9, 12, 1, 3, 0, 1), (16, 16, 5, 3, 16, 2)])
+    (16, 16, 3, 3, 16, 1), (9, 12, 1, 3, 0, 1), (16, 16, 5, 3, 16, 2), (64, 16, 3, 3, 16, 1)])
 @pytest.mark.parametrize("equal", [False, True], ids=["wp!=wn", "wp==wn"])
 def test_pw_ternary_bin(kernels, cin, cout, h, w, res_c, res_stride, equal):
     rng = np.random.default_rng(cin + cout * h)
