@@ -1,18 +1,21 @@
-"""Generate a complete PlatformIO project for a model and a board:
+"""Generate a complete PlatformIO project for a model and a board target:
 
-    platformio.ini        platform = the local dev-platform in firmware/platformio/
-    include/trit/*.h      kernel, board and protocol interfaces
-    src/model.{c,h}       rendered from the IR
-    src/runtime/          protocol and main
-    src/kernels/          the board's kernel flavour (portable files it does not replace
-                          come from the reference flavour)
-    src/board/            startup and board support
-    ld/<board>.ld         linker script
+    platformio.ini          the local dev-platform in firmware/platformio/ (emulated boards) or
+                            a stock platform (ststm32, raspberrypi, teensy, nordicnrf52)
+    include/trit/*.h        kernel, board-port, runtime and protocol interfaces
+    include/trit/port_config.h   framework ports only: the board's facts from boards.yaml
+    src/model.{c,h}         rendered from the IR
+    src/runtime/            protocol, runtime and (bare-metal and STM32Cube ports) main()
+    src/kernels/            the board's kernel flavour (portable files it does not replace
+                            come from the reference flavour)
+    src/board/              the board port (firmware/boards/<port>/) and the Cortex-M counters
+    ld/                     bare-metal ports: linker scripts
 """
 
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -22,9 +25,31 @@ from .render import TEMPLATES, render_model
 
 FIRMWARE = Path(__file__).resolve().parents[1] / "firmware"
 PLATFORM_DIR = FIRMWARE / "platformio" / "platform-trit"
-
+COMMON_PORT = FIRMWARE / "boards" / "cortex-m"   # shared by every port: Cortex-M counters
 
 KERNEL_FLAVOURS = ("ref", "armv7em")
+LOCAL_PLATFORM = "trit"
+
+
+@dataclass(frozen=True)
+class ProjectTarget:
+    """What the project generator needs to know about a board (hostbench.boards builds it
+    from boards.yaml). ``platform = "trit"`` is the local dev-platform for emulated boards."""
+
+    name: str                                  # environment name (the catalogue's board name)
+    port: str                                  # board-port folder under firmware/boards/
+    platform: str = LOCAL_PLATFORM
+    pio_board: str = ""
+    framework: str = "trit-baremetal"
+    upload_protocol: str | None = None
+    baud: int = 115200
+    defines: list[str] = field(default_factory=list)         # -D flags (bare-metal ports)
+    port_config: dict[str, str] = field(default_factory=dict)  # macros of trit/port_config.h
+    includes: list[str] = field(default_factory=list)        # headers port_config.h includes
+
+    @property
+    def local(self) -> bool:
+        return self.platform == LOCAL_PLATFORM
 
 
 def kernel_sources(flavour: str) -> list[Path]:
@@ -42,34 +67,69 @@ def kernel_headers(flavour: str) -> list[Path]:
     return sorted((FIRMWARE / "kernels" / flavour).glob("*.h"))
 
 
-def write_project(ir: ModelIR, board: str, out_dir: str | Path, kernels: str = "ref",
-                  model_name: str | None = None, qemu_timeout: int | None = None,
-                  board_support: str = "mps2", defines: list[str] | None = None) -> Path:
-    """Write the project into ``out_dir`` (kept: .pio build and core folders). ``board`` names
-    the PlatformIO board, ``board_support`` the folder under firmware/boards/."""
+def port_sources(port: str) -> list[Path]:
+    """Files of a board port: its folder plus the shared Cortex-M counters."""
+    pdir = FIRMWARE / "boards" / port
+    if not pdir.is_dir():
+        raise ValueError(f"no firmware board port {port!r} in {pdir.parent}")
+    return sorted(p for p in pdir.iterdir() if p.is_file()) + sorted(COMMON_PORT.iterdir())
+
+
+def linker_script(files: list[Path], board: str) -> Path:
+    """The port's linker script for ``board``: the ``.ld`` file whose name (without suffix) is
+    the longest prefix of the board name, e.g. mps2.ld for mps2-an386."""
+    scripts = [f for f in files if f.suffix == ".ld" and board.startswith(f.stem)]
+    if not scripts:
+        raise ValueError(f"no linker script for {board} among "
+                         f"{', '.join(f.name for f in files if f.suffix == '.ld') or 'none'}")
+    return max(scripts, key=lambda f: len(f.stem))
+
+
+def runtime_sources(framework: str) -> list[Path]:
+    """The runtime's C files; Arduino ports bring their own entry (setup/loop), not main.c."""
+    files = sorted((FIRMWARE / "runtime").glob("*.c"))
+    return [f for f in files if not (framework == "arduino" and f.name == "main.c")]
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), trim_blocks=True,
+                              lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+                              keep_trailing_newline=True)
+
+
+def write_project(ir: ModelIR, target: ProjectTarget, out_dir: str | Path, kernels: str = "ref",
+                  model_name: str | None = None, qemu_timeout: int | None = None) -> Path:
+    """Write the project into ``out_dir`` (kept: .pio build and core folders)."""
     out = Path(out_dir)
-    bdir = FIRMWARE / "boards" / board_support
-    if not bdir.is_dir():
-        raise ValueError(f"no firmware board support {board_support!r} in {bdir.parent}")
+    files = port_sources(target.port)
     for sub in ("src", "include", "ld"):
         shutil.rmtree(out / sub, ignore_errors=True)
     shutil.copytree(FIRMWARE / "include", out / "include")
-    (out / "src").mkdir(parents=True)
+    (out / "src" / "runtime").mkdir(parents=True)
     for name, text in render_model(ir).items():
         (out / "src" / name).write_text(text)
-    shutil.copytree(FIRMWARE / "runtime", out / "src" / "runtime")
+    for f in runtime_sources(target.framework):
+        shutil.copy2(f, out / "src" / "runtime" / f.name)
     (out / "src" / "kernels").mkdir()
     for f in kernel_sources(kernels) + kernel_headers(kernels):
         shutil.copy2(f, out / "src" / "kernels" / f.name)
     (out / "src" / "board").mkdir()
-    (out / "ld").mkdir()
-    for f in bdir.iterdir():
-        dest = out / "ld" if f.suffix == ".ld" else out / "src" / "board"
-        shutil.copy2(f, dest / f.name)
-    ld = next((out / "ld").glob("*.ld"))
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), trim_blocks=True,
-                             lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    ldscript = None
+    for f in files:
+        if f.suffix != ".ld":
+            shutil.copy2(f, out / "src" / "board" / f.name)
+    if target.local:
+        (out / "ld").mkdir()
+        for f in files:
+            if f.suffix == ".ld":
+                shutil.copy2(f, out / "ld" / f.name)
+        ldscript = f"ld/{linker_script(files, target.name).name}"
+    env = _env()
+    name = model_name or ir.name
+    if target.port_config:
+        (out / "include" / "trit" / "port_config.h").write_text(
+            env.get_template("port_config.h.j2").render(target=target, model=name))
     (out / "platformio.ini").write_text(env.get_template("platformio.ini.j2").render(
-        model=model_name or ir.name, board=board, platform_dir=PLATFORM_DIR,
-        ldscript=f"ld/{ld.name}", qemu_timeout=qemu_timeout, defines=defines or []))
+        model=name, target=target, platform_dir=PLATFORM_DIR, ldscript=ldscript,
+        qemu_timeout=qemu_timeout))
     return out

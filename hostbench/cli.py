@@ -31,7 +31,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "build the firmware offline with `pio run`. In the project, `pio run -t upload` "
         "starts the emulator.")
     b.add_argument("--model", type=Path, required=True, help="IR file (.trit)")
-    b.add_argument("--board", default=DEFAULT_BOARD, help="board (emulated: mps2-an386)")
+    b.add_argument("--board", default=DEFAULT_BOARD,
+                   help="board of boards.yaml (`trit boards`); real boards build with "
+                   "PlatformIO's stock platform, which needs a network on first use")
     b.add_argument("--out", type=Path, help="project folder (default build/<board>-<model>)")
     b.add_argument("--direct", action="store_true",
                    help="compile the generated project with arm-none-eabi-gcc instead of "
@@ -46,7 +48,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "print accuracy, agreement, instructions (QEMU) or cycles (silicon) per inference, "
         "weight bytes and the firmware's flash and RAM.")
     e.add_argument("--model", type=Path, required=True, help="IR file (.trit)")
-    e.add_argument("--board", default=DEFAULT_BOARD)
+    e.add_argument("--board", default=DEFAULT_BOARD,
+                   help="board of boards.yaml; emulated boards are started here, real boards "
+                   "must run the model's firmware already (`trit flash`)")
+    e.add_argument("--port", help="serial port of the board (default for real boards: found "
+                   "by the board's USB VID:PID; for an emulated board, the pseudo-terminal "
+                   "`trit flash` printed)")
+    e.add_argument("--resume", action="store_true",
+                   help="serial runs: continue after the last image answered before the "
+                   "board stopped answering (results kept in the progress log)")
+    e.add_argument("--progress-log", type=Path,
+                   help="serial runs: per-image results as they arrive (default "
+                   "<project>/bench-progress.jsonl)")
     e.add_argument("--images", type=int, default=100, help="first N test images")
     e.add_argument("--data", help="CIFAR-10 location (default: $TRIT_CIFAR10, data/, "
                    "../shared/datasets/)")
@@ -65,6 +78,25 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "MACs per layer and MACs per instruction, from one profiled inference of "
                    "the first test image")
     e.set_defaults(func=cmd_bench)
+
+    f = sub.add_parser(
+        "flash", help="build the firmware and put it on the board",
+        description="Build the model's firmware for a board and flash it: real boards with "
+        "`pio run -t upload` (the upload protocol of boards.yaml; PlatformIO's stock platform "
+        "must be installed or downloadable); emulated boards are started in QEMU with their "
+        "UART on a pseudo-terminal, which stands in for the USB serial port until Ctrl-C. "
+        "Then `trit bench --board ... [--port ...]` measures on it.")
+    f.add_argument("--model", type=Path, required=True, help="IR file (.trit)")
+    f.add_argument("--board", default=DEFAULT_BOARD)
+    f.add_argument("--port", help="upload port (default: PlatformIO's own detection)")
+    f.add_argument("--kernels", help="kernel flavour instead of the board's (ref, armv7em)")
+    f.set_defaults(func=cmd_flash, direct=False, out=None)
+
+    pt = sub.add_parser(
+        "ports", help="list serial ports and the boards of boards.yaml they look like",
+        description="List this machine's serial ports (pyserial) with their USB VID:PID and "
+        "the catalogue boards whose `serial.usb` ids match.")
+    pt.set_defaults(func=cmd_ports)
 
     bl = sub.add_parser(
         "boards", help="list the board catalogue (boards.yaml)",
@@ -90,11 +122,10 @@ def _build(args: argparse.Namespace):
     from codegen.ir import load_ir
     from codegen.memory import plan_memory
 
-    from .firmware_build import build_firmware
+    from .firmware_build import build_firmware, project_dir
     ir = load_ir(args.model)
     plan = plan_memory(ir)
-    suffix = f"-{args.kernels}" if args.kernels else ""
-    out = args.out or Path("build") / f"{args.board}-{args.model.stem}{suffix}"
+    out = args.out or project_dir(args.board, args.model, args.kernels)
     fw = build_firmware(ir, out, board=args.board, use_platformio=not args.direct,
                         kernels=args.kernels)
     print(f"memory plan: weights {plan.weight_bytes} B (flash, C layout), activations "
@@ -109,12 +140,45 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_on_port(args: argparse.Namespace, ir, fw, images, labels, progress: bool):
+    """Serial run on a board's port (real, or an emulator on a pseudo-terminal)."""
+    from .bench import ProgressLog, bench_serial
+    from .boards import get_board
+    from .dut import DUT
+    from .firmware_build import project_dir
+    from .ports import find_board_port, open_port
+    board = get_board(args.board)
+    device = args.port or find_board_port(board)
+    port = open_port(device, board.baud, timeout=10.0)
+    try:
+        dut = DUT(port)
+        running = dut.handshake()
+        info = dut.identify()
+        if running != ir.name:
+            raise ValueError(f"{device} runs model {running!r}, not {ir.name!r}: "
+                             f"`trit flash --board {args.board} --model {args.model}` first")
+        if info.get("board") != args.board:
+            raise ValueError(f"{device} is a {info.get('board')!r} board, not {args.board!r}")
+        log_path = args.progress_log or project_dir(args.board, args.model,
+                                                    args.kernels) / "bench-progress.jsonl"
+        log = ProgressLog(log_path, {"model": str(args.model), "ir": ir.name,
+                                     "board": args.board, "images": len(images)})
+        print(f"{args.board} on {device}: model {running}, counter {info.get('counter')}",
+              file=sys.stderr)
+        return bench_serial(dut, ir, images, labels, args.board, str(args.model),
+                            fw.flash_bytes, fw.ram_bytes, progress=progress, log=log,
+                            resume=args.resume, clock_hz=board.clock_hz)
+    finally:
+        port.close()
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import json
 
     from trainer.data import load_cifar10
 
     from .bench import bench_bulk, bench_serial
+    from .boards import get_board
     from .dut import DUT
     from .qemu import emulator
     args.out = None
@@ -122,7 +186,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     data = load_cifar10(args.data)
     images, labels = data.test_images[:args.images], data.test_labels[:args.images]
     progress = sys.stderr.isatty()
-    if args.serial:
+    on_port = args.port is not None or not get_board(args.board).emulated
+    if args.profile and on_port:
+        raise ValueError("--profile runs on emulated boards started by trit bench (no --port)")
+    if on_port:
+        report = _bench_on_port(args, ir, fw, images, labels, progress)
+    elif args.serial:
         with emulator(fw.elf, args.board) as port:
             dut = DUT(port)
             dut.wait_ready()
@@ -145,15 +214,57 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0 if report.agreement == 1.0 else 1
 
 
+def cmd_flash(args: argparse.Namespace) -> int:
+    from .boards import get_board
+    from .firmware_build import project_dir
+    from .pio import pio_run_stock
+    from .qemu import start_on_pty
+    board = get_board(args.board)
+    ir, fw = _build(args)
+    if board.emulated:
+        emu = start_on_pty(fw.elf, args.board)
+        print(f"{args.board} (emulated) runs {ir.name} with its UART on {emu.device}\n"
+              f"measure it from another terminal: trit bench --board {args.board} "
+              f"--model {args.model} --port {emu.device}\nCtrl-C stops the emulator",
+              flush=True)
+        try:
+            emu.process.wait()
+        finally:
+            emu.stop()
+        return 0
+    project = project_dir(args.board, args.model, args.kernels)
+    extra = ["--upload-port", args.port] if args.port else []
+    pio_run_stock(project, board.pio_platform, target="upload", extra=extra)
+    print(f"flashed {ir.name} to {args.board}; measure it: trit bench --board {args.board} "
+          f"--model {args.model}" + (f" --port {args.port}" if args.port else ""))
+    return 0
+
+
+def cmd_ports(args: argparse.Namespace) -> int:
+    from serial.tools import list_ports
+
+    from .boards import load_boards
+    from .ports import describe
+    boards = load_boards()
+    ports = list(list_ports.comports())
+    if not ports:
+        print("no serial ports")
+    for p in ports:
+        like = [b.name for b in boards.values() if (p.vid, p.pid) in b.usb_ids]
+        print(f"{describe(p)}" + (f"  looks like: {', '.join(like)}" if like else ""))
+    return 0
+
+
 def cmd_boards(args: argparse.Namespace) -> int:
     from .boards import load_boards
     boards = load_boards()
-    print(f"{'board':12s} {'core':10s} {'isa':9s} {'kernels':8s} {'clock MHz':>9s} "
-          f"{'flash':>8s} {'RAM':>8s} {'counter':13s} runs on")
+    print(f"{'board':14s} {'core':13s} {'isa':14s} {'kernels':8s} {'MHz':>4s} "
+          f"{'flash':>8s} {'RAM':>8s} {'counter':12s} {'framework':14s} runs on")
     for b in boards.values():
-        runs = f"QEMU {b.qemu_machine}" if b.qemu_machine else "real board"
-        print(f"{b.name:12s} {b.core:10s} {b.isa:9s} {b.kernels:8s} {b.clock_hz / 1e6:9.0f} "
-              f"{b.flash:8d} {b.ram:8d} {b.counter:13s} {runs}")
+        runs = (f"QEMU {b.qemu_machine}" if b.emulated
+                else f"{b.pio_platform}, USB {b.usb_text}")
+        print(f"{b.name:14s} {b.core:13s} {b.isa:14s} {b.kernels:8s} {b.clock_hz / 1e6:4.0f} "
+              f"{b.flash:8d} {b.ram:8d} {b.counter:12s} {b.framework:14s} {runs}")
     return 0
 
 

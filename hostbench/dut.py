@@ -40,6 +40,37 @@ class DUT:
                 return lines
             lines.append(line)
 
+    def handshake(self, attempts: int = 3) -> str:
+        """Synchronise with a board that booted long ago, or is booting now (USB boards may
+        reset when the port opens): drop pending input, send ``name%`` and read up to its
+        reply and the following m-ready (a boot banner's m-ready is skipped). Returns the
+        model name the firmware reports."""
+        for _ in range(attempts):
+            self.port.reset_input_buffer()
+            self.port.write(b"name%")
+            name = None
+            while True:
+                raw = self.port.read_until(b"\n")
+                if not raw.endswith(b"\n"):
+                    break  # timed out: send again
+                line = raw.decode(errors="replace").strip()
+                if line.startswith("m-name-dut-[") and line.endswith("]"):
+                    name = line[len("m-name-dut-["):-1]
+                elif line == "m-ready" and name is not None:
+                    return name
+        raise ProtocolError(f"no answer to `name%` on {self.port.name} after {attempts} tries "
+                            f"(is trit firmware running there, at this baud rate?)")
+
+    def identify(self) -> dict[str, str]:
+        """The ``profile`` reply as a dict: model, board, counter (unit)."""
+        info = {}
+        for line in self.command("profile"):
+            m = re.fullmatch(r"m-(profile|board|counter)-\[(.*)\]", line)
+            if m:
+                info[m.group(1)] = m.group(2)
+        info["model"] = info.pop("profile", "").removeprefix("trit ")
+        return info
+
     def wait_ready_checked(self, what: str = "reply") -> list[str]:
         """Like :meth:`wait_ready`, raising :class:`ProtocolError` on an ``e-`` line."""
         lines = self.wait_ready()

@@ -1,6 +1,8 @@
-"""Build firmware: generate the PlatformIO project (codegen.project), build it with
-`pio run` offline (hostbench.pio), or with arm-none-eabi-gcc directly on the same tree
-(`trit build --direct`), check the result against the board's flash and RAM."""
+"""Build firmware: generate the PlatformIO project (codegen.project) for a board of
+boards.yaml, build it with `pio run` (hostbench.pio: offline with the local platform for
+emulated boards, the stock platform for real boards), or with arm-none-eabi-gcc directly on the
+same tree (`trit build --direct`, any bare-metal board), and check the result against the
+board's flash and RAM."""
 
 from __future__ import annotations
 
@@ -11,15 +13,16 @@ from pathlib import Path
 
 from codegen.ir import ModelIR
 from codegen.memory import MemoryPlan, plan_memory
-from codegen.project import write_project
+from codegen.project import ProjectTarget, write_project
 
-from .boards import Board, c_defines, get_board
-from .pio import pio_run
+from .boards import Board, c_defines, get_board, hal_header, port_config
+from .pio import pio_run, pio_run_stock
 
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-ffunction-sections",
           "-fdata-sections", "-g"]
 CPU_FLAGS = {core: [f"-mcpu={core}", "-mthumb", "-mfloat-abi=soft"]
-             for core in ("cortex-m3", "cortex-m4", "cortex-m7")}
+             for core in ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33",
+                          "cortex-m55")}
 
 
 class BuildError(RuntimeError):
@@ -43,6 +46,24 @@ def check_fit(plan: MemoryPlan, board: Board) -> None:
         raise DoesNotFit("model does not fit: " + "; ".join(problems))
 
 
+def project_target(board: Board) -> ProjectTarget:
+    """The project generator's view of a catalogue entry."""
+    framework_port = board.framework != "trit-baremetal"
+    return ProjectTarget(
+        name=board.name, port=board.firmware, platform=board.pio_platform,
+        pio_board=board.pio_board, framework=board.framework,
+        upload_protocol=board.upload_protocol, baud=board.baud,
+        defines=[] if framework_port else c_defines(board),
+        port_config=port_config(board) if framework_port else {},
+        includes=[h for h in [hal_header(board)] if h])
+
+
+def project_dir(board: str, model: Path, kernels: str | None = None) -> Path:
+    """Default project folder of `trit build`: build/<board>-<model>[-<kernels>]."""
+    suffix = f"-{kernels}" if kernels else ""
+    return Path("build") / f"{board}-{Path(model).stem}{suffix}"
+
+
 @dataclass
 class Firmware:
     elf: Path
@@ -64,9 +85,14 @@ def build_firmware(ir: ModelIR, out_dir: Path, board: str = "mps2-an386",
     ``kernels`` overrides the board's kernel flavour (boards.yaml)."""
     spec = get_board(board)
     check_fit(plan_memory(ir), spec)
-    project = write_project(ir, board, out_dir, kernels=kernels or spec.kernels,
-                            board_support=spec.firmware, defines=c_defines(spec))
-    if use_platformio:
+    project = write_project(ir, project_target(spec), out_dir, kernels=kernels or spec.kernels)
+    if spec.pio_platform != "trit":
+        if not use_platformio:
+            raise BuildError(f"{board} builds with PlatformIO's {spec.pio_platform} platform "
+                             f"({spec.framework}); --direct works for bare-metal boards only")
+        pio_run_stock(project, spec.pio_platform)
+        elf = project / ".pio" / "build" / board / "firmware.elf"
+    elif use_platformio:
         pio_run(project)
         elf = project / ".pio" / "build" / board / "firmware.elf"
     else:
@@ -85,12 +111,20 @@ def _gcc_build(project: Path, cpu: str, defines: list[str]) -> Path:
                          "gcc-arm-none-eabi and libnewlib-arm-none-eabi)")
     elf = project / "firmware.elf"
     sources = sorted(str(p) for p in (project / "src").rglob("*.c"))
-    ld = next((project / "ld").glob("*.ld"))
+    ld = project / _ldscript(project)
     cmd = [gcc, *CFLAGS, *CPU_FLAGS[cpu], *defines, f"-I{project / 'include'}",
            f"-I{project / 'src'}", *sources,
-           "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections", f"-T{ld}", "-o",
-           str(elf)]
+           "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections", f"-L{project / 'ld'}",
+           f"-T{ld}", "-o", str(elf)]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise BuildError(f"firmware build failed:\n{res.stderr}")
     return elf
+
+
+def _ldscript(project: Path) -> str:
+    """The linker script named in the generated platformio.ini (``board_build.ldscript``)."""
+    for line in (project / "platformio.ini").read_text().splitlines():
+        if line.startswith("board_build.ldscript"):
+            return line.split("=", 1)[1].strip()
+    raise BuildError(f"{project}/platformio.ini names no linker script (not a bare-metal board)")

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from codegen.project import FIRMWARE, kernel_headers, kernel_sources
+from codegen.project import (COMMON_PORT, FIRMWARE, kernel_headers, kernel_sources, linker_script,
+                             port_sources)
 
 from .firmware_build import CFLAGS, CPU_FLAGS, BuildError
 from .kernel_calls import KERNELS_H, Scales, Thr
@@ -82,7 +83,7 @@ class KernelRunner:
                              f"{board} is not one")
         self.flavour, self.board, self.cpu = flavour, board, spec.core
         self.bulk_address, self.bulk_bytes = spec.bulk
-        self.support = FIRMWARE / "boards" / spec.firmware
+        self.port = spec.firmware
         self.defines = c_defines(spec)
         self.build_dir = Path(build_dir or Path("build") / "kernel-runner" / f"{board}-{flavour}")
         self.elf = self.build_dir / "runner.elf"
@@ -92,25 +93,25 @@ class KernelRunner:
         gcc = shutil.which("arm-none-eabi-gcc")
         if gcc is None:
             raise BuildError("arm-none-eabi-gcc is not installed (make setup installs it)")
-        bdir = self.support
         own = kernel_sources(self.flavour)
         ref = kernel_sources("ref")
-        deps = [RUNNER_C, KERNELS_H, *own, *ref, *kernel_headers(self.flavour),
-                *bdir.iterdir()]
+        port = port_sources(self.port)
+        deps = [RUNNER_C, KERNELS_H, *own, *ref, *kernel_headers(self.flavour), *port]
         if self.elf.exists() and self.elf.stat().st_mtime > max(p.stat().st_mtime for p in deps):
             return
         self.build_dir.mkdir(parents=True, exist_ok=True)
-        flags = [*CFLAGS, *CPU_FLAGS[self.cpu], *self.defines, f"-I{FIRMWARE / 'include'}"]
+        flags = [*CFLAGS, *CPU_FLAGS[self.cpu], *self.defines, f"-I{FIRMWARE / 'include'}",
+                 f"-I{COMMON_PORT}"]
         objs = []
         for src in ref:
             obj = self.build_dir / f"ref_{src.stem}.o"
             self._cc([gcc, *flags, *_ref_renames(), "-c", str(src), "-o", str(obj)])
             objs.append(str(obj))
-        ld = next(bdir.glob("*.ld"))
-        board_c = [str(p) for p in sorted(bdir.glob("*.c"))]
+        ld = linker_script(port, self.board)
+        board_c = [str(p) for p in port if p.suffix == ".c"]
         self._cc([gcc, *flags, str(RUNNER_C), *map(str, own), *board_c, *objs,
-                  "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections", f"-T{ld}",
-                  "-o", str(self.elf)])
+                  "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections",
+                  f"-L{ld.parent}", f"-T{ld}", "-o", str(self.elf)])
 
     @staticmethod
     def _cc(cmd: list[str]) -> None:

@@ -8,7 +8,9 @@ given the two packages `pio run` needs, made from what is installed:
   ``platformio``;
 * ``toolchain-trit-armgcc``: ``bin/`` links to Debian's ``/usr/bin/arm-none-eabi-*``.
 
-Real boards use the stock platforms (``ststm32`` …) on users' machines instead.
+Real boards use the stock platforms (``ststm32`` …) from the user's own PlatformIO core
+(``~/.platformio``): :func:`pio_run_stock` checks the platform is there (installing it when the
+registry can be reached) and says what to do when it is not.
 """
 
 from __future__ import annotations
@@ -106,6 +108,61 @@ def pio_run(project: Path, target: str | None = None, timeout: float = 600) -> s
     prepare_core(core)
     cmd = [pio_executable(), "run", "-d", str(project)] + (["-t", target] if target else [])
     res = subprocess.run(cmd, env=pio_env(core), capture_output=True, text=True,
+                         timeout=timeout, stdin=subprocess.DEVNULL)
+    if res.returncode != 0:
+        raise PlatformIOError(f"`{' '.join(cmd)}` failed:\n{res.stdout[-4000:]}"
+                              f"{res.stderr[-2000:]}")
+    return res.stdout
+
+
+def platform_installed(platform: str, env: dict[str, str] | None = None) -> bool:
+    """Whether PlatformIO's core (``$PLATFORMIO_CORE_DIR`` or ~/.platformio) has ``platform``."""
+    res = subprocess.run([pio_executable(), "pkg", "list", "-g", "--only-platforms"],
+                         env=env or _stock_env(), capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL, timeout=120)
+    # one line per platform: "├── ststm32 @ 17.0.0 (required: ...)"
+    return res.returncode == 0 and any(f" {platform} @ " in line
+                                       for line in res.stdout.splitlines())
+
+
+def _stock_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(PLATFORMIO_SETTING_ENABLE_TELEMETRY="No", PLATFORMIO_NO_ANSI="1")
+    return env
+
+
+def ensure_platform(platform: str, project: Path, timeout: float | None = None) -> None:
+    """Install a stock platform if it is missing; raise a clear error when that fails.
+    ``timeout`` (seconds; default $TRIT_PIO_INSTALL_TIMEOUT or 900) bounds the download."""
+    if timeout is None:
+        timeout = float(os.environ.get("TRIT_PIO_INSTALL_TIMEOUT", 900))
+    env = _stock_env()
+    if platform_installed(platform, env):
+        return
+    cmd = [pio_executable(), "pkg", "install", "-g", "-p", platform]
+    try:
+        res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
+                             stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        res = None
+    if res is None or res.returncode != 0:
+        detail = ((res.stdout + res.stderr).strip().splitlines()[-1:] if res
+                  else [f"no answer in {timeout:.0f} s"])
+        raise PlatformIOError(
+            f"PlatformIO platform {platform!r} is not installed and could not be downloaded "
+            f"({detail[0] if detail else 'no output'}). On a machine with network access run "
+            f"`pio pkg install -g -p {platform}` (it also fetches the framework and toolchain "
+            f"on the first `pio run`), then build again. The generated project is ready in "
+            f"{project}.")
+
+
+def pio_run_stock(project: Path, platform: str, target: str | None = None,
+                  extra: list[str] | None = None, timeout: float = 1800) -> str:
+    """``pio run`` on a project for a stock platform, with the user's PlatformIO core."""
+    project = Path(project).resolve()
+    ensure_platform(platform, project)
+    cmd = [pio_executable(), "run", "-d", str(project)] + (["-t", target] if target else [])
+    res = subprocess.run(cmd + (extra or []), env=_stock_env(), capture_output=True, text=True,
                          timeout=timeout, stdin=subprocess.DEVNULL)
     if res.returncode != 0:
         raise PlatformIOError(f"`{' '.join(cmd)}` failed:\n{res.stdout[-4000:]}"

@@ -1,4 +1,6 @@
-"""Start an emulated board in QEMU with its UART on a local TCP socket (pyserial `socket://`).
+"""Start an emulated board in QEMU with its UART on a local TCP socket (pyserial `socket://`),
+or on a pseudo-terminal, where it looks to the host like a board on a serial port
+(`trit flash` on an emulated board; `trit bench --port /dev/pts/N` talks to it).
 
 `-icount shift=0` makes the guest run one instruction per virtual nanosecond, so SysTick counts
 are deterministic instruction counts (see firmware/boards/*/board.c).
@@ -6,11 +8,13 @@ are deterministic instruction counts (see firmware/boards/*/board.c).
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -36,6 +40,50 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _qemu_exe(binary: str) -> str:
+    exe = shutil.which(binary)
+    if exe is None:
+        raise EmulatorError(f"{binary} is not installed (make setup installs qemu-system-arm)")
+    return exe
+
+
+@dataclass
+class PtyEmulator:
+    """A QEMU process whose UART0 is the pseudo-terminal ``device``."""
+
+    process: subprocess.Popen
+    device: str
+
+    def stop(self) -> None:
+        """Stop the emulator (to the host: the board was unplugged)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+def start_on_pty(elf: Path, board: str = "mps2-an386", timeout: float = 10.0) -> PtyEmulator:
+    """Run ``elf`` on an emulated ``board`` with UART0 on a new pseudo-terminal (QEMU
+    ``-serial pty``); returns once QEMU has named the terminal."""
+    binary, machine = qemu_machine(board)
+    proc = subprocess.Popen(
+        [_qemu_exe(binary), "-machine", machine, "-nographic", "-monitor", "none", "-icount",
+         "shift=0", "-serial", "pty", "-kernel", str(elf)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + timeout
+    seen = []
+    while time.time() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        seen.append(line.strip())
+        m = re.search(r"char device redirected to (\S+)", line)
+        if m:
+            return PtyEmulator(proc, m.group(1))
+    proc.kill()
+    proc.wait()
+    raise EmulatorError(f"QEMU did not report its pseudo-terminal: {' | '.join(seen)}")
+
+
 @contextmanager
 def emulator(elf: Path, board: str = "mps2-an386", timeout: float = 10.0,
              preload: tuple[Path, int] | None = None) -> Iterator[serial.SerialBase]:
@@ -43,9 +91,7 @@ def emulator(elf: Path, board: str = "mps2-an386", timeout: float = 10.0,
     this connection before starting the guest, so no output is lost. ``preload`` = (file,
     address) places a raw file in guest memory before boot (bulk mode). Stops QEMU on exit."""
     binary, machine = qemu_machine(board)
-    exe = shutil.which(binary)
-    if exe is None:
-        raise EmulatorError(f"{binary} is not installed (make setup installs qemu-system-arm)")
+    exe = _qemu_exe(binary)
     port = free_port()
     proc = subprocess.Popen(
         [exe, "-machine", machine, "-nographic", "-monitor", "none", "-icount", "shift=0",

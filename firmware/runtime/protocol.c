@@ -245,7 +245,9 @@ static void run_command(trit_protocol_t *p, const char *cmd) {
         put_u64(TRIT_MODEL_WEIGHT_BYTES);
         put_str(" B, arena ");
         put_u64(TRIT_MODEL_ARENA_BYTES);
-        put_str(" B]\r\nm-counter-[");
+        put_str(" B]\r\nm-board-[");
+        put_str(trit_board_name());
+        put_str("]\r\nm-counter-[");
         put_str(trit_board_counter_unit());
         put_str("]\r\n");
     } else if (cmd[0] == 'd' && cmd[1] == 'b' && cmd[2] == ' ') {

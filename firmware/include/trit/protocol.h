@@ -1,7 +1,7 @@
 /* The serial protocol: MLPerf Tiny / EEMBC DUT text commands ending in '%'.
  *
  *   name%            m-name-[<model>]
- *   profile%         m-profile-[<model>] m-model-[...] m-counter-[<unit>]
+ *   profile%         m-profile-[<model>] m-model-[...] m-board-[<board>] m-counter-[<unit>]
  *   db load N%       m-[Expecting N bytes]            (N <= TRIT_MODEL_INPUT_BYTES)
  *   db <hex bytes>%  m-load-done once N bytes arrived  (pairs of hex digits)
  *   infer N W%       W warm-up runs, then N timed runs; m-lap-<unit>-[<per inference>]

@@ -1,25 +1,33 @@
-/* Board support for MPS2 (AN385/AN386/AN500): CMSDK UART0 and a SysTick tick counter.
+/* Board support for the Arm MPS2/MPS3 FPGA boards under QEMU (AN385/AN386/AN500: Cortex-M3/M4/M7;
+ * AN547: Cortex-M55): CMSDK UART0 and a SysTick tick counter.
  *
- * Timing: real silicon would use DWT CYCCNT; QEMU has no cycle counter. Run under
- * `-icount shift=0`, SysTick (25 MHz reference) advances one tick per 40 instructions, so
- * trit_board_counter() reports instructions and trit_board_counter_unit() says so. */
+ * Timing: QEMU has no cycle counter. Run under `-icount shift=0` the guest executes one
+ * instruction per virtual nanosecond and SysTick, clocked by the core clock, advances one tick
+ * per TRIT_INSTRUCTIONS_PER_TICK_NUM / _DEN instructions (MPS2 at 25 MHz: 40; AN547 at 32 MHz:
+ * 125/4), so trit_board_counter() reports instructions and trit_board_counter_unit() says so.
+ * The UART base, the ratio and the bulk region come from boards.yaml as -D flags. */
 #include "trit/board.h"
 
-#define UART0_BASE 0x40004000u
+#include "cortex_m_counters.h"
+
+#ifndef TRIT_UART_BASE
+#define TRIT_UART_BASE 0x40004000u /* MPS2 CMSDK UART0 */
+#endif
+#ifndef TRIT_INSTRUCTIONS_PER_TICK_NUM
+#define TRIT_INSTRUCTIONS_PER_TICK_NUM 40u
+#define TRIT_INSTRUCTIONS_PER_TICK_DEN 1u
+#endif
+#ifndef TRIT_BOARD_NAME
+#define TRIT_BOARD_NAME "mps2"
+#endif
+
+#define UART0_BASE TRIT_UART_BASE
 #define UART_DATA (*(volatile uint32_t *)(UART0_BASE + 0x00))
 #define UART_STATE (*(volatile uint32_t *)(UART0_BASE + 0x04))
 #define UART_CTRL (*(volatile uint32_t *)(UART0_BASE + 0x08))
 #define UART_BAUDDIV (*(volatile uint32_t *)(UART0_BASE + 0x10))
 #define STATE_TX_FULL 1u
 #define STATE_RX_FULL 2u
-
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
-#define SCB_ICSR (*(volatile uint32_t *)0xE000ED04u)
-#define ICSR_PENDSTSET (1u << 26)
-#define SYSTICK_RELOAD 0x00FFFFFFu
-#define INSTRUCTIONS_PER_TICK 40u
 
 static volatile uint32_t systick_wraps;
 
@@ -28,12 +36,7 @@ void SysTick_Handler(void) { ++systick_wraps; }
 void trit_board_init(void) {
     UART_BAUDDIV = 16;
     UART_CTRL = 3; /* TX and RX enable */
-    SYST_RVR = SYSTICK_RELOAD;
-    SYST_CVR = 0;
-    SYST_CSR = 7; /* core clock source, interrupt on wrap, enable */
-    while (SYST_CVR == 0) {
-        /* the first tick reloads the counter without a wrap interrupt */
-    }
+    trit_systick_start_free_running();
 }
 
 void trit_board_putc(char c) {
@@ -49,17 +52,11 @@ int trit_board_getc(void) {
 }
 
 uint64_t trit_board_counter(void) {
-    uint32_t wraps, value, pending;
-    do {
-        wraps = systick_wraps;
-        value = SYST_CVR;
-        pending = SCB_ICSR & ICSR_PENDSTSET;
-    } while (wraps != systick_wraps);
-    /* a wrap whose interrupt is still pending: the value was reloaded, the count not yet */
-    if (pending && value > SYSTICK_RELOAD / 2) ++wraps;
-    const uint64_t ticks = (uint64_t)wraps * (SYSTICK_RELOAD + 1u) + (SYSTICK_RELOAD - value);
-    return ticks * INSTRUCTIONS_PER_TICK;
+    return trit_systick_ticks(&systick_wraps) * TRIT_INSTRUCTIONS_PER_TICK_NUM /
+           TRIT_INSTRUCTIONS_PER_TICK_DEN;
 }
+
+const char *trit_board_name(void) { return TRIT_BOARD_NAME; }
 
 const char *trit_board_counter_unit(void) { return "instructions"; }
 
@@ -68,7 +65,7 @@ uint64_t trit_board_timestamp_us(void) { return trit_board_counter() / 1000u; }
 
 /* Memory the emulator's loader fills with images (bulk mode): boards.yaml `emulator.bulk`,
  * passed by the build as TRIT_BULK_ADDRESS / TRIT_BULK_BYTES (AN385/AN386: the 16 MiB PSRAM at
- * 0x21000000; AN500: the 16 MiB RAM at 0x60000000). */
+ * 0x21000000; AN500: the 16 MiB RAM at 0x60000000; AN547: the 4 MiB ISRAM at 0x31000000). */
 #ifndef TRIT_BULK_ADDRESS
 #define TRIT_BULK_ADDRESS 0x21000000u
 #define TRIT_BULK_BYTES (16u << 20)
