@@ -90,7 +90,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--board", default=DEFAULT_BOARD)
     f.add_argument("--port", help="upload port (default: PlatformIO's own detection)")
     f.add_argument("--kernels", help="kernel flavour instead of the board's (ref, armv7em)")
-    f.set_defaults(func=cmd_flash, direct=False, out=None)
+    f.add_argument("--direct", action="store_true",
+                   help="emulated boards: build with arm-none-eabi-gcc instead of `pio run`")
+    f.set_defaults(func=cmd_flash, out=None)
 
     pt = sub.add_parser(
         "ports", help="list serial ports and the boards of boards.yaml they look like",
@@ -229,6 +231,8 @@ def cmd_flash(args: argparse.Namespace) -> int:
               flush=True)
         try:
             emu.process.wait()
+        except KeyboardInterrupt:
+            print("emulator stopped")
         finally:
             emu.stop()
         return 0

@@ -76,7 +76,7 @@ class KernelRunner:
     """The runner built for ``board`` with kernel ``flavour`` (cached in ``build_dir``)."""
 
     def __init__(self, flavour: str, board: str = "mps2-an386",
-                 build_dir: Path | None = None) -> None:
+                 build_dir: Path | None = None, extra_defines: tuple[str, ...] = ()) -> None:
         spec = get_board(board)
         if spec.bulk is None or spec.qemu is None:
             raise ValueError(f"the kernel job runner needs an emulated board with a bulk region; "
@@ -84,7 +84,7 @@ class KernelRunner:
         self.flavour, self.board, self.cpu = flavour, board, spec.core
         self.bulk_address, self.bulk_bytes = spec.bulk
         self.port = spec.firmware
-        self.defines = c_defines(spec)
+        self.defines = c_defines(spec) + list(extra_defines)
         self.build_dir = Path(build_dir or Path("build") / "kernel-runner" / f"{board}-{flavour}")
         self.elf = self.build_dir / "runner.elf"
         self._build()

@@ -8,10 +8,13 @@ are deterministic instruction counts (see firmware/boards/*/board.c).
 
 from __future__ import annotations
 
+import os
 import re
+import select
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,23 +68,31 @@ def start_on_pty(elf: Path, board: str = "mps2-an386", timeout: float = 10.0) ->
     """Run ``elf`` on an emulated ``board`` with UART0 on a new pseudo-terminal (QEMU
     ``-serial pty``); returns once QEMU has named the terminal."""
     binary, machine = qemu_machine(board)
+    # QEMU names the terminal on stdout: "char device redirected to /dev/pts/N (label ...)"
     proc = subprocess.Popen(
         [_qemu_exe(binary), "-machine", machine, "-nographic", "-monitor", "none", "-icount",
          "shift=0", "-serial", "pty", "-kernel", str(elf)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.time() + timeout
-    seen = []
-    while time.time() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        seen.append(line.strip())
-        m = re.search(r"char device redirected to (\S+)", line)
-        if m:
-            return PtyEmulator(proc, m.group(1))
+    seen = b""
+    while time.time() < deadline and proc.poll() is None:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.1)
+        if ready:
+            seen += os.read(proc.stdout.fileno(), 4096)
+            m = re.search(rb"char device redirected to (\S+)", seen)
+            if m:
+                # keep draining QEMU's output so that it never blocks on a full pipe
+                threading.Thread(target=_drain, args=(proc.stdout,), daemon=True).start()
+                return PtyEmulator(proc, m.group(1).decode())
     proc.kill()
     proc.wait()
-    raise EmulatorError(f"QEMU did not report its pseudo-terminal: {' | '.join(seen)}")
+    raise EmulatorError(f"QEMU did not report its pseudo-terminal: "
+                        f"{seen.decode(errors='replace').strip()[-500:]}")
+
+
+def _drain(stream) -> None:
+    while stream.read(4096):
+        pass
 
 
 @contextmanager

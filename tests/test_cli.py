@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 
@@ -18,7 +20,8 @@ def test_help_lists_subcommands(capsys):
 
 
 @pytest.mark.parametrize("cmd", [["data", "check"], ["data", "fetch"], ["train"], ["export"],
-                                 ["size"], ["build"], ["bench"], ["kernelbench"], ["boards"]])
+                                 ["size"], ["build"], ["bench"], ["kernelbench"], ["boards"],
+                                 ["flash"], ["ports"]])
 def test_each_subcommand_has_help(cmd, capsys):
     with pytest.raises(SystemExit) as e:
         main(cmd + ["--help"])
@@ -56,3 +59,48 @@ def test_boards_lists_the_catalogue(capsys):
     for name, b in load_boards().items():
         line = next(line for line in out.splitlines() if line.startswith(name + " "))
         assert b.core in line and b.kernels in line
+
+
+def test_ports_lists_without_failing(capsys):
+    assert main(["ports"]) == 0
+    assert capsys.readouterr().out.strip()
+
+
+@pytest.mark.skipif(not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),
+                    reason="needs gcc-arm-none-eabi and qemu-system-arm (make setup)")
+def test_flash_an_emulated_board_then_bench_it_on_its_port(tmp_path, capsys, cifar_path,
+                                                          monkeypatch):
+    """`trit flash` on an emulated board leaves it running on a pseudo-terminal; `trit bench
+    --port` measures it the way it measures a board on USB, and checks it runs the model."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from codegen.ir import save_ir
+    from tests.test_export import trained_like_model
+    from trainer.export import export_model
+    save_ir(export_model(trained_like_model(seed=2), name="flashed"), tmp_path / "m.trit")
+    save_ir(export_model(trained_like_model(seed=4), name="other"), tmp_path / "o.trit")
+    flash = subprocess.Popen(
+        [sys.executable, "-m", "hostbench.cli", "flash", "--board", "mps2-an386", "--model",
+         str(tmp_path / "m.trit"), "--direct"], cwd=tmp_path, stdout=subprocess.PIPE,
+        text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    try:
+        lines = [flash.stdout.readline() for _ in range(3)]
+        line = next(x for x in lines if "with its UART on" in x)
+        device = line.split("with its UART on ")[1].strip()
+        monkeypatch.chdir(tmp_path)
+        json_out = tmp_path / "r.json"
+        assert main(["bench", "--board", "mps2-an386", "--model", "m.trit", "--port", device,
+                     "--images", "3", "--direct", "--data", str(cifar_path), "--json",
+                     str(json_out)]) == 0
+        out = capsys.readouterr().out
+        assert "agreement        1.0000" in out and "instructions" in out
+        assert (tmp_path / "build" / "mps2-an386-m" / "bench-progress.jsonl").exists()
+        assert main(["bench", "--board", "mps2-an386", "--model", "o.trit", "--port", device,
+                     "--images", "1", "--direct", "--data", str(cifar_path)]) == 2
+        assert "runs model 'flashed', not 'other'" in capsys.readouterr().err
+    finally:
+        flash.send_signal(signal.SIGINT)
+        assert flash.wait(timeout=30) == 0

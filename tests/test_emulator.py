@@ -136,10 +136,11 @@ def test_serial_and_bulk_count_the_same_instructions(device, cifar):
     assert abs(int(run_bulk(fw.elf, img[None], instances=1).counter[0]) - serial_count) <= 40
 
 
-@pytest.mark.parametrize("board", ["mps2-an385", "mps2-an500"])
+@pytest.mark.parametrize("board", ["mps2-an385", "mps2-an500", "mps3-an547"])
 def test_other_emulated_cores_run_the_model_bit_exactly(board, cifar, tmp_path):
-    """Cortex-M3 (portable kernels) and Cortex-M7 (ARMv7E-M kernels): firmware built with gcc
-    for the board's core, images through bulk mode, logits bit-identical to the reference."""
+    """Cortex-M3 (portable kernels), Cortex-M7 and Cortex-M55 (ARMv7E-M kernels): firmware
+    built with gcc for the board's core, images through bulk mode, logits bit-identical to the
+    reference."""
     from hostbench.bulk import fnv1a_logits, run_bulk
     ir = export_model(trained_like_model(seed=6), name="golden")
     fw = build_firmware(ir, tmp_path / board, board=board, use_platformio=False)

@@ -15,9 +15,10 @@ from codegen.ir import Layer, SignThreshold, Weights
 from codegen.ir.model import conv_out_size
 from hostbench.kernel_calls import EmulatedBoard, HostLibrary, KernelCalls
 
-# (flavour, where it runs): the host, or an emulated board (Cortex-M3 AN385, M4 AN386, M7 AN500)
+# (flavour, where it runs): the host, or an emulated board (Cortex-M3 AN385, M4 AN386, M7 AN500,
+# M55 AN547); "+asm": the DSP intrinsics as inline assembly (the path of GCC < 10 toolchains)
 FLAVOURS = [("ref", "host"), ("ref", "mps2-an385"), ("armv7em", "mps2-an386"),
-            ("armv7em", "mps2-an500")]
+            ("armv7em", "mps2-an500"), ("armv7em", "mps3-an547"), ("armv7em+asm", "mps2-an386")]
 
 
 @pytest.fixture(scope="module", params=FLAVOURS, ids=[f"{f}@{b}" for f, b in FLAVOURS])
@@ -30,7 +31,9 @@ def kernels(request, tmp_path_factory) -> KernelCalls:
     if not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")):
         pytest.skip("needs gcc-arm-none-eabi and qemu-system-arm (make setup)")
     from hostbench.kernel_jobs import KernelRunner
-    return EmulatedBoard(KernelRunner(flavour, where, build_dir=tmp))
+    flavour, _, variant = flavour.partition("+")
+    defines = ("-DTRIT_ACLE_ASM",) if variant == "asm" else ()
+    return EmulatedBoard(KernelRunner(flavour, where, build_dir=tmp, extra_defines=defines))
 
 
 def rand_threshold(rng, c: int, residual: bool, spread: int) -> SignThreshold:

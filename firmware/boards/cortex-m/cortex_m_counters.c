@@ -45,8 +45,10 @@ void trit_systick_start_free_running(void) {
 #define HAS_DWT 0 /* ARMv6-M / ARMv8-M Baseline: no CYCCNT */
 #endif
 
+#if HAS_DWT
 static uint32_t dwt_last;
 static uint64_t dwt_high;
+#endif
 
 int trit_dwt_start(void) {
 #if HAS_DWT

@@ -6,7 +6,7 @@
 #ifndef TRIT_ARMV7EM_BITCOUNT_H
 #define TRIT_ARMV7EM_BITCOUNT_H
 
-#include <arm_acle.h>
+#include "acle_dsp.h"
 #include <stdint.h>
 
 static inline uint32_t nibble_counts(uint32_t x) {

@@ -6,7 +6,7 @@
  * the weights are read four bytes at a time (bytes 0,2, then 1,3 after a rotation). Each output
  * channel then costs one load, two SXTB16 and two SMLAD per four products; the n % 4 last
  * products are plain multiply-adds. */
-#include <arm_acle.h>
+#include "acle_dsp.h"
 #include <string.h>
 
 #include "trit/kernels.h"

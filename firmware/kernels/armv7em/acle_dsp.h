@@ -1,0 +1,46 @@
+/* The ACLE DSP intrinsics the ARMv7E-M kernels use: __smlad, __sxtb16, __usada8.
+ *
+ * GCC's <arm_acle.h> provides them from GCC 10 on. Older toolchains (some PlatformIO platforms
+ * still ship GCC 7-9) get single-instruction inline-assembly versions with the same
+ * semantics; -DTRIT_ACLE_ASM selects those on any compiler (tested). */
+#ifndef TRIT_ACLE_DSP_H
+#define TRIT_ACLE_DSP_H
+
+#include <stdint.h>
+
+#if !defined(__ARM_FEATURE_DSP)
+#error "the armv7em kernel flavour needs the DSP extension (Cortex-M4/M7/M33/M55)"
+#endif
+
+#if defined(TRIT_ACLE_ASM) || (defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 10)
+
+/* sum + lo16(a) * lo16(b) + hi16(a) * hi16(b), signed halves */
+static inline int32_t trit_smlad(uint32_t a, uint32_t b, int32_t sum) {
+    int32_t r;
+    __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(sum));
+    return r;
+}
+
+/* bytes 0 and 2 sign-extended to two halfwords */
+static inline uint32_t trit_sxtb16(uint32_t x) {
+    uint32_t r;
+    __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* acc + sum of |a.byte[i] - b.byte[i]| over the four unsigned bytes */
+static inline uint32_t trit_usada8(uint32_t a, uint32_t b, uint32_t acc) {
+    uint32_t r;
+    __asm__("usada8 %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+#define __smlad(a, b, sum) trit_smlad((a), (b), (sum))
+#define __sxtb16(x) trit_sxtb16(x)
+#define __usada8(a, b, acc) trit_usada8((a), (b), (acc))
+
+#else
+#include <arm_acle.h>
+#endif
+
+#endif
