@@ -94,6 +94,27 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="emulated boards: build with arm-none-eabi-gcc instead of `pio run`")
     f.set_defaults(func=cmd_flash, out=None)
 
+    m = sub.add_parser(
+        "models", help="list the model zoo (models/), or publish a training run into it",
+        description="Without arguments: list the zoo's models with weight bytes, validation "
+        "accuracy, on-device test accuracy, instructions per inference and the target each "
+        "card states. `trit models publish RUN --name NAME` exports RUN/best.pt into "
+        "models/NAME/, runs the test images on the board and writes the model card.")
+    msub = m.add_subparsers(dest="models_command")
+    mp = msub.add_parser("publish", help="export a run, measure it on the board, write its card")
+    mp.add_argument("run", type=Path, help="training run folder (best.pt, metrics.jsonl)")
+    mp.add_argument("--name", required=True, help="zoo name (folder under models/)")
+    mp.add_argument("--summary", help="one paragraph for the card (default: kept)")
+    mp.add_argument("--notes-file", type=Path, help="Markdown appended to the card (default: "
+                    "kept)")
+    mp.add_argument("--target", type=float, help="on-device accuracy target (default: kept)")
+    mp.add_argument("--hardware", help="what trained it (default: from the run's log)")
+    mp.add_argument("--board", default=DEFAULT_BOARD)
+    mp.add_argument("--images", type=int, default=10_000, help="test images on the board")
+    mp.add_argument("--data", help="CIFAR-10 location")
+    mp.set_defaults(func=cmd_models_publish)
+    m.set_defaults(func=cmd_models)
+
     pt = sub.add_parser(
         "ports", help="list serial ports and the boards of boards.yaml they look like",
         description="List this machine's serial ports (pyserial) with their USB VID:PID and "
@@ -125,6 +146,8 @@ def _build(args: argparse.Namespace):
     from codegen.memory import plan_memory
 
     from .firmware_build import build_firmware, project_dir
+    from .zoo import resolve_model
+    args.model = resolve_model(args.model)
     ir = load_ir(args.model)
     plan = plan_memory(ir)
     out = args.out or project_dir(args.board, args.model, args.kernels)
@@ -241,6 +264,34 @@ def cmd_flash(args: argparse.Namespace) -> int:
     pio_run_stock(project, board.pio_platform, target="upload", extra=extra)
     print(f"flashed {ir.name} to {args.board}; measure it: trit bench --board {args.board} "
           f"--model {args.model}" + (f" --port {args.port}" if args.port else ""))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .zoo import list_models
+    cards = list_models()
+    if not cards:
+        print("the zoo (models/) is empty")
+        return 0
+    print(f"{'model':20s} {'weights B':>9s} {'val acc':>7s} {'device acc':>10s} "
+          f"{'board':11s} {'per inference':>22s}  target")
+    for c in cards:
+        per = (f"{c.instructions_per_inference:,} instr" if c.instructions_per_inference
+               else f"{c.cycles_per_inference:,} cycles" if c.cycles_per_inference else "-")
+        target = ("-" if c.target_accuracy is None else
+                  f">= {c.target_accuracy:.2f} {'met' if c.meets_target else 'not met'}")
+        print(f"{c.name:20s} {c.weights_bytes:9d} {c.val_accuracy:7.4f} "
+              f"{c.device_accuracy:10.4f} {c.board:11s} {per:>22s}  {target}")
+    return 0
+
+
+def cmd_models_publish(args: argparse.Namespace) -> int:
+    from .zoo import publish, render_card
+    notes = args.notes_file.read_text() if args.notes_file else None
+    card = publish(args.run, args.name, summary=args.summary, board=args.board,
+                   images=args.images, data=args.data, target=args.target, notes=notes,
+                   hardware=args.hardware, progress=sys.stderr.isatty())
+    print(render_card(card))
     return 0
 
 

@@ -60,8 +60,9 @@ def project_target(board: Board) -> ProjectTarget:
 
 def project_dir(board: str, model: Path, kernels: str | None = None) -> Path:
     """Default project folder of `trit build`: build/<board>-<model>[-<kernels>]."""
+    from .zoo import model_label
     suffix = f"-{kernels}" if kernels else ""
-    return Path("build") / f"{board}-{Path(model).stem}{suffix}"
+    return Path("build") / f"{board}-{model_label(Path(model))}{suffix}"
 
 
 @dataclass

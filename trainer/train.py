@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,21 @@ class EpochMetrics:
     val_acc: float
     seconds: float
     images_per_second: float
+
+
+def describe_hardware(device: torch.device) -> str:
+    """What an epoch ran on, for model cards: the GPU's name, or the CPU with its core count."""
+    if device.type == "cuda":
+        return f"GPU {torch.cuda.get_device_name(device)}"
+    name = platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"CPU only, {torch.get_num_threads()} threads ({name})"
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -239,7 +255,7 @@ class Trainer:
                 w.writeheader()
             w.writerow(row)
         with (self.out / "metrics.jsonl").open("w" if m.epoch == 1 else "a") as f:
-            f.write(json.dumps(row) + "\n")
+            f.write(json.dumps({**row, "hardware": describe_hardware(self.device)}) + "\n")
 
 
 def _yaml_dump(d: dict) -> str:

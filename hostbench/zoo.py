@@ -1,0 +1,178 @@
+"""The model zoo (models/): trained networks shipped with their IR, training checkpoint,
+recipe, training log and a model card whose figures come from commands.
+
+    models/<name>/model.trit       the deployment IR (`trit bench --model models/<name>`)
+    models/<name>/checkpoint.pt    the training checkpoint it was exported from (best.pt)
+    models/<name>/recipe.yaml      the training recipe (`trit train --recipe` takes it)
+    models/<name>/metrics.csv      per-epoch training log
+    models/<name>/bench.json       `trit bench` report of the on-device test accuracy
+    models/<name>/card.json        the card's figures (read by `trit models`)
+    models/<name>/README.md        the model card
+
+`trit models publish RUN --name NAME` makes an entry from a training run: it exports best.pt,
+runs the test images on the board (10,000 by default) and writes the card.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ZOO = Path(__file__).resolve().parents[1] / "models"
+
+
+@dataclass
+class ModelCard:
+    name: str
+    summary: str
+    variant: str
+    width: int
+    weights_bytes: int            # IR count: weights, scales, thresholds
+    epochs: int
+    train_minutes: float          # sum of the per-epoch training times
+    hardware: str
+    val_accuracy: float           # best epoch, validation split (model selection)
+    board: str
+    test_images: int
+    device_accuracy: float        # on the board, test split
+    agreement: float              # device vs integer reference
+    instructions_per_inference: int | None
+    cycles_per_inference: int | None
+    target_accuracy: float | None = None
+    commands: dict[str, str] = field(default_factory=dict)
+    notes: str = ""
+
+    @property
+    def meets_target(self) -> bool | None:
+        if self.target_accuracy is None:
+            return None
+        return self.device_accuracy >= self.target_accuracy and self.agreement == 1.0
+
+
+def resolve_model(path: str | Path) -> Path:
+    """An IR path from what users pass as --model: a .trit file, a zoo folder
+    (models/<name>) or a zoo name."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "model.trit"
+    elif not p.exists() and (ZOO / str(path) / "model.trit").exists():
+        p = ZOO / str(path) / "model.trit"
+    if not p.exists():
+        raise FileNotFoundError(f"no model {path}: not an IR file, a zoo folder or a zoo name "
+                                f"({', '.join(c.name for c in list_models()) or 'zoo empty'})")
+    return p
+
+
+def model_label(path: Path) -> str:
+    """Short name for build folders: the zoo name for models/<name>/model.trit."""
+    return path.parent.name if path.name == "model.trit" else path.stem
+
+
+def list_models(zoo: Path = ZOO) -> list[ModelCard]:
+    cards = []
+    for card in sorted(zoo.glob("*/card.json")):
+        cards.append(ModelCard(**json.loads(card.read_text())))
+    return cards
+
+
+def _run_history(run: Path) -> list[dict]:
+    path = run / "metrics.jsonl"
+    if not path.exists():
+        raise FileNotFoundError(f"{run} has no metrics.jsonl (not a training run folder)")
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def render_card(card: ModelCard) -> str:
+    """The card as Markdown."""
+    counter = (f"{card.instructions_per_inference:,} instructions (QEMU, median)"
+               if card.instructions_per_inference else
+               f"{card.cycles_per_inference:,} cycles (median)" if card.cycles_per_inference
+               else "-")
+    target = ("" if card.target_accuracy is None else
+              f"| target | ≥ {card.target_accuracy:.2f} on device — "
+              f"{'met' if card.meets_target else 'NOT met'} |\n")
+    cmds = "\n".join(f"{what}:\n\n```sh\n{cmd}\n```\n" for what, cmd in card.commands.items())
+    return f"""# {card.name}
+
+{card.summary}
+
+| | |
+|---|---|
+| architecture | DWS-ResNet-20, width {card.width} (variant `{card.variant}`) |
+| weights | {card.weights_bytes:,} B as the IR counts them (weights, scales, thresholds) |
+| training | {card.epochs} epochs, {card.train_minutes:.0f} min on {card.hardware} |
+| validation accuracy | {card.val_accuracy:.4f} (best epoch; model selection) |
+| test accuracy on device | {card.device_accuracy:.4f} on {card.test_images:,} CIFAR-10 test images, `{card.board}` |
+| agreement with the integer reference | {card.agreement:.4f} |
+| per inference | {counter} |
+{target}
+## Reproduce
+
+{cmds}
+Files: `model.trit` (IR), `checkpoint.pt` (best.pt of the run), `recipe.yaml`, `metrics.csv`
+(per-epoch log), `bench.json` (the bench report behind the test accuracy).
+
+{card.notes}
+"""
+
+
+def publish(run: Path, name: str, summary: str | None = None, board: str = "mps2-an386",
+            images: int = 10_000, data: str | None = None, target: float | None = None,
+            notes: str | None = None, zoo: Path = ZOO, hardware: str | None = None,
+            progress: bool = False) -> ModelCard:
+    """Export ``run``/best.pt into ``zoo``/``name`` and measure it on ``board``. Summary,
+    target, notes and hardware not given are kept from an existing card; hardware otherwise
+    comes from the run's log."""
+    from codegen.ir import save_ir
+    from trainer.data import load_cifar10
+    from trainer.export import export_model
+    from trainer.train import load_checkpoint_model
+
+    from .bench import bench_bulk
+    from .firmware_build import build_firmware
+
+    history = _run_history(run)
+    model, ck = load_checkpoint_model(run / "best.pt")
+    out = zoo / name
+    old = json.loads((out / "card.json").read_text()) if (out / "card.json").exists() else {}
+    summary = summary if summary is not None else old.get("summary", "")
+    notes = notes if notes is not None else old.get("notes", "")
+    target = target if target is not None else old.get("target_accuracy")
+    hardware = (hardware or history[-1].get("hardware") or old.get("hardware")
+                or "not recorded")
+    out.mkdir(parents=True, exist_ok=True)
+    ir = export_model(model, name=name)
+    save_ir(ir, out / "model.trit")
+    shutil.copy2(run / "best.pt", out / "checkpoint.pt")
+    shutil.copy2(run / "recipe.yaml", out / "recipe.yaml")
+    shutil.copy2(run / "metrics.csv", out / "metrics.csv")
+    rel = out.relative_to(zoo.parent) if zoo == ZOO else out
+    fw = build_firmware(ir, Path("build") / f"{board}-{name}", board=board)
+    test = load_cifar10(data)
+    report = bench_bulk(fw.elf, ir, test.test_images[:images], test.test_labels[:images], board,
+                        str(rel), fw.flash_bytes, fw.ram_bytes, progress=progress)
+    (out / "bench.json").write_text(json.dumps(report.to_json(), indent=1))
+    best = max(history, key=lambda r: r["val_acc"])
+    card = ModelCard(
+        name=name, summary=summary, variant=ck["recipe"]["variant"],
+        width=ck["config"]["width"], weights_bytes=ir.storage().total, epochs=len(history),
+        train_minutes=round(sum(r["seconds"] for r in history) / 60, 1),
+        hardware=hardware, val_accuracy=best["val_acc"], board=board,
+        test_images=report.images, device_accuracy=report.accuracy, agreement=report.agreement,
+        instructions_per_inference=(report.instructions_per_inference or {}).get("median"),
+        cycles_per_inference=(report.cycles_per_inference or {}).get("median"),
+        target_accuracy=target, notes=notes,
+        commands={
+            "train (resumable: add --resume)":
+                f"trit train --recipe {rel}/recipe.yaml --out runs/{name}",
+            "publish (export best.pt, bench, write this card)":
+                f"trit models publish runs/{name} --name {name} --board {board} "
+                f"--images {images}",
+            "on-device test accuracy":
+                f"trit bench --board {board} --model {rel} --images {images} --json r.json",
+        })
+    (out / "card.json").write_text(json.dumps(asdict(card), indent=1) + "\n")
+    (out / "README.md").write_text(render_card(card))
+    return card

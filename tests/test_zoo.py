@@ -1,0 +1,62 @@
+"""The model zoo: publishing a training run (export, on-device bench, card), listing it, and
+the shipped cards' figures against their own files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from codegen import reference
+from codegen.ir import load_ir
+from hostbench.zoo import ZOO, list_models, publish, render_card, resolve_model
+
+RUN = ZOO.parent / "runs" / "demo-bin"
+needs_toolchain = pytest.mark.skipif(
+    not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),
+    reason="needs gcc-arm-none-eabi and qemu-system-arm (make setup)")
+
+
+@needs_toolchain
+def test_publish_exports_measures_and_writes_the_card(tmp_path, monkeypatch, cifar_path, cifar):
+    monkeypatch.chdir(tmp_path)
+    zoo = tmp_path / "models"
+    card = publish(RUN, "tiny", summary="A test entry.", images=40, data=str(cifar_path),
+                   target=0.99, zoo=zoo)
+    entry = zoo / "tiny"
+    for f in ("model.trit", "checkpoint.pt", "recipe.yaml", "metrics.csv", "bench.json",
+              "card.json", "README.md"):
+        assert (entry / f).exists(), f
+    ir = load_ir(entry / "model.trit")
+    want = reference.run_batched(ir, cifar.test_images[:40])
+    assert card.device_accuracy == float((want["pred"] == cifar.test_labels[:40]).mean())
+    assert card.agreement == 1.0 and card.weights_bytes == ir.storage().total
+    assert card.epochs == 2 and card.val_accuracy == pytest.approx(0.2830, abs=1e-4)
+    assert card.meets_target is False and "NOT met" in (entry / "README.md").read_text()
+    assert [c.name for c in list_models(zoo)] == ["tiny"]
+    # republishing keeps what was said about the model
+    again = publish(RUN, "tiny", images=20, data=str(cifar_path), zoo=zoo)
+    assert again.summary == "A test entry." and again.target_accuracy == 0.99
+    assert resolve_model(entry) == entry / "model.trit"
+
+
+def test_unknown_model_is_a_clear_error():
+    with pytest.raises(FileNotFoundError, match="no model nope: not an IR file, a zoo folder"):
+        resolve_model("nope")
+
+
+@pytest.mark.parametrize("card", list_models(), ids=lambda c: c.name)
+def test_shipped_cards_match_their_files(card, cifar):
+    """Each card's figures against its own IR and bench report; the reference interpreter's
+    accuracy on the card's test images equals the device accuracy (agreement was 1.0)."""
+    entry = ZOO / card.name
+    ir = load_ir(entry / "model.trit")
+    bench = json.loads((entry / "bench.json").read_text())
+    assert card.weights_bytes == ir.storage().total == bench["weights_bytes"]
+    assert card.device_accuracy == bench["accuracy"] and card.agreement == bench["agreement"]
+    assert card.test_images == bench["images"] == 10_000
+    want = reference.run_batched(ir, cifar.test_images[:card.test_images])
+    assert card.device_accuracy == float((want["pred"] == cifar.test_labels).mean())
+    assert render_card(card) == (entry / "README.md").read_text()
+    assert f"--model models/{card.name} --images 10000" in card.commands["on-device test accuracy"]
