@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 import torch
 
 from hostbench.cli import build_parser, main
+from tests.conftest import needs_emulator
 
 
 def test_help_lists_subcommands(capsys):
@@ -66,8 +65,7 @@ def test_ports_lists_without_failing(capsys):
     assert capsys.readouterr().out.strip()
 
 
-@pytest.mark.skipif(not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),
-                    reason="needs gcc-arm-none-eabi and qemu-system-arm (make setup)")
+@needs_emulator
 def test_flash_an_emulated_board_then_bench_it_on_its_port(tmp_path, capsys, cifar_path,
                                                           monkeypatch):
     """`trit flash` on an emulated board leaves it running on a pseudo-terminal; `trit bench

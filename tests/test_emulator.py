@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 
 import numpy as np
 import pytest
@@ -12,12 +11,11 @@ from codegen import reference
 from hostbench.dut import DUT, ProtocolError
 from hostbench.firmware_build import build_firmware
 from hostbench.qemu import emulator
+from tests.conftest import needs_emulator
 from tests.test_export import trained_like_model
 from trainer.export import export_model
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),
-    reason="needs gcc-arm-none-eabi and qemu-system-arm (make setup)")
+pytestmark = needs_emulator
 
 
 @pytest.fixture(scope="module")

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-
-import pytest
 
 from codegen.project import write_project
 from hostbench.boards import get_board
 from hostbench.firmware_build import project_target
 from hostbench.pio import pio_run
+from tests.conftest import needs_emulator
 from tests.test_export import trained_like_model
 from trainer.export import export_model
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),
-    reason="needs gcc-arm-none-eabi and qemu-system-arm (make setup)")
+pytestmark = needs_emulator
 
 
 def test_project_builds_and_uploads_to_emulator(tmp_path, monkeypatch):

@@ -22,6 +22,7 @@ from hostbench.dut import DUT
 from hostbench.firmware_build import build_firmware
 from hostbench.ports import PortError, describe, find_board_port, open_port
 from hostbench.qemu import start_on_pty
+from tests.conftest import needs_emulator
 from tests.test_export import trained_like_model
 from trainer.export import export_model
 
@@ -93,9 +94,6 @@ def test_permission_denied_explains_the_linux_fix(tmp_path):
     assert "sudo usermod -aG" in out and "udev" in out
 
 
-needs_qemu = pytest.mark.skipif(
-    not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),
-    reason="needs gcc-arm-none-eabi and qemu-system-arm (make setup)")
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +116,7 @@ class UnplugAfter(DUT):
         return super().infer(image, runs, warmup)
 
 
-@needs_qemu
+@needs_emulator
 def test_emulator_on_a_pty_is_a_board_on_a_serial_port(firmware, cifar):
     ir, fw = firmware
     emu = start_on_pty(fw.elf, "mps2-an386")
@@ -137,7 +135,7 @@ def test_emulator_on_a_pty_is_a_board_on_a_serial_port(firmware, cifar):
         emu.stop()
 
 
-@needs_qemu
+@needs_emulator
 def test_unplug_mid_run_keeps_results_and_resume_finishes(firmware, cifar, tmp_path):
     ir, fw = firmware
     images, labels = cifar.test_images[:6], cifar.test_labels[:6]

@@ -4,21 +4,18 @@ the shipped cards' figures against their own files."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
 from codegen import reference
 from codegen.ir import load_ir
 from hostbench.zoo import ZOO, list_models, publish, render_card, resolve_model
+from tests.conftest import needs_emulator
 
 RUN = ZOO.parent / "runs" / "demo-bin"
-needs_toolchain = pytest.mark.skipif(
-    not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),
-    reason="needs gcc-arm-none-eabi and qemu-system-arm (make setup)")
 
 
-@needs_toolchain
+@needs_emulator
 def test_publish_exports_measures_and_writes_the_card(tmp_path, monkeypatch, cifar_path, cifar):
     monkeypatch.chdir(tmp_path)
     zoo = tmp_path / "models"
