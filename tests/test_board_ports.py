@@ -63,3 +63,20 @@ def test_dwt_counter_is_compiled_out_on_cores_without_one(tmp_path):
         text = asm.read_text()
         # the DWT block at 0xE0001000 (-536866816 as the assembler's signed literal word)
         assert ("-536866816" in text) == has_dwt, core
+
+
+def test_public_headers_work_from_cpp(tmp_path):
+    """Arduino ports are C++: the interfaces they implement must keep C linkage."""
+    if not shutil.which("arm-none-eabi-g++"):
+        pytest.skip("needs arm-none-eabi-g++")
+    src = tmp_path / "port.cpp"
+    src.write_text('#include "trit/board.h"\n#include "trit/runtime.h"\n'
+                   '#include "cortex_m_counters.h"\n'
+                   'extern "C" const char *trit_board_name(void) { return "x"; }\n')
+    obj = tmp_path / "port.o"
+    subprocess.run(["arm-none-eabi-g++", *CPU_FLAGS["cortex-m4"], f"-I{FIRMWARE / 'include'}",
+                    f"-I{COMMON_PORT}", "-Wall", "-Werror", "-c", str(src), "-o", str(obj)],
+                   check=True)
+    syms = subprocess.run(["arm-none-eabi-nm", str(obj)], capture_output=True, text=True,
+                          check=True).stdout
+    assert " T trit_board_name" in syms  # unmangled: C linkage

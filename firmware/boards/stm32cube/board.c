@@ -14,7 +14,12 @@ void trit_clock_config(void); /* clock.c */
 
 static UART_HandleTypeDef uart;
 
-void SysTick_Handler(void) { HAL_IncTick(); }
+void SysTick_Handler(void) {
+    HAL_IncTick();
+#if !defined(__ARM_ARCH_6M__)
+    trit_dwt_cycles(); /* a read every millisecond keeps the 64-bit extension of CYCCNT exact */
+#endif
+}
 
 static void uart_pin(GPIO_TypeDef *port, uint32_t pin, uint32_t pull) {
     GPIO_InitTypeDef g = {0};
@@ -69,7 +74,11 @@ uint64_t trit_board_counter(void) {
 #if defined(__ARM_ARCH_6M__)
     return trit_systick_ticks(&uwTick); /* HAL tick: one SysTick period per millisecond */
 #else
-    return trit_dwt_cycles();
+    const uint32_t primask = __get_PRIMASK(); /* the SysTick handler also extends CYCCNT */
+    __disable_irq();
+    const uint64_t cycles = trit_dwt_cycles();
+    __set_PRIMASK(primask);
+    return cycles;
 #endif
 }
 

@@ -137,7 +137,8 @@ void trit_clock_config(void) {
 void trit_clock_config(void) {
     RCC_OscInitTypeDef osc = {0};
     RCC_ClkInitTypeDef clk = {0};
-    HAL_PWREx_ControlVoltageScaling(PWR_REGULATOR_VOLTAGE_SCALE1);
+    __HAL_RCC_PWR_CLK_ENABLE(); /* off at reset (RCC_APBENR1.PWREN): PWR writes would be lost */
+    if (HAL_PWREx_ControlVoltageScaling(PWR_REGULATOR_VOLTAGE_SCALE1) != HAL_OK) fail();
     osc.OscillatorType = RCC_OSCILLATORTYPE_HSI;
     osc.HSIState = RCC_HSI_ON;
     osc.HSIDiv = RCC_HSI_DIV1;
@@ -147,7 +148,9 @@ void trit_clock_config(void) {
     osc.PLL.PLLM = RCC_PLLM_DIV1;
     osc.PLL.PLLN = 8;
     osc.PLL.PLLP = RCC_PLLP_DIV2;
+#if defined(RCC_PLLQ_SUPPORT) /* the PLLQ field and its constants exist only where it does */
     osc.PLL.PLLQ = RCC_PLLQ_DIV2;
+#endif
     osc.PLL.PLLR = RCC_PLLR_DIV2;
     if (HAL_RCC_OscConfig(&osc) != HAL_OK) fail();
     clk.ClockType = RCC_CLOCKTYPE_HCLK | RCC_CLOCKTYPE_SYSCLK | RCC_CLOCKTYPE_PCLK1;
