@@ -137,6 +137,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     model, _ = load_checkpoint_model(args.checkpoint)
     ir = export_model(model, name=args.checkpoint.parent.name or args.checkpoint.stem)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
     save_ir(ir, args.output)
     report = model_storage(model)
     print(report.table())
