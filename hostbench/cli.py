@@ -23,6 +23,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_firmware_args(p: argparse.ArgumentParser, board_help: str) -> None:
+    """--model, --board, --kernels, --direct: what build, bench and flash share."""
+    p.add_argument("--model", type=Path, required=True,
+                   help="IR file (.trit), zoo folder (models/NAME) or zoo name")
+    p.add_argument("--board", default=DEFAULT_BOARD, help=board_help)
+    p.add_argument("--kernels", help="kernel flavour instead of the board's (ref, armv7em)")
+    p.add_argument("--direct", action="store_true",
+                   help="bare-metal boards: compile with arm-none-eabi-gcc instead of `pio run`")
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser(
         "build", help="generate a PlatformIO project for an IR and build its firmware",
@@ -30,15 +40,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "kernels, board support), print the memory plan, check it against boards.yaml and "
         "build the firmware offline with `pio run`. In the project, `pio run -t upload` "
         "starts the emulator.")
-    b.add_argument("--model", type=Path, required=True, help="IR file (.trit)")
-    b.add_argument("--board", default=DEFAULT_BOARD,
-                   help="board of boards.yaml (`trit boards`); real boards build with "
-                   "PlatformIO's stock platform, which needs a network on first use")
+    add_firmware_args(b, "board of boards.yaml (`trit boards`); real boards build with "
+                      "PlatformIO's stock platform, which needs a network on first use")
     b.add_argument("--out", type=Path, help="project folder (default build/<board>-<model>)")
-    b.add_argument("--direct", action="store_true",
-                   help="compile the generated project with arm-none-eabi-gcc instead of "
-                   "`pio run`")
-    b.add_argument("--kernels", help="kernel flavour instead of the board's (ref, armv7em)")
     b.set_defaults(func=cmd_build)
 
     e = sub.add_parser(
@@ -47,10 +51,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "serial protocol, compare every result with the integer reference interpreter and "
         "print accuracy, agreement, instructions (QEMU) or cycles (silicon) per inference, "
         "weight bytes and the firmware's flash and RAM.")
-    e.add_argument("--model", type=Path, required=True, help="IR file (.trit)")
-    e.add_argument("--board", default=DEFAULT_BOARD,
-                   help="board of boards.yaml; emulated boards are started here, real boards "
-                   "must run the model's firmware already (`trit flash`)")
+    add_firmware_args(e, "board of boards.yaml; emulated boards are started here, real "
+                      "boards must run the model's firmware already (`trit flash`)")
     e.add_argument("--port", help="serial port of the board (default for real boards: found "
                    "by the board's USB VID:PID; for an emulated board, the pseudo-terminal "
                    "`trit flash` printed)")
@@ -64,15 +66,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--data", help="CIFAR-10 location (default: $TRIT_CIFAR10, data/, "
                    "../shared/datasets/)")
     e.add_argument("--json", type=Path, help="also write the report as JSON")
-    e.add_argument("--direct", action="store_true",
-                   help="build with arm-none-eabi-gcc instead of `pio run`")
     e.add_argument("--serial", action="store_true",
                    help="stream every image over the serial protocol even on an emulated "
                    "board (slow: ~12 KiB/s); default on emulators is bulk mode")
     e.add_argument("--instances", type=int, default=2,
                    help="parallel emulator instances in bulk mode")
-    e.add_argument("--kernels", help="kernel flavour instead of the board's (e.g. ref for the "
-                   "portable C)")
     e.add_argument("--profile", action="store_true",
                    help="also print instructions (QEMU) or cycles (silicon) per layer, with "
                    "MACs per layer and MACs per instruction, from one profiled inference of "
@@ -86,12 +84,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "must be installed or downloadable); emulated boards are started in QEMU with their "
         "UART on a pseudo-terminal, which stands in for the USB serial port until Ctrl-C. "
         "Then `trit bench --board ... [--port ...]` measures on it.")
-    f.add_argument("--model", type=Path, required=True, help="IR file (.trit)")
-    f.add_argument("--board", default=DEFAULT_BOARD)
+    add_firmware_args(f, "board of boards.yaml (`trit boards`)")
     f.add_argument("--port", help="upload port (default: PlatformIO's own detection)")
-    f.add_argument("--kernels", help="kernel flavour instead of the board's (ref, armv7em)")
-    f.add_argument("--direct", action="store_true",
-                   help="emulated boards: build with arm-none-eabi-gcc instead of `pio run`")
     f.set_defaults(func=cmd_flash, out=None)
 
     m = sub.add_parser(
