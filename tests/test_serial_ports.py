@@ -5,6 +5,7 @@ objects, the errors of opening a port, and the emulated board on a pseudo-termin
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import shutil
@@ -162,8 +163,8 @@ def test_unplug_mid_run_keeps_results_and_resume_finishes(firmware, cifar, tmp_p
         port.close()
     finally:
         emu.stop()
-    rows = log.path.read_text().splitlines()[1:]
-    assert [int(r.split('"i": ')[1].split(",")[0]) for r in rows] == list(range(6))
+    rows = [json.loads(line) for line in log.path.read_text().splitlines()[1:]]
+    assert [r["i"] for r in rows] == list(range(6))
     assert report.images == 6 and report.agreement == 1.0
     want = reference.run(ir, images)
     assert report.accuracy == float(np.mean(want["pred"] == labels))
