@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH_VERSION := 2.13.0
 # Debian packages the toolchain needs; installed by `make setup` when missing.
-APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
+  qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
 # Dataset: the shared archive beside the checkout, unless TRIT_CIFAR10 says otherwise.
 export TRIT_CIFAR10 ?= $(abspath ../shared/datasets/cifar-10-binary.tar.gz)
 DEMO_RUN ?= build/demo

@@ -27,8 +27,9 @@ FIRMWARE = Path(__file__).resolve().parents[1] / "firmware"
 PLATFORM_DIR = FIRMWARE / "platformio" / "platform-trit"
 COMMON_PORT = FIRMWARE / "boards" / "cortex-m"   # shared by every port: Cortex-M counters
 
-KERNEL_FLAVOURS = ("ref", "armv7em")
+KERNEL_FLAVOURS = ("ref", "armv7em", "neon")
 LOCAL_PLATFORM = "trit"
+LINUX_PORTS = ("linux",)   # user-space runtimes: built with a Makefile, no PlatformIO
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,13 @@ def kernel_headers(flavour: str) -> list[Path]:
 
 
 def port_sources(port: str) -> list[Path]:
-    """Files of a board port: its folder plus the shared Cortex-M counters."""
+    """Files of a board port: its folder plus, for microcontroller ports, the shared Cortex-M
+    counters."""
     pdir = FIRMWARE / "boards" / port
     if not pdir.is_dir():
         raise ValueError(f"no firmware board port {port!r} in {pdir.parent}")
-    return sorted(p for p in pdir.iterdir() if p.is_file()) + sorted(COMMON_PORT.iterdir())
+    own = sorted(p for p in pdir.iterdir() if p.is_file())
+    return own if port in LINUX_PORTS else own + sorted(COMMON_PORT.iterdir())
 
 
 def linker_script(files: list[Path], board: str) -> Path:

@@ -18,13 +18,21 @@ CATALOGUE = Path(__file__).resolve().parents[1] / "boards.yaml"
 
 # ISA -> kernel flavour a core of that ISA runs when the entry does not name one. Only cores
 # with the DSP extension (SIMD byte/halfword arithmetic, USADA8, SMLAD) get armv7em.
+# Application processors (ARMv7-A with NEON, ARMv8-A) get the NEON flavour.
 ISA_KERNELS = {"armv6-m": "ref", "armv7-m": "ref", "armv7e-m": "armv7em",
                "armv8-m.base": "ref", "armv8-m.main": "ref", "armv8-m.main+dsp": "armv7em",
-               "armv8.1-m.main": "armv7em"}
-DSP_ISAS = {isa for isa, k in ISA_KERNELS.items() if k != "ref"}
-CORES = ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
-COUNTERS = ("instructions", "cycles", "microseconds")
+               "armv8.1-m.main": "armv7em", "armv7-a": "neon", "armv8-a": "neon"}
+# ISAs each optimised flavour needs (ref runs everywhere).
+FLAVOUR_ISAS = {flavour: {isa for isa, k in ISA_KERNELS.items() if k == flavour}
+                for flavour in set(ISA_KERNELS.values()) - {"ref"}}
+CORES = ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55",
+         "cortex-a53", "cortex-a72", "cortex-a76")
+# nanoseconds: Linux boards on silicon (clock_gettime(CLOCK_MONOTONIC)).
+COUNTERS = ("instructions", "cycles", "microseconds", "nanoseconds")
 FRAMEWORKS = ("trit-baremetal", "stm32cube", "arduino")
+# Linux boards under QEMU user mode read bulk images from a file ($TRIT_BULK_FILE): no address,
+# this many bytes at most per run.
+LINUX_BULK_BYTES = 64 << 20
 
 # field -> (type, required); nested mappings are dotted. Checked in this order.
 SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
@@ -38,7 +46,7 @@ SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "ram": (int, True),
     "firmware": (str, True),
     "counter": (str, True),
-    "platformio": (dict, True),
+    "platformio": (dict, False),
     "platformio.platform": (str, True),
     "platformio.board": (str, True),
     "platformio.framework": (str, True),
@@ -59,6 +67,10 @@ SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "emulator.bulk": (list, True),
     "emulator.instructions_per_tick": (list, True),
     "emulator.uart": (int, True),
+    "linux": (dict, False),
+    "linux.cc": (str, True),
+    "linux.cflags": (list, True),
+    "linux.qemu": (str, False),
 }
 STM32_FAMILIES = ("F4", "F7", "H7", "L4", "G0")   # the ones firmware/boards/stm32cube/clock.c has
 CHOICES = {"core": CORES, "isa": tuple(ISA_KERNELS), "counter": COUNTERS,
@@ -112,10 +124,19 @@ class Board:
     bulk: tuple[int, int] | None = None  # (address, bytes) the emulator's loader may fill
     instructions_per_tick: tuple[int, int] = (1, 1)  # SysTick tick = num/den instructions
     description: str = ""
+    linux_cc: str | None = None        # Linux boards: the (cross) C compiler
+    linux_cflags: tuple[str, ...] = ()  # Linux boards: target flags (-mcpu, -mfpu, ...)
+    qemu_user: str | None = None       # Linux boards run here: qemu-aarch64 / qemu-arm
 
     @property
     def emulated(self) -> bool:
-        return self.qemu_machine is not None
+        """Run here in QEMU: a system emulator (bare-metal boards) or user mode (Linux)."""
+        return self.qemu_machine is not None or self.qemu_user is not None
+
+    @property
+    def linux(self) -> bool:
+        """A Linux board: the runtime is a user-space program (firmware/boards/linux)."""
+        return self.framework == "linux"
 
     @property
     def usb_text(self) -> str:
@@ -127,10 +148,12 @@ def c_defines(board: Board) -> list[str]:
     and, for emulated boards, the bulk region, the UART address and the SysTick-to-instruction
     ratio. (Framework ports get trit/port_config.h instead: :func:`port_config`.)"""
     flags = [f'-DTRIT_BOARD_NAME="{board.name}"']
+    if board.linux:
+        return flags
     if board.bulk is not None:
         addr, size = board.bulk
         flags += [f"-DTRIT_BULK_ADDRESS={addr:#x}u", f"-DTRIT_BULK_BYTES={size}u"]
-    if board.emulated:
+    if board.qemu_machine is not None:
         num, den = board.instructions_per_tick
         flags += [f"-DTRIT_UART_BASE={board.uart_base:#x}u",
                   f"-DTRIT_INSTRUCTIONS_PER_TICK_NUM={num}u",
@@ -197,10 +220,16 @@ def validate_entry(name: str, entry: Any, where: Path = CATALOGUE) -> Board:
             raise BoardError(f"{where}: board {name!r}: field {key!r} must be positive")
     isa = entry["isa"]
     kernels = entry.get("kernels", ISA_KERNELS[isa])
-    if kernels != "ref" and isa not in DSP_ISAS:
-        raise BoardError(f"{where}: board {name!r}: field 'kernels': {kernels!r} needs the DSP "
-                         f"extension, which {isa} does not have (use ref)")
-    pio, serial, emu = entry["platformio"], entry["serial"], entry.get("emulator")
+    if kernels != "ref" and isa not in FLAVOUR_ISAS.get(kernels, ()):
+        raise BoardError(f"{where}: board {name!r}: field 'kernels': {kernels!r} runs on "
+                         f"{', '.join(sorted(FLAVOUR_ISAS.get(kernels, ()))) or 'no ISA'}, "
+                         f"not {isa} (use ref)")
+    linux = entry.get("linux")
+    if ("platformio" in entry) == (linux is not None):
+        raise BoardError(f"{where}: board {name!r}: needs exactly one of the fields "
+                         f"'platformio' (microcontrollers) and 'linux' (Linux boards)")
+    pio = entry.get("platformio") or {"platform": "", "board": "", "framework": "linux"}
+    serial, emu = entry["serial"], entry.get("emulator")
     if emu is not None and pio["framework"] != "trit-baremetal":
         raise BoardError(f"{where}: board {name!r}: field 'platformio.framework': emulated "
                          f"boards use trit-baremetal")
@@ -213,7 +242,10 @@ def validate_entry(name: str, entry: Any, where: Path = CATALOGUE) -> Board:
                 and value[2:].isdigit() and int(value[2:]) < 16):
             raise BoardError(f"{where}: board {name!r}: field 'stm32.{pin}' must be a pin "
                              f"like PD8, got {value!r}")
-    if emu is None and "usb" not in serial:
+    if linux is not None and not all(isinstance(f, str) for f in linux["cflags"]):
+        raise BoardError(f"{where}: board {name!r}: field 'linux.cflags' must be a list of "
+                         f"compiler flags")
+    if emu is None and "usb" not in serial and not (linux or {}).get("qemu"):
         raise BoardError(f"{where}: board {name!r}: missing field 'serial.usb' (real boards "
                          f"are found by USB VID:PID)")
     stm32 = Stm32Port(**entry["stm32"]) if "stm32" in entry else None
@@ -226,10 +258,14 @@ def validate_entry(name: str, entry: Any, where: Path = CATALOGUE) -> Board:
         upload_protocol=(entry.get("upload") or {}).get("protocol"),
         qemu=emu["qemu"] if emu else None, qemu_machine=emu["machine"] if emu else None,
         uart_base=emu["uart"] if emu else None,
-        bulk=_int_pair(name, where, "emulator.bulk", emu["bulk"]) if emu else None,
+        bulk=(_int_pair(name, where, "emulator.bulk", emu["bulk"]) if emu
+              else (0, LINUX_BULK_BYTES) if (linux or {}).get("qemu") else None),
         instructions_per_tick=(_int_pair(name, where, "emulator.instructions_per_tick",
                                          emu["instructions_per_tick"]) if emu else (1, 1)),
-        description=entry.get("description", ""))
+        description=entry.get("description", ""),
+        linux_cc=linux["cc"] if linux else None,
+        linux_cflags=tuple(linux["cflags"]) if linux else (),
+        qemu_user=(linux or {}).get("qemu"))
 
 
 def _flatten_keys(entry: dict, prefix: str = "") -> list[str]:

@@ -323,8 +323,9 @@ def cmd_kernelbench(args: argparse.Namespace) -> int:
     from .boards import get_board
     from .kernelbench import format_rows, run_kernelbench
     board = get_board(args.board)
-    if board.qemu is None:
-        raise ValueError(f"kernelbench runs on emulated boards; {args.board} is not one")
+    if not board.emulated:
+        raise ValueError(f"kernelbench runs on emulated boards (QEMU system or user mode); "
+                         f"{args.board} is not one")
     rows = run_kernelbench(args.board, args.kernels)
     print(f"{args.board} ({board.core}), counter: {board.counter}")
     print(format_rows(rows, "instr" if board.counter == "instructions" else "cycles"))

@@ -20,6 +20,8 @@ from .pio import pio_run, pio_run_stock
 
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-ffunction-sections",
           "-fdata-sections", "-g"]
+# Linux boards (static user-space programs); the board's linux.cflags select the CPU.
+LINUX_CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-g"]
 CPU_FLAGS = {core: [f"-mcpu={core}", "-mthumb", "-mfloat-abi=soft"]
              for core in ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33",
                           "cortex-m55")}

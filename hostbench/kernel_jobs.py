@@ -1,7 +1,8 @@
 """The kernel job runner (firmware/kernelbench/runner.c) on an emulated board: build it for a
 kernel flavour (with the portable reference twins linked in under a ``ref_`` prefix), lay out
 jobs and their arrays in the board's bulk memory, run QEMU, read outputs and counter ticks
-back through semihosting."""
+back: through semihosting on bare-metal boards (qemu-system-arm), from a file on Linux boards
+(QEMU user mode, instructions counted by the trit_icount plugin)."""
 
 from __future__ import annotations
 
@@ -17,14 +18,16 @@ import numpy as np
 from codegen.project import (COMMON_PORT, FIRMWARE, kernel_headers, kernel_sources, linker_script,
                              port_sources)
 
-from .firmware_build import CFLAGS, CPU_FLAGS, BuildError
+from .firmware_build import CFLAGS, CPU_FLAGS, LINUX_CFLAGS, BuildError
 from .kernel_calls import KERNELS_H, Scales, Thr
 from .boards import c_defines, get_board
 from .qemu import EmulatorError, qemu_machine
+from .qemu_user import run_program
 
 RUNNER_C = FIRMWARE / "kernelbench" / "runner.c"
 MAGIC = 0x424A4B54
 JOB_WORDS = 32
+HEAD_WORDS = 4
 OPS = {"trit_conv_input_s8": 1, "trit_pw_ternary_bin": 2, "trit_dw_ternary_bin": 3,
        "trit_global_sum_pool_bin": 4, "trit_dense_ternary": 5, "trit_threshold_pack": 6}
 
@@ -78,10 +81,11 @@ class KernelRunner:
     def __init__(self, flavour: str, board: str = "mps2-an386",
                  build_dir: Path | None = None, extra_defines: tuple[str, ...] = ()) -> None:
         spec = get_board(board)
-        if spec.bulk is None or spec.qemu is None:
+        if spec.bulk is None or not spec.emulated:
             raise ValueError(f"the kernel job runner needs an emulated board with a bulk region; "
                              f"{board} is not one")
         self.flavour, self.board, self.cpu = flavour, board, spec.core
+        self.spec = spec
         self.bulk_address, self.bulk_bytes = spec.bulk
         self.port = spec.firmware
         self.defines = c_defines(spec) + list(extra_defines)
@@ -90,9 +94,11 @@ class KernelRunner:
         self._build()
 
     def _build(self) -> None:
-        gcc = shutil.which("arm-none-eabi-gcc")
+        linux = self.spec.linux
+        cc_name = self.spec.linux_cc if linux else "arm-none-eabi-gcc"
+        gcc = shutil.which(cc_name)
         if gcc is None:
-            raise BuildError("arm-none-eabi-gcc is not installed (make setup installs it)")
+            raise BuildError(f"{cc_name} is not installed (make setup installs it)")
         own = kernel_sources(self.flavour)
         ref = kernel_sources("ref")
         port = port_sources(self.port)
@@ -100,6 +106,18 @@ class KernelRunner:
         if self.elf.exists() and self.elf.stat().st_mtime > max(p.stat().st_mtime for p in deps):
             return
         self.build_dir.mkdir(parents=True, exist_ok=True)
+        if linux:
+            flags = [*LINUX_CFLAGS, *self.spec.linux_cflags, *self.defines,
+                     f"-I{FIRMWARE / 'include'}"]
+            objs = []
+            for src in ref:
+                obj = self.build_dir / f"ref_{src.stem}.o"
+                self._cc([gcc, *flags, *_ref_renames(), "-c", str(src), "-o", str(obj)])
+                objs.append(str(obj))
+            board_c = [str(p) for p in port if p.suffix == ".c"]
+            self._cc([gcc, *flags, str(RUNNER_C), *map(str, own), *board_c, *objs, "-static",
+                      "-o", str(self.elf)])
+            return
         flags = [*CFLAGS, *CPU_FLAGS[self.cpu], *self.defines, f"-I{FIRMWARE / 'include'}",
                  f"-I{COMMON_PORT}"]
         objs = []
@@ -122,9 +140,9 @@ class KernelRunner:
     def run(self, jobs: list[Job], timeout: float = 300.0) -> list[JobResult]:
         """Run ``jobs`` in one emulator session; results in job order."""
         image = _Image(self.bulk_address)
-        image.place(b"\0" * (8 + 4 * JOB_WORDS * len(jobs)))  # the table, filled below
-        table = np.zeros(2 + JOB_WORDS * len(jobs), np.uint32)
-        table[:2] = MAGIC, len(jobs)
+        image.place(b"\0" * (4 * HEAD_WORDS + 4 * JOB_WORDS * len(jobs)))  # the table, below
+        table = np.zeros(HEAD_WORDS + JOB_WORDS * len(jobs), np.uint32)
+        table[:3] = MAGIC, len(jobs), self.bulk_address
         for j, job in enumerate(jobs):
             words = [OPS[job.name], int(job.reference), job.repeat, 0, job.out.nbytes]
             for a in job.args:
@@ -144,7 +162,8 @@ class KernelRunner:
                     words.append(int(a))
             if len(words) > JOB_WORDS:
                 raise ValueError(f"{job.name}: too many arguments for a job")
-            table[2 + j * JOB_WORDS:2 + j * JOB_WORDS + len(words)] = \
+            at = HEAD_WORDS + j * JOB_WORDS
+            table[at:at + len(words)] = \
                 np.array(words, np.int64).astype(np.uint32)
         blob = bytearray(image.tobytes())
         blob[:table.nbytes] = table.tobytes()
@@ -157,6 +176,13 @@ class KernelRunner:
         return self._parse(raw, jobs)
 
     def _qemu(self, cwd: Path, timeout: float) -> None:
+        if self.spec.linux:
+            res = run_program(self.spec, self.elf, cwd, bulk_file=cwd / "jobs.bin",
+                              timeout=timeout)
+            if res.returncode != 0:
+                raise EmulatorError(f"kernel runner failed (exit {res.returncode}): "
+                                    f"{res.stderr[-2000:]}")
+            return
         binary, machine = qemu_machine(self.board)
         exe = shutil.which(binary)
         if exe is None:

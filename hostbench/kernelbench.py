@@ -41,6 +41,7 @@ class KernelCase:
 CASES = [
     KernelCase("pw 64->64 8x8, wp!=wn", "pw", 64, 64, 8),
     KernelCase("pw 64->64 8x8, wp==wn", "pw", 64, 64, 8, True),
+    KernelCase("pw 64->64 32x32, wp!=wn", "pw", 64, 64, 32),
     KernelCase("pw 64->64 1x1, wp==wn", "pw", 64, 64, 1, True),   # ~ the per-call setup
     KernelCase("pw 32->32 16x16, wp!=wn", "pw", 32, 32, 16),
     KernelCase("pw 32->32 16x16, wp==wn", "pw", 32, 32, 16, True),

@@ -16,9 +16,15 @@ from codegen.ir.model import conv_out_size
 from hostbench.kernel_calls import EmulatedBoard, HostLibrary, KernelCalls
 
 # (flavour, where it runs): the host, or an emulated board (Cortex-M3 AN385, M4 AN386, M7 AN500,
-# M55 AN547); "+asm": the DSP intrinsics as inline assembly (the path of GCC < 10 toolchains)
+# M55 AN547; Linux user space on AArch64 and 32-bit ARMv7-A under QEMU user mode); "+asm": the
+# DSP intrinsics as inline assembly (the path of GCC < 10 toolchains)
 FLAVOURS = [("ref", "host"), ("ref", "mps2-an385"), ("armv7em", "mps2-an386"),
-            ("armv7em", "mps2-an500"), ("armv7em", "mps3-an547"), ("armv7em+asm", "mps2-an386")]
+            ("armv7em", "mps2-an500"), ("armv7em", "mps3-an547"), ("armv7em+asm", "mps2-an386"),
+            ("ref", "qemu-aarch64"), ("neon", "qemu-aarch64"), ("neon", "qemu-armv7")]
+# what each place needs installed (make setup installs all of it)
+NEEDS = {"mps": ("arm-none-eabi-gcc", "qemu-system-arm"),
+         "qemu-aarch64": ("aarch64-linux-gnu-gcc", "qemu-aarch64"),
+         "qemu-armv7": ("arm-linux-gnueabihf-gcc", "qemu-arm")}
 
 
 @pytest.fixture(scope="module", params=FLAVOURS, ids=[f"{f}@{b}" for f, b in FLAVOURS])
@@ -28,8 +34,9 @@ def kernels(request, tmp_path_factory) -> KernelCalls:
     if where == "host":
         return HostLibrary(flavour, tmp)
     import shutil
-    if not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")):
-        pytest.skip("needs gcc-arm-none-eabi and qemu-system-arm (make setup)")
+    tools = NEEDS.get(where, NEEDS["mps"])
+    if not all(shutil.which(t) for t in tools):
+        pytest.skip(f"needs {' and '.join(tools)} (make setup)")
     from hostbench.kernel_jobs import KernelRunner
     flavour, _, variant = flavour.partition("+")
     defines = ("-DTRIT_ACLE_ASM",) if variant == "asm" else ()
@@ -97,7 +104,9 @@ def test_dw_ternary_bin(kernels, c, h, w, stride, equal):
 
 
 @pytest.mark.parametrize("equal", [False, True], ids=["wp!=wn", "wp==wn"])
-@pytest.mark.parametrize("c,h,w,k,pad", [(20, 5, 6, 1, 0), (33, 6, 5, 2, 1), (17, 7, 6, 5, 2)])
+# k = 13: more taps (169) than the NEON flavour's int8 sums hold, its per-channel path
+@pytest.mark.parametrize("c,h,w,k,pad", [(20, 5, 6, 1, 0), (33, 6, 5, 2, 1), (17, 7, 6, 5, 2),
+                                         (5, 4, 14, 13, 6)])
 def test_dw_ternary_bin_other_kernel_sizes(kernels, c, h, w, k, pad, equal):
     rng = np.random.default_rng(c * k)
     layer = conv_layer(rng, c, c, h, w, k, 1, pad, c, rand_ternary(rng, (c, 1, k, k), equal),
@@ -111,7 +120,8 @@ def test_dw_ternary_bin_other_kernel_sizes(kernels, c, h, w, k, pad, equal):
 @pytest.mark.parametrize("cin,cout,h,w,res_c,res_stride", [
     (16, 16, 4, 4, 0, 1), (17, 33, 3, 5, 0, 1), (64, 64, 2, 3, 64, 1),
     (32, 64, 4, 4, 32, 2), (45, 70, 3, 3, 45, 2), (5, 7, 2, 2, 7, 1), (100, 9, 2, 1, 0, 1),
-    (16, 16, 3, 3, 16, 1), (9, 12, 1, 3, 0, 1), (16, 16, 5, 3, 16, 2), (64, 16, 3, 3, 16, 1)])
+    (16, 16, 3, 3, 16, 1), (9, 12, 1, 3, 0, 1), (16, 16, 5, 3, 16, 2), (64, 16, 3, 3, 16, 1),
+    (200, 20, 2, 2, 0, 1), (300, 11, 1, 2, 7, 1)])
 @pytest.mark.parametrize("equal", [False, True], ids=["wp!=wn", "wp==wn"])
 def test_pw_ternary_bin(kernels, cin, cout, h, w, res_c, res_stride, equal):
     rng = np.random.default_rng(cin + cout * h)

@@ -1,9 +1,12 @@
 /* Kernel job runner: executes kernel calls described in memory, times each one with the board
- * counter, and writes the outputs to the host through Arm semihosting.
+ * counter, and writes the outputs to the host: through Arm semihosting on bare-metal boards,
+ * to a file in the working directory on Linux boards.
  *
- * The host (hostbench/kernel_jobs.py) places a job table at the board's bulk region with the
- * emulator's loader, then boots this program. Table layout, little-endian uint32 words:
- *   [0] magic 0x424A4B54 ("TKJB")   [1] number of jobs   [2..] jobs of JOB_WORDS words:
+ * The host (hostbench/kernel_jobs.py) places a job table in the board's bulk region (the
+ * emulator's loader on bare-metal boards, $TRIT_BULK_FILE on Linux), then starts this program.
+ * Table layout, little-endian uint32 words:
+ *   [0] magic 0x424A4B54 ("TKJB")   [1] number of jobs   [2] the address the host laid the
+ *   table out at (pointers below are relative to it)   [3] 0   [4..] jobs of JOB_WORDS words:
  *   op, flavour (0 = the build's flavour, 1 = the portable reference), repeat, out address,
  *   out bytes, then the kernel's arguments in signature order (pointers as addresses, 0 for
  *   NULL; a trit_threshold_t as threshold, negative, has_residual; trit_scales_t as wp, wn).
@@ -16,6 +19,7 @@
 
 #define MAGIC 0x424A4B54u
 #define JOB_WORDS 32
+#define HEAD_WORDS 4
 #define ARG0 5
 
 enum { OP_CONV_INPUT = 1, OP_PW = 2, OP_DW = 3, OP_POOL = 4, OP_DENSE = 5,
@@ -45,6 +49,18 @@ static const flavour_t flavours[2] = {
      ref_trit_global_sum_pool_bin, ref_trit_dense_ternary, ref_trit_threshold_pack},
 };
 
+#if defined(__linux__)
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef FILE *results_t;
+
+static results_t results_open(void) { return fopen("kernel-results.bin", "wb"); }
+static void results_write(results_t f, const void *buf, uint32_t len) { fwrite(buf, 1, len, f); }
+static void results_close(results_t f) { fclose(f); }
+static int results_failed(results_t f) { return f == NULL; }
+static void finish(int ok) { exit(ok ? 0 : 1); }
+#else
 /* Arm semihosting (bkpt 0xAB on M-profile). */
 static int semihost(int op, const void *arg) {
     register int r0 __asm__("r0") = op;
@@ -53,18 +69,33 @@ static int semihost(int op, const void *arg) {
     return r0;
 }
 
-static void sh_write(int fh, const void *buf, uint32_t len) {
+typedef int results_t;
+
+static results_t results_open(void) {
+    static const char name[] = "kernel-results.bin";
+    const uint32_t args[3] = {(uint32_t)name, 5 /* "wb" */, sizeof name - 1};
+    return semihost(0x01, args);
+}
+
+static void results_write(results_t fh, const void *buf, uint32_t len) {
     const uint32_t args[3] = {(uint32_t)fh, (uint32_t)buf, len};
     semihost(0x05, args);
 }
 
-static void sh_exit(int ok) {
+static void results_close(results_t fh) { semihost(0x02, &fh); }
+static int results_failed(results_t fh) { return fh < 0; }
+
+static void finish(int ok) {
     /* ADP_Stopped_ApplicationExit (0x20026) exits QEMU with status 0; RunTimeErrorUnknown
      * (0x20023) with status 1. */
     semihost(0x18, (const void *)(ok ? 0x20026u : 0x20023u));
 }
+#endif
 
-#define P(i) ((void *)(uintptr_t)a[i])
+/* Where the table really is minus where the host laid it out. */
+static uintptr_t relocation;
+
+#define P(i) (a[i] ? (void *)(relocation + a[i]) : (void *)0)
 #define I(i) ((int)a[i])
 
 static void run_job(const uint32_t *job) {
@@ -105,7 +136,7 @@ static void run_job(const uint32_t *job) {
         break;
     }
     default:
-        sh_exit(0);
+        finish(0);
     }
 }
 
@@ -113,22 +144,21 @@ int main(void) {
     trit_board_init();
     uint32_t size;
     const uint32_t *table = (const uint32_t *)trit_board_bulk_region(&size);
-    if (!table || table[0] != MAGIC) sh_exit(0);
-    static const char name[] = "kernel-results.bin";
-    const uint32_t open_args[3] = {(uint32_t)name, 5 /* "wb" */, sizeof name - 1};
-    const int fh = semihost(0x01, open_args);
-    if (fh < 0) sh_exit(0);
+    if (!table || size < 4 * HEAD_WORDS || table[0] != MAGIC) finish(0);
+    relocation = (uintptr_t)table - table[2];
+    const results_t out = results_open();
+    if (results_failed(out)) finish(0);
     const uint32_t jobs = table[1];
     for (uint32_t j = 0; j < jobs; ++j) {
-        const uint32_t *job = table + 2 + j * JOB_WORDS;
+        const uint32_t *job = table + HEAD_WORDS + j * JOB_WORDS;
         const uint64_t t0 = trit_board_counter();
         for (uint32_t r = 0; r < job[2]; ++r) run_job(job);
         const uint64_t ticks = trit_board_counter() - t0;
         const uint32_t head[4] = {j, job[4], (uint32_t)ticks, (uint32_t)(ticks >> 32)};
-        sh_write(fh, head, sizeof head);
-        sh_write(fh, (const void *)(uintptr_t)job[3], job[4]);
+        results_write(out, head, sizeof head);
+        results_write(out, (const void *)(relocation + job[3]), job[4]);
     }
-    semihost(0x02, &fh);
-    sh_exit(1);
+    results_close(out);
+    finish(1);
     return 0;
 }

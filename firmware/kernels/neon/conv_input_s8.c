@@ -1,0 +1,55 @@
+/* NEON flavour: the input convolution, int8 pixels x int8 weights -> binary.
+ *
+ * Per output pixel the k x k x cin patch is gathered into a zero-padded byte row (taps outside
+ * the image are 0), L = k*k*cin rounded up to 16 bytes. The weights, copied once per call into
+ * rows of the same padded length, meet it in 16-byte chunks: vmull_s8 on each half (int16
+ * products, |p| <= 2^14) and vpadalq_s16 into int32 lanes. Four output channels fold into one
+ * vector by pairwise adds; the accumulators go through the threshold and pack.
+ * Scratch (int32): acc[cout rounded up to 4]. */
+#include <string.h>
+
+#include "neon_util.h"
+
+/* Int32 lanes whose sum is the dot product of two padded byte rows of `chunks` x 16 bytes. */
+static inline int32x4_t dot_lanes(const int8_t *a, const int8_t *b, int chunks) {
+    int32x4_t acc = vdupq_n_s32(0);
+    for (int j = 0; j < chunks; ++j) {
+        const int8x16_t x = vld1q_s8(a + 16 * j), y = vld1q_s8(b + 16 * j);
+        acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(x), vget_low_s8(y)));
+        acc = vpadalq_s16(acc, vmull_s8(vget_high_s8(x), vget_high_s8(y)));
+    }
+    return acc;
+}
+
+void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights,
+                        int cout, int k, int stride, int pad, const trit_threshold_t *thr,
+                        uint32_t *out, int32_t *scratch) {
+    const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+    const int ow_words = TRIT_WORDS(cout), row = k * cin, len = k * row;
+    const int chunks = (len + 15) / 16, padded = 16 * chunks, cpad = (cout + 3) & ~3;
+    int8_t patch[padded], wts[cpad][padded];
+    memset(wts, 0, sizeof wts);
+    for (int o = 0; o < cout; ++o) memcpy(wts[o], weights + o * len, (size_t)len);
+    memset(patch, 0, sizeof patch);
+    for (int oy = 0; oy < oh; ++oy) {
+        for (int ox = 0; ox < ow; ++ox) {
+            for (int ky = 0; ky < k; ++ky) {
+                const int y = oy * stride + ky - pad;
+                for (int kx = 0; kx < k; ++kx) {
+                    const int x = ox * stride + kx - pad;
+                    int8_t *dst = patch + ky * row + kx * cin;
+                    if (y < 0 || y >= h || x < 0 || x >= w) memset(dst, 0, (size_t)cin);
+                    else memcpy(dst, in + (y * w + x) * cin, (size_t)cin);
+                }
+            }
+            for (int o = 0; o < cpad; o += 4) {
+                const int32x4_t d0 = dot_lanes(patch, wts[o], chunks);
+                const int32x4_t d1 = dot_lanes(patch, wts[o + 1], chunks);
+                const int32x4_t d2 = dot_lanes(patch, wts[o + 2], chunks);
+                const int32x4_t d3 = dot_lanes(patch, wts[o + 3], chunks);
+                vst1q_s32(scratch + o, pairwise_s32(pairwise_s32(d0, d1), pairwise_s32(d2, d3)));
+            }
+            trit_threshold_pack(scratch, cout, thr, 0, 0, out + (oy * ow + ox) * ow_words);
+        }
+    }
+}

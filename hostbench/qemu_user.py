@@ -1,0 +1,97 @@
+"""Run Linux boards' programs here under QEMU user mode (qemu-aarch64, qemu-arm) with the
+trit_icount TCG plugin (hostbench/qemu_plugin/trit_icount.c), which gives the guest a
+deterministic instruction counter: firmware/boards/linux/board.c reads it when
+$TRIT_ICOUNT_FILE is set. The plugin is built with the host C compiler on first use."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from .boards import Board, get_board
+from .command_port import CommandPort
+from .qemu import EmulatorError
+
+PLUGIN_SOURCE = Path(__file__).resolve().parent / "qemu_plugin" / "trit_icount.c"
+PLUGIN_DIR = Path(__file__).resolve().parents[1] / "build" / "qemu-plugin"
+
+
+def plugin_library(build_dir: Path = PLUGIN_DIR) -> Path:
+    """The plugin's shared library, (re)built when its source is newer."""
+    lib = build_dir / "libtrit_icount.so"
+    if lib.exists() and lib.stat().st_mtime >= PLUGIN_SOURCE.stat().st_mtime:
+        return lib
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise EmulatorError("no host C compiler to build the QEMU plugin (install gcc)")
+    build_dir.mkdir(parents=True, exist_ok=True)
+    tmp = lib.with_suffix(f".{os.getpid()}.so")
+    res = subprocess.run([cc, "-shared", "-fPIC", "-O2", "-Wall", "-Wextra",
+                          "-fvisibility=hidden", str(PLUGIN_SOURCE), "-o", str(tmp)],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        raise EmulatorError(f"building the QEMU plugin failed:\n{res.stderr}")
+    tmp.replace(lib)   # atomic: parallel builds never see a half-written library
+    return lib
+
+
+def qemu_user_binary(board: Board) -> str:
+    if board.qemu_user is None:
+        raise EmulatorError(f"{board.name} does not run under QEMU user mode (no linux.qemu)")
+    exe = shutil.which(board.qemu_user)
+    if exe is None:
+        raise EmulatorError(f"{board.qemu_user} is not installed (make setup installs "
+                            f"qemu-user)")
+    return exe
+
+
+def user_command(board: Board, program: Path, icount_file: Path) -> list[str]:
+    """argv running ``program`` (a static binary for the board) under QEMU user mode with the
+    instruction-counting plugin writing to ``icount_file``."""
+    return [qemu_user_binary(board), "-plugin", f"{plugin_library()},out={icount_file}",
+            str(Path(program).resolve())]
+
+
+def user_env(icount_file: Path, bulk_file: Path | None = None) -> dict[str, str]:
+    env = dict(os.environ, TRIT_ICOUNT_FILE=str(icount_file))
+    env.pop("TRIT_SERIAL", None)
+    if bulk_file is not None:
+        env["TRIT_BULK_FILE"] = str(bulk_file)
+    return env
+
+
+def run_program(board: str | Board, program: Path, cwd: Path, bulk_file: Path | None = None,
+                timeout: float = 300.0) -> subprocess.CompletedProcess:
+    """Run ``program`` to completion under QEMU user mode in ``cwd`` (no input)."""
+    spec = get_board(board) if isinstance(board, str) else board
+    icount = Path(cwd) / "icount.bin"
+    icount.touch()
+    try:
+        return subprocess.run(user_command(spec, program, icount), cwd=cwd,
+                              env=user_env(icount, bulk_file), stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise EmulatorError(f"{program.name} did not finish within {timeout:.0f} s "
+                            f"under {spec.qemu_user}") from None
+
+
+@contextmanager
+def user_emulator(program: Path, board: str | Board, timeout: float = 10.0,
+                  bulk_file: Path | None = None) -> Iterator[CommandPort]:
+    """Start the runtime ``program`` under QEMU user mode; yields a port on its stdin/stdout.
+    ``bulk_file``: images for bulk mode (the program reads them at start)."""
+    spec = get_board(board) if isinstance(board, str) else board
+    with tempfile.TemporaryDirectory(prefix="trit-qemu-user-") as tmp:
+        icount = Path(tmp) / "icount.bin"
+        icount.touch()
+        port = CommandPort(user_command(spec, program, icount), env=user_env(icount, bulk_file),
+                           cwd=tmp, timeout=timeout, name=f"{spec.qemu_user} {program.name}")
+        try:
+            yield port
+        finally:
+            port.close()
