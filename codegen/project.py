@@ -10,12 +10,15 @@
                             come from the reference flavour)
     src/board/              the board port (firmware/boards/<port>/) and the Cortex-M counters
     ld/                     bare-metal ports: linker scripts
+
+Linux boards (Raspberry Pi class, QEMU user mode) get a Makefile instead of platformio.ini: one
+static program, ``trit-runtime``, cross-built here or built natively on the board.
 """
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import jinja2
@@ -47,10 +50,18 @@ class ProjectTarget:
     defines: list[str] = field(default_factory=list)         # -D flags (bare-metal ports)
     port_config: dict[str, str] = field(default_factory=dict)  # macros of trit/port_config.h
     includes: list[str] = field(default_factory=list)        # headers port_config.h includes
+    linux_cc: str | None = None                # Linux boards: the (cross) C compiler
+    linux_cflags: list[str] = field(default_factory=list)    # Linux boards: -mcpu, -mfpu, ...
+    kernels: str = "ref"                       # flavour named in the Makefile's header
 
     @property
     def local(self) -> bool:
         return self.platform == LOCAL_PLATFORM
+
+    @property
+    def linux(self) -> bool:
+        """A Linux user-space runtime (Makefile project) rather than firmware."""
+        return self.port in LINUX_PORTS
 
 
 def kernel_sources(flavour: str) -> list[Path]:
@@ -102,7 +113,8 @@ def _env() -> jinja2.Environment:
 
 def write_project(ir: ModelIR, target: ProjectTarget, out_dir: str | Path, kernels: str = "ref",
                   model_name: str | None = None, qemu_timeout: int | None = None) -> Path:
-    """Write the project into ``out_dir`` (kept: .pio build and core folders)."""
+    """Write the project into ``out_dir`` (kept: .pio build and core folders): a PlatformIO
+    project for microcontrollers, a Makefile project for Linux boards."""
     out = Path(out_dir)
     files = port_sources(target.port)
     for sub in ("src", "include", "ld"):
@@ -129,6 +141,11 @@ def write_project(ir: ModelIR, target: ProjectTarget, out_dir: str | Path, kerne
         ldscript = f"ld/{linker_script(files, target.name).name}"
     env = _env()
     name = model_name or ir.name
+    if target.linux:
+        (out / "platformio.ini").unlink(missing_ok=True)
+        (out / "Makefile").write_text(env.get_template("Makefile.j2").render(
+            model=name, target=replace(target, kernels=kernels)))
+        return out
     if target.port_config:
         (out / "include" / "trit" / "port_config.h").write_text(
             env.get_template("port_config.h.j2").render(target=target, model=name))

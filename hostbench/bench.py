@@ -74,7 +74,8 @@ def _stats(values: np.ndarray, digits: int | None = None) -> dict:
 def counter_stats(counters: np.ndarray, unit: str, clock_hz: int | None) -> dict:
     """Report fields for per-inference counters in ``unit``: instructions (emulators) as they
     are; cycles, and milliseconds at ``clock_hz``; microseconds as milliseconds, with cycles
-    at ``clock_hz`` (a timer's resolution, not a cycle count)."""
+    at ``clock_hz`` (a timer's resolution, not a cycle count); nanoseconds (Linux boards'
+    monotonic clock) as milliseconds only: an application processor's clock varies."""
     out = {"instructions_per_inference": None, "cycles_per_inference": None,
            "milliseconds_per_inference": None}
     if unit == "instructions":
@@ -87,6 +88,8 @@ def counter_stats(counters: np.ndarray, unit: str, clock_hz: int | None) -> dict
         out["milliseconds_per_inference"] = _stats(counters / 1e3, 3)
         if clock_hz:
             out["cycles_per_inference"] = _stats(np.round(counters * (clock_hz / 1e6)))
+    elif unit == "nanoseconds":   # Linux boards: clock_gettime(CLOCK_MONOTONIC), wall time
+        out["milliseconds_per_inference"] = _stats(counters / 1e6, 3)
     else:
         raise ValueError(f"device reported an unknown counter unit {unit!r}")
     return out

@@ -28,9 +28,10 @@ def add_firmware_args(p: argparse.ArgumentParser, board_help: str) -> None:
     p.add_argument("--model", type=Path, required=True,
                    help="IR file (.trit), zoo folder (models/NAME) or zoo name")
     p.add_argument("--board", default=DEFAULT_BOARD, help=board_help)
-    p.add_argument("--kernels", help="kernel flavour instead of the board's (ref, armv7em)")
+    p.add_argument("--kernels", help="kernel flavour instead of the board's (ref, armv7em, neon)")
     p.add_argument("--direct", action="store_true",
-                   help="bare-metal boards: compile with arm-none-eabi-gcc instead of `pio run`")
+                   help="bare-metal boards: compile with arm-none-eabi-gcc instead of `pio run` "
+                   "(Linux boards always build with their generated Makefile)")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -56,6 +57,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--port", help="serial port of the board (default for real boards: found "
                    "by the board's USB VID:PID; for an emulated board, the pseudo-terminal "
                    "`trit flash` printed)")
+    e.add_argument("--command", help="Linux boards: the command that starts the runtime "
+                   "with the protocol on its stdin/stdout, e.g. \"ssh pi@raspberrypi.local "
+                   "./trit-runtime\" (copy it there first: `trit flash ... --ssh`)")
     e.add_argument("--resume", action="store_true",
                    help="serial runs: continue after the last image answered before the "
                    "board stopped answering (results kept in the progress log)")
@@ -86,6 +90,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "Then `trit bench --board ... [--port ...]` measures on it.")
     add_firmware_args(f, "board of boards.yaml (`trit boards`)")
     f.add_argument("--port", help="upload port (default: PlatformIO's own detection)")
+    f.add_argument("--ssh", metavar="USER@HOST",
+                   help="Linux boards: copy the runtime to USER@HOST:trit-runtime with scp")
     f.set_defaults(func=cmd_flash, out=None)
 
     m = sub.add_parser(
@@ -150,7 +156,8 @@ def _build(args: argparse.Namespace):
     print(f"memory plan: weights {plan.weight_bytes} B (flash, C layout), activations "
           f"{plan.activation_bytes} B (arena {plan.arena_bytes} B + scratch "
           f"{4 * plan.scratch_words} B)")
-    print(f"firmware {fw.elf}: flash {fw.flash_bytes} B, RAM {fw.ram_bytes} B")
+    what = "runtime" if fw.elf.name == "trit-runtime" else "firmware"
+    print(f"{what} {fw.elf}: flash {fw.flash_bytes} B, RAM {fw.ram_bytes} B")
     return ir, fw
 
 
@@ -160,15 +167,23 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def _bench_on_port(args: argparse.Namespace, ir, fw, images, labels, progress: bool):
-    """Serial run on a board's port (real, or an emulator on a pseudo-terminal)."""
+    """Serial run on a board's port (real, or an emulator on a pseudo-terminal), or on a
+    command's stdin/stdout (``--command``: a Linux board's runtime, e.g. over ssh)."""
+    import shlex
+
     from .bench import ProgressLog, bench_serial
     from .boards import get_board
+    from .command_port import CommandPort
     from .dut import DUT
     from .firmware_build import project_dir
     from .ports import find_board_port, open_port
     board = get_board(args.board)
-    device = args.port or find_board_port(board)
-    port = open_port(device, board.baud, timeout=10.0)
+    if args.command:
+        device = args.command
+        port = CommandPort(shlex.split(args.command), timeout=30.0)
+    else:
+        device = args.port or find_board_port(board)
+        port = open_port(device, board.baud, timeout=10.0)
     try:
         dut = DUT(port)
         running = dut.handshake()
@@ -205,7 +220,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     data = load_cifar10(args.data)
     images, labels = data.test_images[:args.images], data.test_labels[:args.images]
     progress = sys.stderr.isatty()
-    on_port = args.port is not None or not get_board(args.board).emulated
+    if args.command and not get_board(args.board).linux:
+        raise ValueError(f"--command runs a Linux board's runtime; {args.board} is a "
+                         f"microcontroller (use --port)")
+    on_port = (args.port is not None or args.command is not None
+               or not get_board(args.board).emulated)
     if args.profile and on_port:
         raise ValueError("--profile runs on emulated boards started by trit bench (no --port)")
     if on_port:
@@ -240,6 +259,8 @@ def cmd_flash(args: argparse.Namespace) -> int:
     from .qemu import start_on_pty
     board = get_board(args.board)
     ir, fw = _build(args)
+    if board.linux:
+        return _install_linux(args, board, ir, fw)
     if board.emulated:
         emu = start_on_pty(fw.elf, args.board)
         print(f"{args.board} (emulated) runs {ir.name} with its UART on {emu.device}\n"
@@ -258,6 +279,32 @@ def cmd_flash(args: argparse.Namespace) -> int:
     pio_run_stock(project, board.pio_platform, target="upload", extra=extra)
     print(f"flashed {ir.name} to {args.board}; measure it: trit bench --board {args.board} "
           f"--model {args.model}" + (f" --port {args.port}" if args.port else ""))
+    return 0
+
+
+def _install_linux(args: argparse.Namespace, board, ir, fw) -> int:
+    """`trit flash` on a Linux board: copy the runtime with scp (``--ssh``), or say how."""
+    import subprocess
+    program = fw.elf
+    if board.emulated:
+        print(f"{args.board} runs {program} under {board.qemu_user} here; `trit bench --board "
+              f"{args.board} --model {args.model}` starts it. By hand: {board.qemu_user} "
+              f"{program}, then type protocol commands such as `name%` (Ctrl-D quits)")
+        return 0
+    if not args.ssh:
+        print(f"built {program} ({ir.name}, static). Copy it to the board and measure it:\n"
+              f"  scp {program} pi@HOST:trit-runtime\n"
+              f"  trit bench --board {args.board} --model {args.model} --command "
+              f"\"ssh pi@HOST ./trit-runtime\"\n"
+              f"or over a serial link: on the board `TRIT_SERIAL=/dev/ttyGS0 ./trit-runtime`, "
+              f"here `trit bench --board {args.board} --model {args.model} [--port ...]`")
+        return 0
+    res = subprocess.run(["scp", "-q", str(program), f"{args.ssh}:trit-runtime"])
+    if res.returncode != 0:
+        raise OSError(f"scp to {args.ssh} failed (exit {res.returncode})")
+    print(f"copied {ir.name}'s runtime to {args.ssh}:trit-runtime; measure it: trit bench "
+          f"--board {args.board} --model {args.model} --command \"ssh {args.ssh} "
+          f"./trit-runtime\"")
     return 0
 
 
@@ -310,7 +357,9 @@ def cmd_boards(args: argparse.Namespace) -> int:
     print(f"{'board':14s} {'core':13s} {'isa':14s} {'kernels':8s} {'MHz':>4s} "
           f"{'flash':>8s} {'RAM':>8s} {'counter':12s} {'framework':14s} runs on")
     for b in boards.values():
-        runs = (f"QEMU {b.qemu_machine}" if b.emulated
+        runs = (f"QEMU {b.qemu_machine}" if b.qemu_machine
+                else f"{b.qemu_user} (Linux user mode)" if b.emulated
+                else f"Linux ({b.linux_cc}), ssh or USB {b.usb_text}" if b.linux
                 else f"{b.pio_platform}, USB {b.usb_text}")
         print(f"{b.name:14s} {b.core:13s} {b.isa:14s} {b.kernels:8s} {b.clock_hz / 1e6:4.0f} "
               f"{b.flash:8d} {b.ram:8d} {b.counter:12s} {b.framework:14s} {runs}")

@@ -1,8 +1,8 @@
 """Build firmware: generate the PlatformIO project (codegen.project) for a board of
 boards.yaml, build it with `pio run` (hostbench.pio: offline with the local platform for
 emulated boards, the stock platform for real boards), or with arm-none-eabi-gcc directly on the
-same tree (`trit build --direct`, any bare-metal board), and check the result against the
-board's flash and RAM."""
+same tree (`trit build --direct`, any bare-metal board); Linux boards get a Makefile project
+built with their cross compiler. Check the result against the board's flash and RAM."""
 
 from __future__ import annotations
 
@@ -50,14 +50,15 @@ def check_fit(plan: MemoryPlan, board: Board) -> None:
 
 def project_target(board: Board) -> ProjectTarget:
     """The project generator's view of a catalogue entry."""
-    framework_port = board.framework != "trit-baremetal"
+    framework_port = board.framework not in ("trit-baremetal", "linux")
     return ProjectTarget(
         name=board.name, port=board.firmware, platform=board.pio_platform,
         pio_board=board.pio_board, framework=board.framework,
         upload_protocol=board.upload_protocol, baud=board.baud,
         defines=[] if framework_port else c_defines(board),
         port_config=port_config(board) if framework_port else {},
-        includes=[h for h in [hal_header(board)] if h])
+        includes=[h for h in [hal_header(board)] if h],
+        linux_cc=board.linux_cc, linux_cflags=list(board.linux_cflags))
 
 
 def project_dir(board: str, model: Path, kernels: str | None = None) -> Path:
@@ -69,7 +70,7 @@ def project_dir(board: str, model: Path, kernels: str | None = None) -> Path:
 
 @dataclass
 class Firmware:
-    elf: Path
+    elf: Path          # the firmware ELF, or a Linux board's static program (trit-runtime)
     flash_bytes: int   # .text + .data (+ .ARM.exidx)
     ram_bytes: int     # .data + .bss
 
@@ -89,6 +90,8 @@ def build_firmware(ir: ModelIR, out_dir: Path, board: str = "mps2-an386",
     spec = get_board(board)
     check_fit(plan_memory(ir), spec)
     project = write_project(ir, project_target(spec), out_dir, kernels=kernels or spec.kernels)
+    if spec.linux:
+        return _make_linux(project, spec)
     if spec.pio_platform != "trit":
         if not use_platformio:
             raise BuildError(f"{board} builds with PlatformIO's {spec.pio_platform} platform "
@@ -105,6 +108,26 @@ def build_firmware(ir: ModelIR, out_dir: Path, board: str = "mps2-an386",
         raise DoesNotFit(f"firmware needs {flash} B flash / {ram} B RAM, {board} has "
                          f"{spec.flash} B / {spec.ram} B")
     return Firmware(elf, flash, ram)
+
+
+def _make_linux(project: Path, board: Board) -> Firmware:
+    """Build a Linux board's runtime with the generated Makefile (cross compiler of
+    boards.yaml); sizes from the matching binutils ``size`` (text + data, data + bss)."""
+    cc = board.linux_cc or "gcc"
+    if shutil.which(cc) is None:
+        raise BuildError(f"{cc} is not installed (make setup installs the cross compilers); "
+                         f"on the board itself, build natively: make -C {project} CC=gcc")
+    if shutil.which("make") is None:
+        raise BuildError("make is not installed")
+    res = subprocess.run(["make", "-C", str(project), "--no-print-directory",
+                          "EXTRA_CFLAGS=-Werror"],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        raise BuildError(f"runtime build failed:\n{res.stdout[-2000:]}{res.stderr[-4000:]}")
+    program = project / "trit-runtime"
+    size_tool = cc[:-3] + "size" if cc.endswith("gcc") else "size"
+    flash, ram = elf_sizes(program, size_tool)
+    return Firmware(program, flash, ram)
 
 
 def _gcc_build(project: Path, cpu: str, defines: list[str]) -> Path:

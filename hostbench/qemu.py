@@ -100,7 +100,15 @@ def emulator(elf: Path, board: str = "mps2-an386", timeout: float = 10.0,
              preload: tuple[Path, int] | None = None) -> Iterator[serial.SerialBase]:
     """Run ``elf`` on ``board``; yields an open pyserial port on its UART0. QEMU waits for
     this connection before starting the guest, so no output is lost. ``preload`` = (file,
-    address) places a raw file in guest memory before boot (bulk mode). Stops QEMU on exit."""
+    address) places a raw file in guest memory before boot (bulk mode). Stops QEMU on exit.
+    Linux boards run under QEMU user mode instead (:mod:`hostbench.qemu_user`), the port on
+    the program's stdin/stdout and the preloaded file read by the program at start."""
+    from .boards import get_board
+    if get_board(board).linux:
+        from .qemu_user import user_emulator
+        with user_emulator(elf, board, timeout, bulk_file=preload[0] if preload else None) as p:
+            yield p
+        return
     binary, machine = qemu_machine(board)
     exe = _qemu_exe(binary)
     port = free_port()

@@ -19,6 +19,7 @@ def test_catalogue_has_the_emulated_m4():
 REQUIRED_BOARDS = {"mps2-an385", "mps2-an386", "mps2-an500", "mps3-an547", "nucleo_l4r5zi",
                    "nucleo_f746zg", "nucleo_h743zi", "nucleo_f401re", "nucleo_g0b1re", "pico",
                    "teensy41", "nano33ble"}
+LINUX_BOARDS = {"qemu-aarch64", "qemu-armv7", "rpi4-aarch64", "rpi3-armv7"}
 
 
 def test_every_catalogue_entry_is_complete_and_consistent():
@@ -27,11 +28,16 @@ def test_every_catalogue_entry_is_complete_and_consistent():
     from codegen.project import FIRMWARE, KERNEL_FLAVOURS, port_sources
     from hostbench.firmware_build import CPU_FLAGS
     boards = load_boards()
-    assert REQUIRED_BOARDS <= set(boards)
+    assert REQUIRED_BOARDS | LINUX_BOARDS <= set(boards)
     for b in boards.values():
         assert b.kernels in KERNEL_FLAVOURS, b.name
         assert (FIRMWARE / "boards" / b.firmware).is_dir(), b.name
         assert port_sources(b.firmware), b.name
+        if b.linux:   # application processors: NEON kernels, a cross compiler, no PlatformIO
+            assert b.kernels == "neon" and b.firmware == "linux" and b.linux_cc, b.name
+            assert b.counter == ("instructions" if b.emulated else "nanoseconds"), b.name
+            assert not b.qemu_machine and b.pio_platform == "", b.name
+            continue
         assert b.core in CPU_FLAGS, b.name
         # cores without the DSP extension get the portable flavour
         assert b.kernels == ("ref" if b.core in ("cortex-m0plus", "cortex-m3") else "armv7em")
@@ -86,7 +92,11 @@ BASE = """tiny:
     (("  stm32: {family: G0, uart: USART2, tx: PA2, rx: PA3, af: GPIO_AF1_USART2}\n", ""),
      "missing field 'stm32'"),
     (("  counter: cycles\n", "  counter: cycles\n  kernels: armv7em\n"),
-     "field 'kernels': 'armv7em' needs the DSP extension, which armv6-m does not have"),
+     "field 'kernels': 'armv7em' runs on .*, not armv6-m"),
+    (("  counter: cycles\n", "  counter: cycles\n  kernels: neon\n"),
+     "field 'kernels': 'neon' runs on armv7-a, armv8-a, not armv6-m"),
+    (("  counter: cycles\n", "  counter: cycles\n  linux: {cc: gcc, cflags: []}\n"),
+     "needs exactly one of the fields 'platformio' .* and 'linux'"),
 ])
 def test_invalid_entries_name_board_and_field(tmp_path, change, message):
     p = tmp_path / "boards.yaml"
@@ -104,6 +114,42 @@ def test_valid_minimal_entry_and_unknown_board(tmp_path):
     assert tiny.kernels == "ref" and tiny.stm32.family == "G0" and not tiny.emulated
     with pytest.raises(BoardError, match="unknown board 'nope'"):
         get_board("nope")
+
+
+LINUX = """pi:
+  core: cortex-a72
+  isa: armv8-a
+  fpu: true
+  clock_hz: 1500000000
+  flash: 67108864
+  ram: 67108864
+  firmware: linux
+  counter: nanoseconds
+  linux: {cc: aarch64-linux-gnu-gcc, cflags: [-mcpu=cortex-a72]}
+  serial: {baud: 115200, usb: ["0525:A4A7"]}
+"""
+
+
+def test_linux_entries():
+    """A Linux board: NEON kernels from its ISA, no PlatformIO; user-mode QEMU makes it an
+    emulated board with a file-backed bulk region."""
+    import tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / "boards.yaml"
+        p.write_text(LINUX)
+        pi = get_board("pi", p)
+        assert pi.linux and pi.kernels == "neon" and not pi.emulated and pi.bulk is None
+        p.write_text(LINUX.replace("cflags: [-mcpu=cortex-a72]}",
+                                   "cflags: [-mcpu=cortex-a72], qemu: qemu-aarch64}"))
+        emu = get_board("pi", p)
+        assert emu.emulated and emu.qemu_user == "qemu-aarch64" and emu.bulk[1] > 0
+        p.write_text(LINUX.replace("cflags: [-mcpu=cortex-a72]", "cflags: -O3"))
+        with pytest.raises(BoardError, match="board 'pi': field 'linux.cflags' must be list"):
+            load_boards(p)
+        p.write_text(LINUX.replace("{cc: aarch64-linux-gnu-gcc, ", "{"))
+        with pytest.raises(BoardError, match="board 'pi': missing field 'linux.cc'"):
+            load_boards(p)
 
 
 def test_port_config_names_the_uart_pins_and_clocks():

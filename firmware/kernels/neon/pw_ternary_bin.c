@@ -78,15 +78,21 @@ block_packed(const uint32_t *s, const uint32_t *z, uint8x16_t a, const int iw, c
     return c;
 }
 
-/* Rows of 3 or 4 words: one vector per row (row i at s + i * iw). */
+/* Rows of 3 or 4 words: one vector per row (row i at s + i * iw). With iw = 3 the vector's
+ * fourth word is the next row's first: the activation's fourth word is zero, which clears it
+ * for P_a and N_a, but equal scales count nz & (a ^ s), so there it is masked off. */
 static inline __attribute__((always_inline)) counts8_t
 block_rows(const uint32_t *s, const uint32_t *z, uint8x16_t a, int iw, const int equal) {
+    const uint8x16_t keep = vreinterpretq_u8_u32(
+        vcombine_u32(vdup_n_u32(~0u), vcreate_u32(iw == 3 ? 0xffffffffull : ~0ull)));
     uint8x16_t cp[BLOCK], cn[BLOCK];
     counts8_t c;
 #pragma GCC unroll 8
-    for (int i = 0; i < BLOCK; ++i)
-        count_vector(vld1q_u8((const uint8_t *)(s + i * iw)), vld1q_u8((const uint8_t *)(z + i * iw)),
-                     a, equal, &cp[i], &cn[i]);
+    for (int i = 0; i < BLOCK; ++i) {
+        uint8x16_t zv = vld1q_u8((const uint8_t *)(z + i * iw));
+        if (equal && iw == 3) zv = vandq_u8(zv, keep);
+        count_vector(vld1q_u8((const uint8_t *)(s + i * iw)), zv, a, equal, &cp[i], &cn[i]);
+    }
     c.p = fold_u8(cp, BLOCK);
     c.n = equal ? c.p : fold_u8(cn, BLOCK);
     return c;

@@ -1,0 +1,111 @@
+"""The Linux runtime (Cortex-A boards): the generated Makefile project, the whole model under
+QEMU user mode with the NEON kernels (bit-exact with the reference interpreter), and the serial
+protocol over a command's stdin/stdout, as `trit bench --command "ssh pi@host ..."` uses it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from codegen import reference
+from codegen.ir import load_ir
+from codegen.project import write_project
+from hostbench.boards import get_board
+from hostbench.bulk import fnv1a_logits, run_bulk
+from hostbench.firmware_build import build_firmware, project_target
+from tests.conftest import REPO
+from tests.test_export import trained_like_model
+from trainer.export import export_model
+
+ZOO_MODEL = REPO / "models" / "dws-tern-bin-32k" / "model.trit"
+# board -> what it needs here (make setup installs them)
+NEEDS = {"qemu-aarch64": ("aarch64-linux-gnu-gcc", "qemu-aarch64"),
+         "qemu-armv7": ("arm-linux-gnueabihf-gcc", "qemu-arm")}
+
+
+def needs(board: str) -> None:
+    missing = [t for t in NEEDS[board] if not shutil.which(t)]
+    if missing:
+        pytest.skip(f"needs {' and '.join(missing)} (make setup)")
+
+
+def test_linux_board_gets_a_makefile_project(tmp_path):
+    ir = export_model(trained_like_model(seed=3), name="golden")
+    board = get_board("rpi4-aarch64")
+    out = write_project(ir, project_target(board), tmp_path / "p", kernels=board.kernels)
+    make = (out / "Makefile").read_text()
+    assert not (out / "platformio.ini").exists() and not (out / "ld").exists()
+    assert "CC = aarch64-linux-gnu-gcc" in make and "make CC=gcc" in make
+    assert "TARGET_FLAGS ?= -mcpu=cortex-a72" in make
+    assert "'-DTRIT_BOARD_NAME=\"rpi4-aarch64\"'" in make and "-static" in make
+    assert (out / "src" / "kernels" / "neon_util.h").exists()
+    assert (out / "src" / "board" / "board.c").exists()
+    assert not any((out / "src" / "board").glob("cortex_m*"))
+
+
+def test_native_build_with_cc_gcc_speaks_the_protocol(tmp_path, cifar):
+    """The build a user runs on the board itself (`make CC=gcc`), here on the host with the
+    portable kernels: the runtime answers the serial protocol on stdin/stdout, reports its
+    monotonic clock in nanoseconds and agrees bit-exactly with the reference."""
+    from hostbench.bench import bench_serial
+    from hostbench.command_port import CommandPort
+    from hostbench.dut import DUT
+    ir = export_model(trained_like_model(seed=4), name="golden")
+    out = write_project(ir, project_target(get_board("rpi4-aarch64")), tmp_path / "p",
+                        kernels="ref")
+    res = subprocess.run(["make", "-C", str(out), "CC=gcc", "TARGET_FLAGS=",
+                          "EXTRA_CFLAGS=-Werror"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    port = CommandPort([str(out / "trit-runtime")], timeout=20.0)
+    try:
+        dut = DUT(port)
+        assert dut.handshake() == "golden"
+        assert dut.identify()["board"] == "rpi4-aarch64"
+        images, labels = cifar.test_images[:8], cifar.test_labels[:8]
+        report = bench_serial(dut, ir, images, labels, "rpi4-aarch64", "golden", 0, 0,
+                              progress=False)
+    finally:
+        port.close()
+    assert port.process.wait(timeout=10) == 0   # closing stdin ends the runtime
+    assert report.agreement == 1.0
+    assert report.instructions_per_inference is None
+    assert report.milliseconds_per_inference["min"] > 0
+
+
+@pytest.mark.parametrize("board", ["qemu-aarch64", "qemu-armv7"])
+def test_zoo_model_bit_exact_under_qemu_user(board, cifar, tmp_path):
+    """The zoo's popcount model, NEON kernels, cross-built and run under QEMU user mode in
+    bulk mode: every prediction and every logit equal to the reference interpreter, and the
+    counter counts guest instructions."""
+    needs(board)
+    ir = load_ir(ZOO_MODEL)
+    fw = build_firmware(ir, tmp_path / board, board=board)
+    assert fw.elf.name == "trit-runtime" and fw.flash_bytes > 0
+    images = cifar.test_images[:12]
+    res = run_bulk(fw.elf, images, board=board, instances=2)
+    want = reference.run_batched(ir, images)
+    assert np.array_equal(res.pred, want["pred"])
+    assert np.array_equal(res.logits_hash, fnv1a_logits(want["logits"]))
+    assert (res.counter > 1_000_000).all()
+
+
+def test_serial_path_under_qemu_user_counts_the_same_instructions(cifar, tmp_path):
+    """One image over the protocol on stdin/stdout and the same image in bulk mode: the same
+    logits, and instruction counts that differ only by the protocol's own work."""
+    needs("qemu-aarch64")
+    from hostbench.dut import DUT
+    from hostbench.qemu import emulator
+    ir = export_model(trained_like_model(seed=7), name="golden")
+    fw = build_firmware(ir, tmp_path / "p", board="qemu-aarch64")
+    img = cifar.test_images[3]
+    with emulator(fw.elf, "qemu-aarch64") as port:
+        dut = DUT(port)
+        dut.wait_ready()
+        got = dut.infer(img)
+    assert got.unit == "instructions"
+    assert got.logits == reference.run(ir, img[None])["logits"][0].tolist()
+    bulk = int(run_bulk(fw.elf, img[None], board="qemu-aarch64", instances=1).counter[0])
+    assert abs(bulk - got.counter) <= 0.01 * bulk
