@@ -168,50 +168,106 @@ block_bits(int32x4_t lo, int32x4_t hi, int ob, const pw_plan_t *pl, const trit_t
     return sum_u32(vorrq_u32(vandq_u32(b0, lane_bits), vandq_u32(b1, vshlq_n_u32(lane_bits, 4))));
 }
 
+/* One output pixel: its activation words, their vector, its residual bits and output words
+ * (cleared here). */
+typedef struct {
+    const uint32_t *a, *r;
+    uint8x16_t av;
+    uint32_t *o;
+} pixel_t;
+
+static inline __attribute__((always_inline)) pixel_t
+pixel_at(int px, const uint32_t *in, int w, const uint32_t *residual, int res_w, int res_c,
+         int res_stride, uint32_t *out, int owords, const pw_plan_t *pl, const int has_res) {
+    pixel_t p = {.a = in + px * pl->iw, .r = 0, .o = out + px * owords};
+    if (pl->iw <= 4) {
+        p.av = activation_vector(p.a, pl->iw);
+    } else { /* the last, partial chunk */
+        uint32_t last[4] = {0};
+        memcpy(last, p.a + 4 * pl->full, (size_t)pl->tail * 4);
+        p.av = vreinterpretq_u8_u32(vld1q_u32(last));
+    }
+    if (has_res && residual) {
+        const int y = px / w, x = px % w;
+        p.r = residual + ((y * res_stride) * res_w + x * res_stride) * TRIT_WORDS(res_c);
+    }
+    for (int i = 0; i < owords; ++i) p.o[i] = 0;
+    return p;
+}
+
+/* Accumulators of the block at ob: K + (-2 wp) P_a (+ 2 wn N_a) in two int32x4 halves. */
+static inline __attribute__((always_inline)) int32x4x2_t
+block_acc(counts8_t c, int ob, const pw_plan_t *pl, const int equal) {
+    int32x4_t lo = vld1q_s32(pl->k + ob), hi = vld1q_s32(pl->k + ob + 4);
+    lo = vmlaq_n_s32(lo, vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(c.p))), pl->m2wp);
+    hi = vmlaq_n_s32(hi, vreinterpretq_s32_u32(vmovl_u16(vget_high_u16(c.p))), pl->m2wp);
+    if (!equal) {
+        lo = vmlaq_n_s32(lo, vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(c.n))), pl->p2wn);
+        hi = vmlaq_n_s32(hi, vreinterpretq_s32_u32(vmovl_u16(vget_high_u16(c.n))), pl->p2wn);
+    }
+    return (int32x4x2_t){{lo, hi}};
+}
+
+/* Channels ob.. of a block that passes cout: one at a time. */
+static void partial_block(int32x4x2_t acc8, int ob, int cout, const trit_threshold_t *thr,
+                          const pixel_t *p, int res_c) {
+    int32_t acc[BLOCK];
+    vst1q_s32(acc, acc8.val[0]);
+    vst1q_s32(acc + 4, acc8.val[1]);
+    for (int o = ob; o < cout; ++o)
+        p->o[o / 32] |= channel_bit(acc[o - ob], o, thr, p->r, res_c) << (o % 32);
+}
+
+/* Pixels two at a time: each block's weight vectors, K, thresholds and directions are loaded
+ * once for both (both pixels' bits are computed before either is stored, so the stores cannot
+ * force reloads); an odd last pixel alone. */
 static inline __attribute__((always_inline)) void
 pixels(const uint32_t *in, int h, int w, const uint32_t *sign, const uint32_t *nz, int cout,
        const trit_threshold_t *thr, const uint32_t *residual, int res_w, int res_c,
        int res_stride, uint32_t *out, const pw_plan_t *pl, const int equal, const int has_res) {
-    const int iw = pl->iw, owords = TRIT_WORDS(cout), rw = TRIT_WORDS(res_c);
+    const int iw = pl->iw, owords = TRIT_WORDS(cout), n = h * w;
     const uint32x4_t lane_bits = lane_bits4();
-    for (int px = 0; px < h * w; ++px) {
-        const uint32_t *a = in + px * iw;
-        uint8x16_t av;
-        if (iw <= 4) {
-            av = activation_vector(a, iw);
-        } else { /* the last, partial chunk */
-            uint32_t last[4] = {0};
-            memcpy(last, a + 4 * pl->full, (size_t)pl->tail * 4);
-            av = vreinterpretq_u8_u32(vld1q_u32(last));
-        }
-        const uint32_t *r = 0;
-        if (has_res && residual) {
-            const int y = px / w, x = px % w;
-            r = residual + ((y * res_stride) * res_w + x * res_stride) * rw;
-        }
-        uint32_t *o_px = out + px * owords;
-        for (int i = 0; i < owords; ++i) o_px[i] = 0;
+    int px = 0;
+    for (; px + 2 <= n; px += 2) {
+        const pixel_t p0 = pixel_at(px, in, w, residual, res_w, res_c, res_stride, out, owords,
+                                    pl, has_res);
+        const pixel_t p1 = pixel_at(px + 1, in, w, residual, res_w, res_c, res_stride, out,
+                                    owords, pl, has_res);
         for (int ob = 0; ob < pl->cpad; ob += BLOCK) {
-            const counts8_t c = ob >= pl->direct * BLOCK
-                ? block_counts(pl->s_rest, pl->z_rest, a, av, iw, pl->full, pl->tail, equal)
-                : block_counts(sign + ob * iw, nz + ob * iw, a, av, iw, pl->full, pl->tail, equal);
-            int32x4_t lo = vld1q_s32(pl->k + ob), hi = vld1q_s32(pl->k + ob + 4);
-            lo = vmlaq_n_s32(lo, vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(c.p))), pl->m2wp);
-            hi = vmlaq_n_s32(hi, vreinterpretq_s32_u32(vmovl_u16(vget_high_u16(c.p))), pl->m2wp);
-            if (!equal) {
-                lo = vmlaq_n_s32(lo, vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(c.n))), pl->p2wn);
-                hi = vmlaq_n_s32(hi, vreinterpretq_s32_u32(vmovl_u16(vget_high_u16(c.n))), pl->p2wn);
-            }
+            const int padded = ob >= pl->direct * BLOCK;
+            const uint32_t *sb = padded ? pl->s_rest : sign + ob * iw;
+            const uint32_t *zb = padded ? pl->z_rest : nz + ob * iw;
+            const int32x4x2_t acc0 = block_acc(
+                block_counts(sb, zb, p0.a, p0.av, iw, pl->full, pl->tail, equal), ob, pl, equal);
+            const int32x4x2_t acc1 = block_acc(
+                block_counts(sb, zb, p1.a, p1.av, iw, pl->full, pl->tail, equal), ob, pl, equal);
             if (ob + BLOCK <= cout) {
-                o_px[ob / 32] |= block_bits(lo, hi, ob, pl, thr, r, res_c, lane_bits, has_res)
-                                 << (ob % 32);
+                const uint32_t b0 = block_bits(acc0.val[0], acc0.val[1], ob, pl, thr, p0.r, res_c,
+                                               lane_bits, has_res);
+                const uint32_t b1 = block_bits(acc1.val[0], acc1.val[1], ob, pl, thr, p1.r, res_c,
+                                               lane_bits, has_res);
+                p0.o[ob / 32] |= b0 << (ob % 32);
+                p1.o[ob / 32] |= b1 << (ob % 32);
             } else {
-                int32_t acc[BLOCK];
-                vst1q_s32(acc, lo);
-                vst1q_s32(acc + 4, hi);
-                for (int o = ob; o < cout; ++o)
-                    o_px[o / 32] |= channel_bit(acc[o - ob], o, thr, r, res_c) << (o % 32);
+                partial_block(acc0, ob, cout, thr, &p0, res_c);
+                partial_block(acc1, ob, cout, thr, &p1, res_c);
             }
+        }
+    }
+    if (px < n) {
+        const pixel_t p0 = pixel_at(px, in, w, residual, res_w, res_c, res_stride, out, owords,
+                                    pl, has_res);
+        for (int ob = 0; ob < pl->cpad; ob += BLOCK) {
+            const int padded = ob >= pl->direct * BLOCK;
+            const int32x4x2_t acc0 = block_acc(
+                block_counts(padded ? pl->s_rest : sign + ob * iw,
+                             padded ? pl->z_rest : nz + ob * iw, p0.a, p0.av, iw, pl->full,
+                             pl->tail, equal), ob, pl, equal);
+            if (ob + BLOCK <= cout)
+                p0.o[ob / 32] |= block_bits(acc0.val[0], acc0.val[1], ob, pl, thr, p0.r, res_c,
+                                            lane_bits, has_res) << (ob % 32);
+            else
+                partial_block(acc0, ob, cout, thr, &p0, res_c);
         }
     }
 }
