@@ -17,10 +17,15 @@ from hostbench.kernel_calls import EmulatedBoard, HostLibrary, KernelCalls
 
 # (flavour, where it runs): the host, or an emulated board (Cortex-M3 AN385, M4 AN386, M7 AN500,
 # M55 AN547; Linux user space on AArch64 and 32-bit ARMv7-A under QEMU user mode); "+asm": the
-# DSP intrinsics as inline assembly (the path of GCC < 10 toolchains)
+# DSP intrinsics as inline assembly (the path of GCC < 10 toolchains); "+ring1k": see below
 FLAVOURS = [("ref", "host"), ("ref", "mps2-an385"), ("armv7em", "mps2-an386"),
             ("armv7em", "mps2-an500"), ("armv7em", "mps3-an547"), ("armv7em+asm", "mps2-an386"),
-            ("ref", "qemu-aarch64"), ("neon", "qemu-aarch64"), ("neon", "qemu-armv7")]
+            ("ref", "qemu-aarch64"), ("neon", "qemu-aarch64"), ("neon", "qemu-armv7"),
+            ("neon+ring1k", "qemu-aarch64")]
+# variants: the same flavour built with other compile-time settings
+VARIANT_DEFINES = {"asm": ("-DTRIT_ACLE_ASM",),
+                   # a 1 KiB depthwise row ring: channel slabs and the scalar fallback
+                   "ring1k": ("-DTRIT_DW_RING_BYTES=1024",)}
 # what each place needs installed (make setup installs all of it)
 NEEDS = {"mps": ("arm-none-eabi-gcc", "qemu-system-arm"),
          "qemu-aarch64": ("aarch64-linux-gnu-gcc", "qemu-aarch64"),
@@ -39,7 +44,7 @@ def kernels(request, tmp_path_factory) -> KernelCalls:
         pytest.skip(f"needs {' and '.join(tools)} (make setup)")
     from hostbench.kernel_jobs import KernelRunner
     flavour, _, variant = flavour.partition("+")
-    defines = ("-DTRIT_ACLE_ASM",) if variant == "asm" else ()
+    defines = VARIANT_DEFINES[variant] if variant else ()
     return EmulatedBoard(KernelRunner(flavour, where, build_dir=tmp, extra_defines=defines))
 
 
