@@ -5,6 +5,11 @@
  * rows of the same padded length, meet it in 16-byte chunks: vmull_s8 on each half (int16
  * products, |p| <= 2^14) and vpadalq_s16 into int32 lanes. Four output channels fold into one
  * vector by pairwise adds; the accumulators go through the threshold and pack.
+ *
+ * Small patches (L <= 32 bytes: 3 x 3 x 3 RGB is 27) take a faster path: the image is first
+ * copied into a zero-bordered buffer on the stack (at most PADDED_IMAGE_BYTES), so each patch
+ * row (at most 16 bytes) is one 16-byte copy without border tests, and the patch stays in two registers while
+ * every output channel's weights stream past it.
  * Scratch (int32): acc[cout rounded up to 4]. */
 #include <string.h>
 
@@ -21,12 +26,61 @@ static inline int32x4_t dot_lanes(const int8_t *a, const int8_t *b, int chunks) 
     return acc;
 }
 
+#define PADDED_IMAGE_BYTES (256 * 1024)
+
+/* Dot-product lanes of a 32-byte patch (x0, x1) with a 32-byte weight row. */
+static inline __attribute__((always_inline)) int32x4_t dot32(int8x16_t x0, int8x16_t x1,
+                                                             const int8_t *wrow) {
+    const int8x16_t y0 = vld1q_s8(wrow), y1 = vld1q_s8(wrow + 16);
+    int32x4_t acc = vpaddlq_s16(vmull_s8(vget_low_s8(x0), vget_low_s8(y0)));
+    acc = vpadalq_s16(acc, vmull_s8(vget_high_s8(x0), vget_high_s8(y0)));
+    acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(x1), vget_low_s8(y1)));
+    return vpadalq_s16(acc, vmull_s8(vget_high_s8(x1), vget_high_s8(y1)));
+}
+
+/* Patches of at most 32 bytes in rows of at most 16, images of at most PADDED_IMAGE_BYTES with
+ * their border. */
+static void small_patch(const int8_t *in, int h, int w, int cin, const int8_t *weights, int cout,
+                        int k, int stride, int pad, const trit_threshold_t *thr, uint32_t *out,
+                        int32_t *scratch) {
+    const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+    const int ow_words = TRIT_WORDS(cout), row = k * cin, len = k * row, cpad = (cout + 3) & ~3;
+    const int hp = h + 2 * pad, wp = w + 2 * pad;
+    int8_t img[hp * wp * cin + 16], wts[cpad][32], patch[48]; /* 16 bytes of slack each */
+    memset(img, 0, sizeof img);
+    for (int y = 0; y < h; ++y)
+        memcpy(img + ((y + pad) * wp + pad) * cin, in + y * w * cin, (size_t)(w * cin));
+    memset(wts, 0, sizeof wts);
+    for (int o = 0; o < cout; ++o) memcpy(wts[o], weights + o * len, (size_t)len);
+    memset(patch, 0, sizeof patch);
+    for (int oy = 0; oy < oh; ++oy) {
+        for (int ox = 0; ox < ow; ++ox) {
+            /* 16-byte copies, in row order: each row's excess is overwritten by the next
+             * row, the last one's lands past the weights' non-zero bytes */
+            for (int ky = 0; ky < k; ++ky)
+                vst1q_s8(patch + ky * row,
+                         vld1q_s8(img + ((oy * stride + ky) * wp + ox * stride) * cin));
+            const int8x16_t x0 = vld1q_s8(patch), x1 = vld1q_s8(patch + 16);
+            for (int o = 0; o < cpad; o += 4) {
+                const int32x4_t d0 = dot32(x0, x1, wts[o]), d1 = dot32(x0, x1, wts[o + 1]);
+                const int32x4_t d2 = dot32(x0, x1, wts[o + 2]), d3 = dot32(x0, x1, wts[o + 3]);
+                vst1q_s32(scratch + o, pairwise_s32(pairwise_s32(d0, d1), pairwise_s32(d2, d3)));
+            }
+            trit_threshold_pack(scratch, cout, thr, 0, 0, out + (oy * ow + ox) * ow_words);
+        }
+    }
+}
+
 void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights,
                         int cout, int k, int stride, int pad, const trit_threshold_t *thr,
                         uint32_t *out, int32_t *scratch) {
     const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
     const int ow_words = TRIT_WORDS(cout), row = k * cin, len = k * row;
     const int chunks = (len + 15) / 16, padded = 16 * chunks, cpad = (cout + 3) & ~3;
+    if (len <= 32 && row <= 16 && (size_t)(h + 2 * pad) * (size_t)(w + 2 * pad) * (size_t)cin <= PADDED_IMAGE_BYTES) {
+        small_patch(in, h, w, cin, weights, cout, k, stride, pad, thr, out, scratch);
+        return;
+    }
     int8_t patch[padded], wts[cpad][padded];
     memset(wts, 0, sizeof wts);
     for (int o = 0; o < cout; ++o) memcpy(wts[o], weights + o * len, (size_t)len);
