@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 .PHONY: setup apt demo demo-train test clean help
 
 help:
-	@echo "make demo   install what is missing, run the zoo's dws-tern-bin-32k on the emulated Cortex-M4"
+	@echo "make demo   install what is missing, run the zoo's dws-tern-bin-32k on the emulated Cortex-M4 and Cortex-A (AArch64)"
 	@echo "make demo-train  the same from scratch: train the short demo-bin recipe, export, run"
 	@echo "make test   run the test suite (CIFAR-10 from TRIT_CIFAR10=$(TRIT_CIFAR10))"
 	@echo "make setup  only install (apt packages when missing, .venv, trit in editable mode)"
@@ -52,6 +52,8 @@ demo: setup
 	$(BIN)/trit export $(DEMO_MODEL)/checkpoint.pt -o $(DEMO_RUN)/model.trit --check 1000
 	$(BIN)/trit bench --board mps2-an386 --model $(DEMO_MODEL) --images 1000 \
 	  --json $(DEMO_RUN)/bench.json
+	$(BIN)/trit bench --board qemu-aarch64 --model $(DEMO_MODEL) --images 1000 \
+	  --json $(DEMO_RUN)/bench-aarch64.json
 
 # Train the short demo-bin recipe from scratch (resumes an interrupted run), export it, check it
 # against PyTorch and run it on the emulated Cortex-M4.
