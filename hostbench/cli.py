@@ -57,7 +57,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--port", help="serial port of the board (default for real boards: found "
                    "by the board's USB VID:PID; for an emulated board, the pseudo-terminal "
                    "`trit flash` printed)")
-    e.add_argument("--command", help="Linux boards: the command that starts the runtime "
+    e.add_argument("--command", dest="run_command", metavar="COMMAND", help="Linux boards: the command that starts the runtime "
                    "with the protocol on its stdin/stdout, e.g. \"ssh pi@raspberrypi.local "
                    "./trit-runtime\" (copy it there first: `trit flash ... --ssh`)")
     e.add_argument("--resume", action="store_true",
@@ -178,9 +178,9 @@ def _bench_on_port(args: argparse.Namespace, ir, fw, images, labels, progress: b
     from .firmware_build import project_dir
     from .ports import find_board_port, open_port
     board = get_board(args.board)
-    if args.command:
-        device = args.command
-        port = CommandPort(shlex.split(args.command), timeout=30.0)
+    if args.run_command:
+        device = args.run_command
+        port = CommandPort(shlex.split(args.run_command), timeout=30.0)
     else:
         device = args.port or find_board_port(board)
         port = open_port(device, board.baud, timeout=10.0)
@@ -216,14 +216,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .dut import DUT
     from .qemu import emulator
     args.out = None
+    if args.run_command and not get_board(args.board).linux:
+        raise ValueError(f"--command runs a Linux board's runtime; {args.board} is a "
+                         f"microcontroller (use --port)")
     ir, fw = _build(args)
     data = load_cifar10(args.data)
     images, labels = data.test_images[:args.images], data.test_labels[:args.images]
     progress = sys.stderr.isatty()
-    if args.command and not get_board(args.board).linux:
-        raise ValueError(f"--command runs a Linux board's runtime; {args.board} is a "
-                         f"microcontroller (use --port)")
-    on_port = (args.port is not None or args.command is not None
+    on_port = (args.port is not None or args.run_command is not None
                or not get_board(args.board).emulated)
     if args.profile and on_port:
         raise ValueError("--profile runs on emulated boards started by trit bench (no --port)")
@@ -248,6 +248,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"\nper-layer profile (test image 0, {unit}):")
         print(format_profile(ir, rows, unit))
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report.to_json(), indent=1))
     return 0 if report.agreement == 1.0 else 1
 
@@ -379,6 +380,7 @@ def cmd_kernelbench(args: argparse.Namespace) -> int:
     print(f"{args.board} ({board.core}), counter: {board.counter}")
     print(format_rows(rows, "instr" if board.counter == "instructions" else "cycles"))
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(rows, indent=1))
     return 0
 

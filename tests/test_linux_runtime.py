@@ -109,3 +109,32 @@ def test_serial_path_under_qemu_user_counts_the_same_instructions(cifar, tmp_pat
     assert got.logits == reference.run(ir, img[None])["logits"][0].tolist()
     bulk = int(run_bulk(fw.elf, img[None], board="qemu-aarch64", instances=1).counter[0])
     assert abs(bulk - got.counter) <= 0.01 * bulk
+
+
+def test_cli_flash_and_bench_a_linux_board_through_a_command(tmp_path, capsys, cifar_path,
+                                                             monkeypatch):
+    """`trit flash` on a Linux board without --ssh says how to copy and run the program;
+    `trit bench --command` runs it (here under qemu-aarch64 standing in for `ssh pi@host`),
+    checks it runs this model on this board and reports milliseconds from its monotonic
+    clock. A microcontroller with --command is refused before anything is built."""
+    needs("qemu-aarch64")
+    from codegen.ir import save_ir
+    from hostbench.cli import main
+    save_ir(export_model(trained_like_model(seed=8), name="pi-model"), tmp_path / "m.trit")
+    monkeypatch.chdir(tmp_path)
+    assert main(["flash", "--board", "rpi4-aarch64", "--model", "m.trit"]) == 0
+    out = capsys.readouterr().out
+    program = "build/rpi4-aarch64-m/trit-runtime"
+    assert f"scp {program} pi@HOST:trit-runtime" in out and '--command "ssh pi@HOST' in out
+    assert main(["bench", "--board", "rpi4-aarch64", "--model", "m.trit", "--images", "4",
+                 "--data", str(cifar_path), "--command", f"qemu-aarch64 {program}",
+                 "--json", "reports/r.json"]) == 0
+    out = capsys.readouterr().out
+    assert "agreement        1.0000" in out and "milliseconds" in out
+    assert "instructions" not in out.split("milliseconds")[0].split("agreement")[1]
+    assert (tmp_path / "reports" / "r.json").exists()
+    assert main(["bench", "--board", "mps2-an386", "--model", "m.trit", "--command", "x",
+                 "--data", str(cifar_path)]) == 2
+    err = capsys.readouterr().err
+    assert "trit bench: error: --command runs a Linux board's runtime" in err
+    assert not (tmp_path / "build" / "mps2-an386-m").exists()
