@@ -109,27 +109,22 @@ class KernelRunner:
         if linux:
             flags = [*LINUX_CFLAGS, *self.spec.linux_cflags, *self.defines,
                      f"-I{FIRMWARE / 'include'}"]
-            objs = []
-            for src in ref:
-                obj = self.build_dir / f"ref_{src.stem}.o"
-                self._cc([gcc, *flags, *_ref_renames(), "-c", str(src), "-o", str(obj)])
-                objs.append(str(obj))
-            board_c = [str(p) for p in port if p.suffix == ".c"]
-            self._cc([gcc, *flags, str(RUNNER_C), *map(str, own), *board_c, *objs, "-static",
-                      "-o", str(self.elf)])
-            return
-        flags = [*CFLAGS, *CPU_FLAGS[self.cpu], *self.defines, f"-I{FIRMWARE / 'include'}",
-                 f"-I{COMMON_PORT}"]
+            link = ["-static"]
+        else:
+            flags = [*CFLAGS, *CPU_FLAGS[self.cpu], *self.defines,
+                     f"-I{FIRMWARE / 'include'}", f"-I{COMMON_PORT}"]
+            ld = linker_script(port, self.board)
+            link = ["-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections",
+                    f"-L{ld.parent}", f"-T{ld}"]
+        # the portable twins, renamed ref_*, beside the flavour's own kernels
         objs = []
         for src in ref:
             obj = self.build_dir / f"ref_{src.stem}.o"
             self._cc([gcc, *flags, *_ref_renames(), "-c", str(src), "-o", str(obj)])
             objs.append(str(obj))
-        ld = linker_script(port, self.board)
         board_c = [str(p) for p in port if p.suffix == ".c"]
-        self._cc([gcc, *flags, str(RUNNER_C), *map(str, own), *board_c, *objs,
-                  "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections",
-                  f"-L{ld.parent}", f"-T{ld}", "-o", str(self.elf)])
+        self._cc([gcc, *flags, str(RUNNER_C), *map(str, own), *board_c, *objs, *link,
+                  "-o", str(self.elf)])
 
     @staticmethod
     def _cc(cmd: list[str]) -> None:
