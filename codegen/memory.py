@@ -74,7 +74,8 @@ def plan_memory(ir: ModelIR) -> MemoryPlan:
 
 def scratch_ints(channels: int) -> int:
     """TRIT_SCRATCH_INTS of firmware/include/trit/kernels.h: int32 words of kernel scratch."""
-    return 4 * channels + 64
+    words = (channels + 31) // 32
+    return max(4 * channels + 64, (2 * channels + 16) * words)
 
 
 def _const_bytes(layer) -> int:

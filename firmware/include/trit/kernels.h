@@ -24,8 +24,12 @@ extern "C" {
 #define TRIT_WORDS(c) (((c) + 31) / 32)
 
 /* int32 scratch a convolution kernel may use, for a layer with c output channels (every
- * flavour stays within it; the generated model allocates the maximum over its layers). */
-#define TRIT_SCRATCH_INTS(c) (4 * (c) + 64)
+ * flavour stays within it; the generated model allocates the maximum over its layers):
+ * 4 c + 64, or (2 c + 16) words(c) where that is more (the ARMv7E-M pointwise kernel's
+ * transposed weights and sliced count limits for cin = c). */
+#define TRIT_SCRATCH_INTS(c)                                                                   \
+    ((2 * (c) + 16) * TRIT_WORDS(c) > 4 * (c) + 64 ? (2 * (c) + 16) * TRIT_WORDS(c)            \
+                                                   : 4 * (c) + 64)
 
 /* Batch norm + sign (+ residual) folded into per-channel thresholds. */
 typedef struct {
