@@ -88,6 +88,20 @@ static void transpose32(uint32_t A[32]) {
         CSA(out16, c3, c3, eights_a, eights_b);                                                \
     } while (0)
 
+/* Harley-Seal on 8 lane vectors V(0..7): into c0 (ones), c1 (twos), c2 (fours) with 7
+ * carry-save adders; `out8` receives the eights. */
+#define HARLEY_SEAL8(V, c0, c1, c2, out8)                                                      \
+    do {                                                                                       \
+        uint32_t twos_a, twos_b, fours_a, fours_b;                                             \
+        CSA(twos_a, c0, c0, V(0), V(1));                                                       \
+        CSA(twos_b, c0, c0, V(2), V(3));                                                       \
+        CSA(fours_a, c1, c1, twos_a, twos_b);                                                  \
+        CSA(twos_a, c0, c0, V(4), V(5));                                                       \
+        CSA(twos_b, c0, c0, V(6), V(7));                                                       \
+        CSA(fours_b, c1, c1, twos_a, twos_b);                                                  \
+        CSA(out8, c2, c2, fours_a, fours_b);                                                   \
+    } while (0)
+
 static inline __attribute__((always_inline)) void sliced_pixels(
     const uint32_t *in, int pixels, int cin, int w, int cout, const trit_threshold_t *thr,
     const uint32_t *residual, int res_w, int res_c, int res_stride, uint32_t *out,
@@ -119,16 +133,30 @@ static inline __attribute__((always_inline)) void sliced_pixels(
                 if (nb > 6) { t = c6 & sixteens; c6 ^= sixteens; sixteens = t; }
                 if (nb > 7) { c7 ^= sixteens; }
             }
-            for (; i < cin; ++i) { /* inputs past the last group of 16: ripple adds */
+            if (i + 8 <= cin) { /* a group of 8 (e.g. 24 inputs = 16 + 8) */
+                const uint32_t a = act[i >> 5] >> (i & 31);
+                const uint32_t *x = xg + 2 * i;
+#define V(k) x[2 * (k) + ((a >> (k)) & 1u)]
+                uint32_t eights, t;
+                HARLEY_SEAL8(V, c0, c1, c2, eights);
+#undef V
+                t = c3 & eights; c3 ^= eights; eights = t;
+                t = c4 & eights; c4 ^= eights; eights = t;
+                if (nb > 5) { t = c5 & eights; c5 ^= eights; eights = t; }
+                if (nb > 6) { t = c6 & eights; c6 ^= eights; eights = t; }
+                if (nb > 7) { c7 ^= eights; }
+                i += 8;
+            }
+            for (; i < cin; ++i) { /* the last inputs: ripple adds through the nb planes */
                 uint32_t carry = xg[2 * i + ((act[i >> 5] >> (i & 31)) & 1u)], t;
                 t = c0 & carry; c0 ^= carry; carry = t;
                 t = c1 & carry; c1 ^= carry; carry = t;
                 t = c2 & carry; c2 ^= carry; carry = t;
                 t = c3 & carry; c3 ^= carry; carry = t;
                 t = c4 & carry; c4 ^= carry; carry = t;
-                t = c5 & carry; c5 ^= carry; carry = t;
-                t = c6 & carry; c6 ^= carry; carry = t;
-                c7 ^= carry;
+                if (nb > 5) { t = c5 & carry; c5 ^= carry; carry = t; }
+                if (nb > 6) { t = c6 & carry; c6 ^= carry; carry = t; }
+                if (nb > 7) { c7 ^= carry; }
             }
             const uint32_t *kp = limits + g * 2 * SLICED_BITS_MAX, *km = kp + SLICED_BITS_MAX;
             const uint32_t rsel = (r && g < rw) ? r[g] : 0u; /* lanes with residual -1 */
