@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from codegen import pack
+from codegen.int8_reference import Requant
 from codegen.memory import scratch_ints
 from codegen.project import kernel_sources
 
@@ -99,6 +100,37 @@ class KernelCalls:
         return self._call("trit_dense_ternary", args, out)
 
 
+    # int8 comparison kernels: tensors int8 [H][W][C] (codegen.int8_reference)
+    def conv_s8(self, x: np.ndarray, weights: np.ndarray, stride: int, pad: int,
+                rq: Requant) -> np.ndarray:
+        h, w, cin = x.shape
+        cout, k = weights.shape[0], weights.shape[1]
+        oh, ow = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
+        out = np.zeros((oh, ow, cout), np.int8)
+        args = [np.ascontiguousarray(x, np.int8), h, w, cin,
+                np.ascontiguousarray(weights, np.int8), cout, k, stride, pad, rq, out,
+                np.zeros(scratch_ints(cout), np.int32)]
+        return self._call("trit_conv_s8", args, out)
+
+    def dw_s8(self, x: np.ndarray, weights: np.ndarray, stride: int, pad: int,
+              rq: Requant) -> np.ndarray:
+        h, w, c = x.shape
+        k = weights.shape[1]
+        oh, ow = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
+        out = np.zeros((oh, ow, c), np.int8)
+        args = [np.ascontiguousarray(x, np.int8), h, w, c,
+                np.ascontiguousarray(weights, np.int8), k, stride, pad, rq, out,
+                np.zeros(scratch_ints(c), np.int32)]
+        return self._call("trit_dw_s8", args, out)
+
+    def add_s8(self, a: np.ndarray, b: np.ndarray, ma: int, mb: int, shift: int,
+               act_min: int = -128) -> np.ndarray:
+        out = np.zeros(a.shape, np.int8)
+        args = [np.ascontiguousarray(a, np.int8), np.ascontiguousarray(b, np.int8), a.size,
+                ma, mb, shift, act_min, out]
+        return self._call("trit_add_s8", args, out)
+
+
 class _ThresholdT(C.Structure):
     _fields_ = [("threshold", C.POINTER(C.c_int32)), ("negative", C.POINTER(C.c_uint32)),
                 ("has_residual", C.c_int)]
@@ -106,6 +138,11 @@ class _ThresholdT(C.Structure):
 
 class _ScalesT(C.Structure):
     _fields_ = [("wp", C.c_int32), ("wn", C.c_int32)]
+
+
+class _RequantT(C.Structure):
+    _fields_ = [("bias", C.POINTER(C.c_int32)), ("mult", C.POINTER(C.c_int32)),
+                ("shift", C.POINTER(C.c_int32)), ("act_min", C.c_int32)]
 
 
 class HostLibrary(KernelCalls):
@@ -134,6 +171,13 @@ class HostLibrary(KernelCalls):
                 cargs.append(C.byref(t))
             elif isinstance(a, Scales):
                 cargs.append(_ScalesT(a.wp, a.wn))
+            elif isinstance(a, Requant):
+                arrays = [np.ascontiguousarray(v, np.int32) for v in (a.bias, a.mult, a.shift)]
+                keep += arrays
+                t = _RequantT(*(v.ctypes.data_as(C.POINTER(C.c_int32)) for v in arrays),
+                              a.act_min)
+                keep.append(t)
+                cargs.append(C.byref(t))
             else:
                 cargs.append(a)
         getattr(self.lib, name)(*cargs)

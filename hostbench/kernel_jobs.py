@@ -19,7 +19,7 @@ from codegen.project import (COMMON_PORT, FIRMWARE, kernel_headers, kernel_sourc
                              port_sources)
 
 from .firmware_build import CFLAGS, CPU_FLAGS, LINUX_CFLAGS, BuildError
-from .kernel_calls import KERNELS_H, Scales, Thr
+from .kernel_calls import KERNELS_H, Requant, Scales, Thr
 from .boards import c_defines, get_board
 from .qemu import EmulatorError, qemu_machine
 from .qemu_user import run_program
@@ -29,7 +29,8 @@ MAGIC = 0x424A4B54
 JOB_WORDS = 32
 HEAD_WORDS = 4
 OPS = {"trit_conv_input_s8": 1, "trit_pw_ternary_bin": 2, "trit_dw_ternary_bin": 3,
-       "trit_global_sum_pool_bin": 4, "trit_dense_ternary": 5, "trit_threshold_pack": 6}
+       "trit_global_sum_pool_bin": 4, "trit_dense_ternary": 5, "trit_threshold_pack": 6,
+       "trit_conv_s8": 7, "trit_dw_s8": 8, "trit_add_s8": 9}
 
 
 @dataclass
@@ -151,6 +152,9 @@ class KernelRunner:
                               image.place(a.negative.tobytes()), a.has_residual]
                 elif isinstance(a, Scales):
                     words += [a.wp, a.wn]
+                elif isinstance(a, Requant):
+                    words += [image.place(np.ascontiguousarray(x, np.int32).tobytes())
+                              for x in (a.bias, a.mult, a.shift)] + [a.act_min]
                 elif a is None:
                     words.append(0)
                 else:

@@ -186,3 +186,44 @@ def test_kernelbench_flavours_agree_on_every_case(capsys):
     rows = [line for line in out.splitlines() if line.startswith(("pw ", "dw ", "input "))]
     assert len(rows) == len(CASES)
     assert all(int(r.split()[-4].replace(",", "")) > 0 for r in rows)
+
+
+# ---- int8 comparison kernels (the CMSIS-NN-style baseline of `trit kernelbench --network`) ----
+
+def rand_s8(rng, shape) -> np.ndarray:
+    return rng.integers(-128, 128, shape).astype(np.int8)
+
+
+# pointwise (k = 1), the 3x3 RGB input layer, odd channel counts, strides, borders, and a
+# patch too large for the optimised path's scratch (k = 3, cin = 40 -> 360 bytes for cout 2)
+@pytest.mark.parametrize("cin,cout,h,w,k,stride,act_min", [
+    (64, 64, 4, 4, 1, 1, -128), (3, 24, 7, 6, 3, 1, 0), (17, 9, 3, 5, 1, 1, 0),
+    (5, 7, 6, 5, 3, 2, -128), (40, 2, 4, 4, 3, 1, -128), (96, 33, 2, 3, 1, 2, 0)])
+def test_conv_s8(kernels, cin, cout, h, w, k, stride, act_min):
+    from codegen import int8_reference as i8
+    rng = np.random.default_rng(cin * 7 + cout)
+    x, wts = rand_s8(rng, (h, w, cin)), rand_s8(rng, (cout, k, k, cin))
+    rq = i8.random_requant(rng, cout, k * k * cin, act_min)
+    pad = k // 2
+    want = i8.conv_s8(x, wts, stride, pad, rq)
+    assert np.array_equal(kernels.conv_s8(x, wts, stride, pad, rq), want)
+
+
+@pytest.mark.parametrize("c,h,w,stride,act_min", [(24, 8, 7, 1, 0), (19, 5, 6, 2, -128),
+                                                  (96, 4, 4, 1, 0), (3, 3, 2, 1, -128)])
+def test_dw_s8(kernels, c, h, w, stride, act_min):
+    from codegen import int8_reference as i8
+    rng = np.random.default_rng(c * 11 + h)
+    x, wts = rand_s8(rng, (h, w, c)), rand_s8(rng, (c, 3, 3))
+    rq = i8.random_requant(rng, c, 9, act_min)
+    want = i8.dw_s8(x, wts, stride, 1, rq)
+    assert np.array_equal(kernels.dw_s8(x, wts, stride, 1, rq), want)
+
+
+def test_add_s8(kernels):
+    from codegen import int8_reference as i8
+    rng = np.random.default_rng(5)
+    a, b = rand_s8(rng, (5, 7, 9)), rand_s8(rng, (5, 7, 9))
+    for ma, mb, shift, act_min in [(16384, 12000, 14, -128), (32767, 1, 15, 0), (3, 5, 1, 0)]:
+        want = i8.add_s8(a, b, ma, mb, shift, act_min)
+        assert np.array_equal(kernels.add_s8(a, b, ma, mb, shift, act_min), want)

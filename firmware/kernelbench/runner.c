@@ -9,7 +9,8 @@
  *   table out at (pointers below are relative to it)   [3] 0   [4..] jobs of JOB_WORDS words:
  *   op, flavour (0 = the build's flavour, 1 = the portable reference), repeat, out address,
  *   out bytes, then the kernel's arguments in signature order (pointers as addresses, 0 for
- *   NULL; a trit_threshold_t as threshold, negative, has_residual; trit_scales_t as wp, wn).
+ *   NULL; a trit_threshold_t as threshold, negative, has_residual; trit_scales_t as wp, wn;
+ *   a trit_requant_t as bias, mult, shift, act_min).
  * Results file "kernel-results.bin": per job, uint32 job index, uint32 output bytes, uint64
  * counter ticks for all repeats (unit: trit_board_counter_unit()), then the output bytes. */
 #include <stdint.h>
@@ -23,7 +24,7 @@
 #define ARG0 5
 
 enum { OP_CONV_INPUT = 1, OP_PW = 2, OP_DW = 3, OP_POOL = 4, OP_DENSE = 5,
-       OP_THRESHOLD_PACK = 6 };
+       OP_THRESHOLD_PACK = 6, OP_CONV_S8 = 7, OP_DW_S8 = 8, OP_ADD_S8 = 9 };
 
 /* The portable reference twins, compiled with their names prefixed by ref_. */
 extern __typeof__(trit_conv_input_s8) ref_trit_conv_input_s8;
@@ -32,6 +33,9 @@ extern __typeof__(trit_dw_ternary_bin) ref_trit_dw_ternary_bin;
 extern __typeof__(trit_global_sum_pool_bin) ref_trit_global_sum_pool_bin;
 extern __typeof__(trit_dense_ternary) ref_trit_dense_ternary;
 extern __typeof__(trit_threshold_pack) ref_trit_threshold_pack;
+extern __typeof__(trit_conv_s8) ref_trit_conv_s8;
+extern __typeof__(trit_dw_s8) ref_trit_dw_s8;
+extern __typeof__(trit_add_s8) ref_trit_add_s8;
 
 typedef struct {
     __typeof__(trit_conv_input_s8) *conv_input_s8;
@@ -40,13 +44,17 @@ typedef struct {
     __typeof__(trit_global_sum_pool_bin) *global_sum_pool_bin;
     __typeof__(trit_dense_ternary) *dense_ternary;
     __typeof__(trit_threshold_pack) *threshold_pack;
+    __typeof__(trit_conv_s8) *conv_s8;
+    __typeof__(trit_dw_s8) *dw_s8;
+    __typeof__(trit_add_s8) *add_s8;
 } flavour_t;
 
 static const flavour_t flavours[2] = {
     {trit_conv_input_s8, trit_pw_ternary_bin, trit_dw_ternary_bin, trit_global_sum_pool_bin,
-     trit_dense_ternary, trit_threshold_pack},
+     trit_dense_ternary, trit_threshold_pack, trit_conv_s8, trit_dw_s8, trit_add_s8},
     {ref_trit_conv_input_s8, ref_trit_pw_ternary_bin, ref_trit_dw_ternary_bin,
-     ref_trit_global_sum_pool_bin, ref_trit_dense_ternary, ref_trit_threshold_pack},
+     ref_trit_global_sum_pool_bin, ref_trit_dense_ternary, ref_trit_threshold_pack,
+     ref_trit_conv_s8, ref_trit_dw_s8, ref_trit_add_s8},
 };
 
 #if defined(__linux__)
@@ -135,6 +143,19 @@ static void run_job(const uint32_t *job) {
         f->threshold_pack(P(0), I(1), &thr, P(5), I(6), P(7));
         break;
     }
+    case OP_CONV_S8: {
+        const trit_requant_t rq = {P(9), P(10), P(11), I(12)};
+        f->conv_s8(P(0), I(1), I(2), I(3), P(4), I(5), I(6), I(7), I(8), &rq, P(13), P(14));
+        break;
+    }
+    case OP_DW_S8: {
+        const trit_requant_t rq = {P(8), P(9), P(10), I(11)};
+        f->dw_s8(P(0), I(1), I(2), I(3), P(4), I(5), I(6), I(7), &rq, P(12), P(13));
+        break;
+    }
+    case OP_ADD_S8:
+        f->add_s8(P(0), P(1), I(2), I(3), I(4), I(5), I(6), P(7));
+        break;
     default:
         finish(0);
     }

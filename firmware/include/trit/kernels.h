@@ -77,6 +77,43 @@ void trit_global_sum_pool_bin(const uint32_t *in, int pixels, int c, int32_t *ou
 void trit_dense_ternary(const int32_t *in, int cin, const uint32_t *sign, const uint32_t *nz,
                         trit_scales_t s, const int32_t *bias, int cout, int32_t *out);
 
+/* ---- int8 comparison kernels ------------------------------------------------------------
+ * The same layers with 8-bit weights and activations, as ordinary int8 deployments run them
+ * (CMSIS-NN style): the baseline trit's binary kernels are measured against
+ * (`trit kernelbench --network`). Activations int8 [H][W][C]; weights int8 [cout][k][k][cin]
+ * (depthwise: [c][k][k]). Per output channel o the int32 sum acc is requantised:
+ *   y = clamp((int64(acc + bias[o]) * mult[o] + 2^(shift[o] - 1)) >> shift[o], act_min, 127)
+ * with mult[o] in [2^30, 2^31) and shift[o] in [31, 62] (arithmetic shift: floor). */
+typedef struct {
+    const int32_t *bias;
+    const int32_t *mult;
+    const int32_t *shift;
+    int32_t act_min; /* -128, or 0 for a ReLU */
+} trit_requant_t;
+
+static inline int8_t trit_requant(int32_t acc, int o, const trit_requant_t *rq) {
+    const int64_t p = (int64_t)(acc + rq->bias[o]) * rq->mult[o];
+    int64_t y = (p + ((int64_t)1 << (rq->shift[o] - 1))) >> rq->shift[o];
+    if (y < rq->act_min) y = rq->act_min;
+    if (y > 127) y = 127;
+    return (int8_t)y;
+}
+
+/* k x k int8 convolution (groups = 1), taps outside the image add 0. */
+void trit_conv_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights, int cout,
+                  int k, int stride, int pad, const trit_requant_t *rq, int8_t *out,
+                  int32_t *scratch /* TRIT_SCRATCH_INTS(cout) */);
+
+/* k x k int8 depthwise convolution, taps outside the image add 0. */
+void trit_dw_s8(const int8_t *in, int h, int w, int c, const int8_t *weights, int k,
+                int stride, int pad, const trit_requant_t *rq, int8_t *out,
+                int32_t *scratch /* TRIT_SCRATCH_INTS(c) */);
+
+/* Residual add of two int8 tensors of n values: y = clamp((a * ma + b * mb + 2^(shift - 1))
+ * >> shift, act_min, 127), ma and mb in [0, 2^15), shift in [1, 30]. */
+void trit_add_s8(const int8_t *a, const int8_t *b, int n, int32_t ma, int32_t mb, int shift,
+                 int32_t act_min, int8_t *out);
+
 /* Portable population count (no libgcc call). */
 static inline int trit_popcount32(uint32_t v) {
     v = v - ((v >> 1) & 0x55555555u);

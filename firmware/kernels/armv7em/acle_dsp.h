@@ -1,4 +1,5 @@
-/* The ACLE DSP intrinsics the ARMv7E-M kernels use: __smlad, __sxtb16, __usada8.
+/* The ACLE DSP intrinsics the ARMv7E-M kernels use: __smlad, __sxtb16, __usada8, __smlabb,
+ * __smlatt.
  *
  * GCC's <arm_acle.h> provides them from GCC 10 on. Older toolchains (some PlatformIO platforms
  * still ship GCC 7-9) get single-instruction inline-assembly versions with the same
@@ -35,7 +36,22 @@ static inline uint32_t trit_usada8(uint32_t a, uint32_t b, uint32_t acc) {
     return r;
 }
 
+/* sum + lo16(a) * lo16(b), and sum + hi16(a) * hi16(b), signed halves */
+static inline int32_t trit_smlabb(uint32_t a, uint32_t b, int32_t sum) {
+    int32_t r;
+    __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(sum));
+    return r;
+}
+
+static inline int32_t trit_smlatt(uint32_t a, uint32_t b, int32_t sum) {
+    int32_t r;
+    __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(sum));
+    return r;
+}
+
 #define __smlad(a, b, sum) trit_smlad((a), (b), (sum))
+#define __smlabb(a, b, sum) trit_smlabb((a), (b), (sum))
+#define __smlatt(a, b, sum) trit_smlatt((a), (b), (sum))
 #define __sxtb16(x) trit_sxtb16(x)
 #define __usada8(a, b, acc) trit_usada8((a), (b), (acc))
 

@@ -1,0 +1,185 @@
+/* ARMv7E-M flavour: the int8 comparison network's convolutions (kernels.h), the way an
+ * ordinary int8 deployment runs them on a Cortex-M4 (CMSIS-NN style).
+ *
+ * Convolution: two output pixels at a time, their k x k x cin patches (n bytes, zero outside
+ * the image) gathered and widened once into int16 pairs in SXTB16 order (bytes 0,2 then 1,3 of
+ * each word) in the scratch; then two output channels at a time, each weight word widened once
+ * and used for both pixels: 8 SMLAD per 16 products. The n % 4 last products are plain
+ * multiply-adds. Patches too large for the scratch take the portable loops.
+ * Depthwise: four channels per word; per tap, input and weight words (weights transposed to
+ * [tap][channel] in the scratch) widened with SXTB16 and multiplied lane by lane with SMLABB /
+ * SMLATT; taps outside the image skipped by clipping the tap range per pixel. */
+#include "acle_dsp.h"
+#include <string.h>
+
+#include "trit/kernels.h"
+
+static inline uint32_t load_u32(const int8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, sizeof v); /* unaligned word load on ARMv7-M */
+    return v;
+}
+
+/* SXTB16 of x rotated right by 8: bytes 1 and 3 sign-extended to halfwords. */
+static inline uint32_t sxtb16_ror8(uint32_t x) {
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* The patch of output pixel (oy, ox) into bytes[n] (zero outside the image), widened into
+ * pairs[2 * (n / 4)]. */
+static void gather(const int8_t *in, int h, int w, int cin, int k, int stride, int pad, int oy,
+                   int ox, int8_t *bytes, uint32_t *pairs) {
+    const int row = k * cin, n = k * row;
+    for (int ky = 0; ky < k; ++ky) {
+        const int y = oy * stride + ky - pad;
+        for (int kx = 0; kx < k; ++kx) {
+            const int x = ox * stride + kx - pad;
+            int8_t *dst = bytes + ky * row + kx * cin;
+            if (y < 0 || y >= h || x < 0 || x >= w) memset(dst, 0, (size_t)cin);
+            else memcpy(dst, in + (y * w + x) * cin, (size_t)cin);
+        }
+    }
+    for (int g = 0; g < n / 4; ++g) {
+        const uint32_t p = load_u32(bytes + 4 * g);
+        pairs[2 * g] = __sxtb16(p);
+        pairs[2 * g + 1] = sxtb16_ror8(p);
+    }
+}
+
+/* Sums of patches a, b (pairs pa, pb; bytes ba, bb) with weight rows w0, w1 (n bytes). */
+static inline void dot_2x2(const uint32_t *pa, const uint32_t *pb, const int8_t *ba,
+                           const int8_t *bb, const int8_t *w0, const int8_t *w1, int n,
+                           int32_t s[4]) {
+    int32_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+    const int groups = n / 4;
+    for (int g = 0; g < groups; ++g) {
+        const uint32_t v0 = load_u32(w0 + 4 * g), v1 = load_u32(w1 + 4 * g);
+        const uint32_t x0 = __sxtb16(v0), y0 = sxtb16_ror8(v0);
+        const uint32_t x1 = __sxtb16(v1), y1 = sxtb16_ror8(v1);
+        const uint32_t pa0 = pa[2 * g], pa1 = pa[2 * g + 1], pb0 = pb[2 * g], pb1 = pb[2 * g + 1];
+        a0 = __smlad(pa1, y0, __smlad(pa0, x0, a0));
+        a1 = __smlad(pa1, y1, __smlad(pa0, x1, a1));
+        b0 = __smlad(pb1, y0, __smlad(pb0, x0, b0));
+        b1 = __smlad(pb1, y1, __smlad(pb0, x1, b1));
+    }
+    for (int i = 4 * groups; i < n; ++i) {
+        a0 += ba[i] * w0[i];
+        a1 += ba[i] * w1[i];
+        b0 += bb[i] * w0[i];
+        b1 += bb[i] * w1[i];
+    }
+    s[0] = a0;
+    s[1] = a1;
+    s[2] = b0;
+    s[3] = b1;
+}
+
+static void conv_loops(const int8_t *in, int h, int w, int cin, const int8_t *weights,
+                       int cout, int k, int stride, int pad, const trit_requant_t *rq,
+                       int8_t *out) {
+    const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+    for (int oy = 0; oy < oh; ++oy)
+        for (int ox = 0; ox < ow; ++ox)
+            for (int o = 0; o < cout; ++o) {
+                int32_t acc = 0;
+                for (int ky = 0; ky < k; ++ky)
+                    for (int kx = 0; kx < k; ++kx) {
+                        const int y = oy * stride + ky - pad, x = ox * stride + kx - pad;
+                        if (y < 0 || y >= h || x < 0 || x >= w) continue;
+                        for (int i = 0; i < cin; ++i)
+                            acc += in[(y * w + x) * cin + i] *
+                                   weights[((o * k + ky) * k + kx) * cin + i];
+                    }
+                out[(oy * ow + ox) * cout + o] = trit_requant(acc, o, rq);
+            }
+}
+
+void trit_conv_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights, int cout,
+                  int k, int stride, int pad, const trit_requant_t *rq, int8_t *out,
+                  int32_t *scratch) {
+    const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+    const int n = k * k * cin, pair_words = 2 * (n / 4), byte_words = (n + 3) / 4;
+    /* scratch: pairs of patch a and b, then their bytes */
+    if (2 * (pair_words + byte_words) > TRIT_SCRATCH_INTS(cout)) {
+        conv_loops(in, h, w, cin, weights, cout, k, stride, pad, rq, out);
+        return;
+    }
+    uint32_t *const pa = (uint32_t *)scratch, *const pb_own = pa + pair_words;
+    int8_t *const ba = (int8_t *)(pb_own + pair_words), *const bb_own = ba + 4 * byte_words;
+    const int pixels = oh * ow;
+    int32_t s[4];
+    for (int p = 0; p < pixels; p += 2) {
+        const int two = p + 1 < pixels;
+        /* a lone last pixel is paired with itself */
+        uint32_t *pb = two ? pb_own : pa;
+        int8_t *bb = two ? bb_own : ba;
+        gather(in, h, w, cin, k, stride, pad, p / ow, p % ow, ba, pa);
+        if (two) gather(in, h, w, cin, k, stride, pad, (p + 1) / ow, (p + 1) % ow, bb, pb);
+        int8_t *ya = out + p * cout, *yb = ya + cout;
+        int o = 0;
+        for (; o + 2 <= cout; o += 2) {
+            dot_2x2(pa, pb, ba, bb, weights + o * n, weights + (o + 1) * n, n, s);
+            ya[o] = trit_requant(s[0], o, rq);
+            ya[o + 1] = trit_requant(s[1], o + 1, rq);
+            if (two) {
+                yb[o] = trit_requant(s[2], o, rq);
+                yb[o + 1] = trit_requant(s[3], o + 1, rq);
+            }
+        }
+        if (o < cout) { /* odd channel count: the last channel with itself */
+            dot_2x2(pa, pb, ba, bb, weights + o * n, weights + o * n, n, s);
+            ya[o] = trit_requant(s[0], o, rq);
+            if (two) yb[o] = trit_requant(s[2], o, rq);
+        }
+    }
+}
+
+void trit_dw_s8(const int8_t *in, int h, int w, int c, const int8_t *weights, int k,
+                int stride, int pad, const trit_requant_t *rq, int8_t *out, int32_t *scratch) {
+    const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+    const int kk = k * k, c4 = c & ~3;
+    int8_t *wt = (int8_t *)scratch; /* [tap][c4] */
+    const int fits = kk * c4 <= 4 * TRIT_SCRATCH_INTS(c);
+    if (fits)
+        for (int t = 0; t < kk; ++t)
+            for (int ch = 0; ch < c4; ++ch) wt[t * c4 + ch] = weights[ch * kk + t];
+    for (int oy = 0; oy < oh; ++oy) {
+        const int y0 = oy * stride - pad;
+        const int ky0 = y0 < 0 ? -y0 : 0, ky1 = y0 + k > h ? h - y0 : k;
+        for (int ox = 0; ox < ow; ++ox) {
+            const int x0 = ox * stride - pad;
+            const int kx0 = x0 < 0 ? -x0 : 0, kx1 = x0 + k > w ? w - x0 : k;
+            int8_t *y = out + (oy * ow + ox) * c;
+            int ch = 0;
+            for (; fits && ch < c4; ch += 4) {
+                int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                for (int ky = ky0; ky < ky1; ++ky) {
+                    const int8_t *a = in + ((y0 + ky) * w + x0) * c + ch;
+                    const int8_t *wr = wt + ky * k * c4 + ch;
+                    for (int kx = kx0; kx < kx1; ++kx) {
+                        const uint32_t av = load_u32(a + kx * c), wv = load_u32(wr + kx * c4);
+                        const uint32_t a02 = __sxtb16(av), a13 = sxtb16_ror8(av);
+                        const uint32_t w02 = __sxtb16(wv), w13 = sxtb16_ror8(wv);
+                        s0 = __smlabb(a02, w02, s0);
+                        s2 = __smlatt(a02, w02, s2);
+                        s1 = __smlabb(a13, w13, s1);
+                        s3 = __smlatt(a13, w13, s3);
+                    }
+                }
+                y[ch] = trit_requant(s0, ch, rq);
+                y[ch + 1] = trit_requant(s1, ch + 1, rq);
+                y[ch + 2] = trit_requant(s2, ch + 2, rq);
+                y[ch + 3] = trit_requant(s3, ch + 3, rq);
+            }
+            for (; ch < c; ++ch) { /* channels past the last multiple of 4 */
+                int32_t s = 0;
+                for (int ky = ky0; ky < ky1; ++ky)
+                    for (int kx = kx0; kx < kx1; ++kx)
+                        s += in[((y0 + ky) * w + x0 + kx) * c + ch] * weights[ch * kk + ky * k + kx];
+                y[ch] = trit_requant(s, ch, rq);
+            }
+        }
+    }
+}
