@@ -13,8 +13,9 @@ import numpy as np
 
 @dataclass
 class Requant:
-    """Per output channel: y = clamp((int64(acc + bias) * mult + 2^(shift-1)) >> shift,
-    act_min, 127), mult in [2^30, 2^31), shift in [31, 62]."""
+    """Per output channel: hi = (int64(acc + bias) * mult) >> 32, then
+    y = clamp((hi + 2^(r-1)) >> r, act_min, 127) with r = shift - 32 in [1, 30] and mult in
+    [2^30, 2^31): one SMULL and a rounding shift on a Cortex-M."""
     bias: np.ndarray    # int32 [C]
     mult: np.ndarray    # int32 [C]
     shift: np.ndarray   # int32 [C]
@@ -22,14 +23,15 @@ class Requant:
 
     def apply(self, acc: np.ndarray) -> np.ndarray:
         """acc: int [..., C] -> int8 [..., C]."""
-        p = (acc.astype(np.int64) + self.bias) * self.mult.astype(np.int64)
-        y = (p + (np.int64(1) << (self.shift.astype(np.int64) - 1))) >> self.shift
+        hi = ((acc.astype(np.int64) + self.bias) * self.mult.astype(np.int64)) >> 32
+        r = self.shift.astype(np.int64) - 32
+        y = (hi + (np.int64(1) << (r - 1))) >> r
         return np.clip(y, self.act_min, 127).astype(np.int8)
 
 
 def random_requant(rng: np.random.Generator, c: int, fan_in: int, act_min: int = -128) -> Requant:
     """Parameters that map sums of ``fan_in`` int8 products back onto the int8 range."""
-    shift = np.full(c, 31, np.int64) + int(np.ceil(np.log2(max(fan_in, 1) * 128)))
+    shift = np.full(c, 31, np.int64) + max(2, int(np.ceil(np.log2(max(fan_in, 1) * 128))))
     return Requant(bias=rng.integers(-2000, 2001, c).astype(np.int32),
                    mult=rng.integers(1 << 30, (1 << 31) - 1, c).astype(np.int32),
                    shift=shift.astype(np.int32), act_min=act_min)

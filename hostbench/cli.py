@@ -138,6 +138,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--board", default=DEFAULT_BOARD)
     k.add_argument("--kernels", help="flavour to compare with ref (default: the board's)")
     k.add_argument("--json", type=Path, help="also write the rows as JSON")
+    k.add_argument("--network", type=Path, metavar="MODEL",
+                   help="instead of the fixed shapes: every convolution of MODEL (IR file, zoo "
+                   "folder or name), binary kernels (optimised and portable) beside the same "
+                   "layers as an int8 network (8-bit weights and activations, optimised and "
+                   "portable int8 kernels), all in one run")
     k.set_defaults(func=cmd_kernelbench)
 
 
@@ -376,6 +381,22 @@ def cmd_kernelbench(args: argparse.Namespace) -> int:
     if not board.emulated:
         raise ValueError(f"kernelbench runs on emulated boards (QEMU system or user mode); "
                          f"{args.board} is not one")
+    unit = "instructions" if board.counter == "instructions" else "cycles"
+    if args.network:
+        from codegen.ir import load_ir
+
+        from .network_bench import format_network, run_network_bench
+        from .zoo import resolve_model
+        model = resolve_model(args.network)
+        net = run_network_bench(args.board, load_ir(model), args.kernels)
+        flavour = args.kernels or board.kernels
+        print(f"{args.board} ({board.core}), {model}, counter: {board.counter}")
+        print(format_network(net, flavour, unit))
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps([{"layer": r.name, "kind": r.kind, "macs": r.macs,
+                                              **r.ticks} for r in net], indent=1))
+        return 0
     rows = run_kernelbench(args.board, args.kernels)
     print(f"{args.board} ({board.core}), counter: {board.counter}")
     print(format_rows(rows, "instr" if board.counter == "instructions" else "cycles"))

@@ -81,9 +81,10 @@ void trit_dense_ternary(const int32_t *in, int cin, const uint32_t *sign, const 
  * The same layers with 8-bit weights and activations, as ordinary int8 deployments run them
  * (CMSIS-NN style): the baseline trit's binary kernels are measured against
  * (`trit kernelbench --network`). Activations int8 [H][W][C]; weights int8 [cout][k][k][cin]
- * (depthwise: [c][k][k]). Per output channel o the int32 sum acc is requantised:
- *   y = clamp((int64(acc + bias[o]) * mult[o] + 2^(shift[o] - 1)) >> shift[o], act_min, 127)
- * with mult[o] in [2^30, 2^31) and shift[o] in [31, 62] (arithmetic shift: floor). */
+ * (depthwise: [c][k][k]). Per output channel o the int32 sum acc is requantised with one
+ * 32 x 32 -> high 32 multiply (SMULL) and a rounding shift:
+ *   hi = (int64(acc + bias[o]) * mult[o]) >> 32,  y = clamp((hi + 2^(r - 1)) >> r, act_min, 127)
+ * with mult[o] in [2^30, 2^31) and r = shift[o] - 32 in [1, 30] (arithmetic shifts: floor). */
 typedef struct {
     const int32_t *bias;
     const int32_t *mult;
@@ -92,8 +93,9 @@ typedef struct {
 } trit_requant_t;
 
 static inline int8_t trit_requant(int32_t acc, int o, const trit_requant_t *rq) {
-    const int64_t p = (int64_t)(acc + rq->bias[o]) * rq->mult[o];
-    int64_t y = (p + ((int64_t)1 << (rq->shift[o] - 1))) >> rq->shift[o];
+    const int32_t hi = (int32_t)(((int64_t)(acc + rq->bias[o]) * rq->mult[o]) >> 32);
+    const int r = rq->shift[o] - 32;
+    int32_t y = (hi + (1 << (r - 1))) >> r; /* |hi| < 2^30: no overflow */
     if (y < rq->act_min) y = rq->act_min;
     if (y > 127) y = 127;
     return (int8_t)y;
