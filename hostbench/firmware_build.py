@@ -23,8 +23,10 @@ CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-ffunction-sections
 # Linux boards (static user-space programs); the board's linux.cflags select the CPU.
 LINUX_CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-g"]
 CPU_FLAGS = {core: [f"-mcpu={core}", "-mthumb", "-mfloat-abi=soft"]
-             for core in ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33",
-                          "cortex-m55")}
+             for core in ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33")}
+# Helium (MVE) uses the floating-point register file: the soft-float calling convention with
+# FP/MVE instructions allowed (softfp links with soft-float code)
+CPU_FLAGS["cortex-m55"] = ["-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=softfp"]
 
 
 class BuildError(RuntimeError):

@@ -67,40 +67,47 @@ static void transpose32(uint32_t A[32]) {
     } while (0)
 
 /* Harley-Seal: add the 16 lane vectors V(0..15) into the sliced counter (c0 = ones, c1 = twos,
- * c2 = fours, c3 = eights) with 15 carry-save adders; `out16` receives the sixteens. */
-#define HARLEY_SEAL16(V, c0, c1, c2, c3, out16)                                                \
+ * c2 = fours, c3 = eights) with 15 carry-save adders CSA_ on values of type T; `out16`
+ * receives the sixteens. HARLEY_SEAL16: on 32-bit words. */
+#define HARLEY_SEAL16_T(T, CSA_, V, c0, c1, c2, c3, out16)                                     \
     do {                                                                                       \
-        uint32_t twos_a, twos_b, fours_a, fours_b, eights_a, eights_b;                         \
-        CSA(twos_a, c0, c0, V(0), V(1));                                                       \
-        CSA(twos_b, c0, c0, V(2), V(3));                                                       \
-        CSA(fours_a, c1, c1, twos_a, twos_b);                                                  \
-        CSA(twos_a, c0, c0, V(4), V(5));                                                       \
-        CSA(twos_b, c0, c0, V(6), V(7));                                                       \
-        CSA(fours_b, c1, c1, twos_a, twos_b);                                                  \
-        CSA(eights_a, c2, c2, fours_a, fours_b);                                               \
-        CSA(twos_a, c0, c0, V(8), V(9));                                                       \
-        CSA(twos_b, c0, c0, V(10), V(11));                                                     \
-        CSA(fours_a, c1, c1, twos_a, twos_b);                                                  \
-        CSA(twos_a, c0, c0, V(12), V(13));                                                     \
-        CSA(twos_b, c0, c0, V(14), V(15));                                                     \
-        CSA(fours_b, c1, c1, twos_a, twos_b);                                                  \
-        CSA(eights_b, c2, c2, fours_a, fours_b);                                               \
-        CSA(out16, c3, c3, eights_a, eights_b);                                                \
+        T twos_a, twos_b, fours_a, fours_b, eights_a, eights_b;                                \
+        CSA_(twos_a, c0, c0, V(0), V(1));                                                      \
+        CSA_(twos_b, c0, c0, V(2), V(3));                                                      \
+        CSA_(fours_a, c1, c1, twos_a, twos_b);                                                 \
+        CSA_(twos_a, c0, c0, V(4), V(5));                                                      \
+        CSA_(twos_b, c0, c0, V(6), V(7));                                                      \
+        CSA_(fours_b, c1, c1, twos_a, twos_b);                                                 \
+        CSA_(eights_a, c2, c2, fours_a, fours_b);                                              \
+        CSA_(twos_a, c0, c0, V(8), V(9));                                                      \
+        CSA_(twos_b, c0, c0, V(10), V(11));                                                    \
+        CSA_(fours_a, c1, c1, twos_a, twos_b);                                                 \
+        CSA_(twos_a, c0, c0, V(12), V(13));                                                    \
+        CSA_(twos_b, c0, c0, V(14), V(15));                                                    \
+        CSA_(fours_b, c1, c1, twos_a, twos_b);                                                 \
+        CSA_(eights_b, c2, c2, fours_a, fours_b);                                              \
+        CSA_(out16, c3, c3, eights_a, eights_b);                                               \
     } while (0)
+#define HARLEY_SEAL16(V, c0, c1, c2, c3, out16) HARLEY_SEAL16_T(uint32_t, CSA, V, c0, c1, c2, c3, out16)
 
 /* Harley-Seal on 8 lane vectors V(0..7): into c0 (ones), c1 (twos), c2 (fours) with 7
  * carry-save adders; `out8` receives the eights. */
-#define HARLEY_SEAL8(V, c0, c1, c2, out8)                                                      \
+#define HARLEY_SEAL8_T(T, CSA_, V, c0, c1, c2, out8)                                           \
     do {                                                                                       \
-        uint32_t twos_a, twos_b, fours_a, fours_b;                                             \
-        CSA(twos_a, c0, c0, V(0), V(1));                                                       \
-        CSA(twos_b, c0, c0, V(2), V(3));                                                       \
-        CSA(fours_a, c1, c1, twos_a, twos_b);                                                  \
-        CSA(twos_a, c0, c0, V(4), V(5));                                                       \
-        CSA(twos_b, c0, c0, V(6), V(7));                                                       \
-        CSA(fours_b, c1, c1, twos_a, twos_b);                                                  \
-        CSA(out8, c2, c2, fours_a, fours_b);                                                   \
+        T twos_a, twos_b, fours_a, fours_b;                                                    \
+        CSA_(twos_a, c0, c0, V(0), V(1));                                                      \
+        CSA_(twos_b, c0, c0, V(2), V(3));                                                      \
+        CSA_(fours_a, c1, c1, twos_a, twos_b);                                                 \
+        CSA_(twos_a, c0, c0, V(4), V(5));                                                      \
+        CSA_(twos_b, c0, c0, V(6), V(7));                                                      \
+        CSA_(fours_b, c1, c1, twos_a, twos_b);                                                 \
+        CSA_(out8, c2, c2, fours_a, fours_b);                                                  \
     } while (0)
+#define HARLEY_SEAL8(V, c0, c1, c2, out8) HARLEY_SEAL8_T(uint32_t, CSA, V, c0, c1, c2, out8)
+
+#ifdef __ARM_FEATURE_MVE
+#include "pw_sliced_helium.h"
+#endif
 
 static inline __attribute__((always_inline)) void sliced_pixels(
     const uint32_t *in, int pixels, int cin, int w, int cout, const trit_threshold_t *thr,
@@ -108,6 +115,10 @@ static inline __attribute__((always_inline)) void sliced_pixels(
     const uint32_t *X, const uint32_t *limits, const int nb, int p_begin) {
     const int iw = TRIT_WORDS(cin), ow = TRIT_WORDS(cout), rw = TRIT_WORDS(res_c);
     const int with_res = thr->has_residual && residual;
+#ifdef __ARM_FEATURE_MVE
+    p_begin = sliced_quads(in, pixels, cin, w, cout, thr, residual, res_w, res_c, res_stride,
+                           out, X, limits, nb, p_begin);
+#endif
     for (int p = p_begin; p < pixels; ++p) {
         const uint32_t *act = in + p * iw;
         const uint32_t *r = 0;

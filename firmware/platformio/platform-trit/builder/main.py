@@ -8,7 +8,10 @@ from SCons.Script import COMMAND_LINE_TARGETS, Default, DefaultEnvironment
 
 env = DefaultEnvironment()
 board = env.BoardConfig()
-cpu_flags = ["-mcpu=%s" % board.get("build.cpu"), "-mthumb", "-mfloat-abi=soft"]
+# Helium (MVE, Cortex-M55) needs FP/MVE instructions: softfp keeps the soft-float calling
+# convention (hostbench/firmware_build.py CPU_FLAGS says the same)
+cpu_flags = ["-mcpu=%s" % board.get("build.cpu"), "-mthumb",
+             "-mfloat-abi=%s" % ("softfp" if board.get("build.cpu") == "cortex-m55" else "soft")]
 
 env.Replace(
     AR="arm-none-eabi-gcc-ar", AS="arm-none-eabi-gcc", CC="arm-none-eabi-gcc",
