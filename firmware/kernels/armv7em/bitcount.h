@@ -55,23 +55,32 @@ static inline uint32_t popcount_words(const uint32_t *x, int n) {
     return acc;
 }
 
-/* Full adder on 32 lanes: a + b + c = s + 2 * carry. */
+/* Full adder on 32 lanes: a + b + c = s + 2 * carry. Works on uint32_t words and on GCC
+ * vector types (Helium's uint32x4_t: four words). */
 #define FULL_ADD(s, carry, a, b, c)                                                            \
     do {                                                                                       \
-        const uint32_t t_ = (a) ^ (b);                                                         \
+        const __typeof__((a) ^ (b)) t_ = (a) ^ (b);                                            \
         (s) = t_ ^ (c);                                                                        \
         (carry) = ((a) & (b)) | (t_ & (c));                                                    \
     } while (0)
 
-/* Lanes where the 4-bit sliced count c is >= the 4-bit sliced constant k. */
+/* Lanes where the 4-bit sliced count c is >= the 4-bit sliced constant k (uint32_t words k);
+ * c words or GCC vectors of words, like `out`. */
+#define SLICED_GE4(out, c, k)                                                                  \
+    do {                                                                                       \
+        __typeof__((c)[0] ^ (c)[0]) lt_ = (k)[3] & ~(c)[3], eq_ = ~((c)[3] ^ (k)[3]);          \
+        lt_ |= eq_ & (k)[2] & ~(c)[2];                                                         \
+        eq_ &= ~((c)[2] ^ (k)[2]);                                                             \
+        lt_ |= eq_ & (k)[1] & ~(c)[1];                                                         \
+        eq_ &= ~((c)[1] ^ (k)[1]);                                                             \
+        lt_ |= eq_ & (k)[0] & ~(c)[0];                                                         \
+        (out) = ~lt_;                                                                          \
+    } while (0)
+
 static inline uint32_t sliced_ge4(const uint32_t c[4], const uint32_t k[4]) {
-    uint32_t lt = k[3] & ~c[3], eq = ~(c[3] ^ k[3]);
-    lt |= eq & k[2] & ~c[2];
-    eq &= ~(c[2] ^ k[2]);
-    lt |= eq & k[1] & ~c[1];
-    eq &= ~(c[1] ^ k[1]);
-    lt |= eq & k[0] & ~c[0];
-    return ~lt;
+    uint32_t ge;
+    SLICED_GE4(ge, c, k);
+    return ge;
 }
 
 /* Lane l's value of a 4-bit sliced counter. */

@@ -9,7 +9,9 @@
  * Equal scales (wp == wn = alpha): acc = alpha * (n - 2 cnt), and the threshold becomes a count
  * limit per channel that depends only on which taps are inside the image (at most nine border
  * classes per call); the output word is one sliced compare, no per-channel work per pixel.
- * Unequal scales: per-channel accumulators from the sliced counters, then threshold-and-pack. */
+ * Unequal scales: per-channel accumulators from the sliced counters, then threshold-and-pack.
+ * With Helium (Cortex-M55), runs of interior pixels of a layer with 17-32 channels and stride 1
+ * go four pixels per 128-bit vector. */
 #include "bitcount.h"
 #include "trit/kernels.h"
 
@@ -62,14 +64,14 @@ static void class_limits(int c, uint32_t v, const int32_t *mask, const int32_t *
  * XT(t) is the vector of tap t (3x3 position t = ky * 3 + kx). */
 #define COUNT9(b, XT)                                                                          \
     do {                                                                                       \
-        uint32_t s1_, s2_, s3_, c1_, c2_, c3_, c4_, s5_, d1_;                                  \
+        __typeof__((b)[0]) s1_, s2_, s3_, c1_, c2_, c3_, c4_, s5_, d1_;                        \
         FULL_ADD(s1_, c1_, XT(0), XT(1), XT(2));                                               \
         FULL_ADD(s2_, c2_, XT(3), XT(4), XT(5));                                               \
         FULL_ADD(s3_, c3_, XT(6), XT(7), XT(8));                                               \
         FULL_ADD((b)[0], c4_, s1_, s2_, s3_);                                                  \
         FULL_ADD(s5_, d1_, c1_, c2_, c3_);                                                     \
         (b)[1] = s5_ ^ c4_;                                                                    \
-        const uint32_t d2_ = s5_ & c4_;                                                        \
+        const __typeof__((b)[0]) d2_ = s5_ & c4_;                                              \
         (b)[2] = d1_ ^ d2_;                                                                    \
         (b)[3] = d1_ & d2_;                                                                    \
     } while (0)
@@ -87,6 +89,23 @@ static inline __attribute__((always_inline)) uint32_t dw3x3_interior_word(const 
 #undef XT
     return (sliced_ge4(cnt, limits) ^ negative) & lanes;
 }
+
+#ifdef __ARM_FEATURE_MVE
+#include <arm_mve.h>
+
+/* Helium: four consecutive interior output pixels (stride 1, one channel word) at once, pixel j
+ * in 32-bit lane j: their tap words are four consecutive words of each input row. */
+static inline __attribute__((always_inline)) void dw3x3_interior_quad(
+    const uint32_t *p, int pitch, const uint32_t *sz, const uint32_t *limits, uint32_t negative,
+    uint32_t lanes, uint32_t *dst) {
+#define XT(t) ((vld1q_u32(p + ((t) / 3) * pitch + (t) % 3) ^ sz[2 * (t)]) & sz[2 * (t) + 1])
+    uint32x4_t cnt[4], ge;
+    COUNT9(cnt, XT);
+#undef XT
+    SLICED_GE4(ge, cnt, limits);
+    vst1q_u32(dst, (ge ^ negative) & lanes);
+}
+#endif
 
 void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *codes,
                          trit_scales_t s, int k, int stride, int pad,
@@ -186,6 +205,11 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                     for (; ox <= in_x1; ++ox, p += step, dst += 1)
                         dst[0] = dw3x3_interior_word(p, pitch, 1, sz, interior, neg0, last_mask);
                 } else if (words == 1) {
+#ifdef __ARM_FEATURE_MVE
+                    if (stride == 1)
+                        for (; ox + 3 <= in_x1; ox += 4, p += 4, dst += 4)
+                            dw3x3_interior_quad(p, pitch, sz, interior, neg0, last_mask, dst);
+#endif
                     for (; ox <= in_x1; ++ox, p += step, dst += 1)
                         dst[0] = dw3x3_interior_word(p, pitch, 1, sz, interior, neg0, last_mask);
                 } else if (words == 2) {
