@@ -59,4 +59,20 @@ static inline int32_t trit_smlatt(uint32_t a, uint32_t b, int32_t sum) {
 #include <arm_acle.h>
 #endif
 
+#include <string.h>
+
+/* A word from any byte address (unaligned loads are allowed on ARMv7-M and later). */
+static inline uint32_t trit_load_u32(const int8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* SXTB16 of x rotated right by 8: bytes 1 and 3 sign-extended to halfwords. */
+static inline uint32_t trit_sxtb16_ror8(uint32_t x) {
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+
 #endif

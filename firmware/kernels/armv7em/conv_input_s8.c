@@ -11,28 +11,15 @@
 
 #include "trit/kernels.h"
 
-static inline uint32_t load_u32(const int8_t *p) {
-    uint32_t v;
-    memcpy(&v, p, sizeof v); /* unaligned word load on ARMv7-M */
-    return v;
-}
-
-/* SXTB16 of x rotated right by 8: bytes 1 and 3 sign-extended to halfwords. */
-static inline uint32_t sxtb16_ror8(uint32_t x) {
-    uint32_t r;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
-    return r;
-}
-
 /* 3x3 x 3-channel patch (27 products): six SMLAD pairs of groups and a 3-product tail. */
 static inline int32_t dot27(const uint32_t *pairs, int32_t r0, int32_t r1, int32_t r2,
                             const int8_t *wt) {
     int32_t sum = r0 * wt[24] + r1 * wt[25] + r2 * wt[26];
 #pragma GCC unroll 6
     for (int g = 0; g < 6; ++g) {
-        const uint32_t wv = load_u32(wt + 4 * g);
+        const uint32_t wv = trit_load_u32(wt + 4 * g);
         sum = __smlad(pairs[2 * g], __sxtb16(wv), sum);
-        sum = __smlad(pairs[2 * g + 1], sxtb16_ror8(wv), sum);
+        sum = __smlad(pairs[2 * g + 1], trit_sxtb16_ror8(wv), sum);
     }
     return sum;
 }
@@ -41,7 +28,7 @@ static inline int32_t dot27(const uint32_t *pairs, int32_t r0, int32_t r1, int32
 static inline void copy_bytes(int8_t *dst, const int8_t *src, int n) {
     int i = 0;
     for (; i + 4 <= n; i += 4) {
-        const uint32_t v = src ? load_u32(src + i) : 0u;
+        const uint32_t v = src ? trit_load_u32(src + i) : 0u;
         memcpy(dst + i, &v, sizeof v);
     }
     for (; i < n; ++i) dst[i] = src ? src[i] : 0;
@@ -55,11 +42,11 @@ static inline void dot27x2(const uint32_t *pairs, int32_t r0, int32_t r1, int32_
 #pragma GCC unroll 6
     for (int g = 0; g < 6; ++g) {
         const uint32_t p0 = pairs[2 * g], p1 = pairs[2 * g + 1];
-        const uint32_t va = load_u32(wa + 4 * g), vb = load_u32(wb + 4 * g);
+        const uint32_t va = trit_load_u32(wa + 4 * g), vb = trit_load_u32(wb + 4 * g);
         a = __smlad(p0, __sxtb16(va), a);
-        a = __smlad(p1, sxtb16_ror8(va), a);
+        a = __smlad(p1, trit_sxtb16_ror8(va), a);
         b = __smlad(p0, __sxtb16(vb), b);
-        b = __smlad(p1, sxtb16_ror8(vb), b);
+        b = __smlad(p1, trit_sxtb16_ror8(vb), b);
     }
     *sa = a;
     *sb = b;
@@ -76,9 +63,9 @@ static inline void dot27_2x2(const uint32_t *pa, const uint32_t *pb, const int32
     int32_t b1 = rb[0] * w1[24] + rb[1] * w1[25] + rb[2] * w1[26];
 #pragma GCC unroll 6
     for (int g = 0; g < 6; ++g) {
-        const uint32_t v0 = load_u32(w0 + 4 * g), v1 = load_u32(w1 + 4 * g);
-        const uint32_t x0 = __sxtb16(v0), y0 = sxtb16_ror8(v0);
-        const uint32_t x1 = __sxtb16(v1), y1 = sxtb16_ror8(v1);
+        const uint32_t v0 = trit_load_u32(w0 + 4 * g), v1 = trit_load_u32(w1 + 4 * g);
+        const uint32_t x0 = __sxtb16(v0), y0 = trit_sxtb16_ror8(v0);
+        const uint32_t x1 = __sxtb16(v1), y1 = trit_sxtb16_ror8(v1);
         const uint32_t pa0 = pa[2 * g], pa1 = pa[2 * g + 1], pb0 = pb[2 * g], pb1 = pb[2 * g + 1];
         a0 = __smlad(pa1, y0, __smlad(pa0, x0, a0));
         a1 = __smlad(pa1, y1, __smlad(pa0, x1, a1));
@@ -110,9 +97,9 @@ static void gather27(const int8_t *in, int h, int w, int y0, int x0, uint32_t *p
         }
     }
     for (int g = 0; g < 6; ++g) {
-        const uint32_t p = load_u32(patch + 4 * g);
+        const uint32_t p = trit_load_u32(patch + 4 * g);
         pairs[2 * g] = __sxtb16(p);
-        pairs[2 * g + 1] = sxtb16_ror8(p);
+        pairs[2 * g + 1] = trit_sxtb16_ror8(p);
     }
     rest[0] = patch[24];
     rest[1] = patch[25];
@@ -161,16 +148,16 @@ static inline int32_t dot_s8(const uint32_t *pairs, const int8_t *rest, const in
     int32_t sum = 0;
     int g = 0;
     for (; g + 2 <= groups; g += 2) {
-        const uint32_t w0 = load_u32(wt + 4 * g), w1 = load_u32(wt + 4 * g + 4);
+        const uint32_t w0 = trit_load_u32(wt + 4 * g), w1 = trit_load_u32(wt + 4 * g + 4);
         sum = __smlad(pairs[2 * g], __sxtb16(w0), sum);
-        sum = __smlad(pairs[2 * g + 1], sxtb16_ror8(w0), sum);
+        sum = __smlad(pairs[2 * g + 1], trit_sxtb16_ror8(w0), sum);
         sum = __smlad(pairs[2 * g + 2], __sxtb16(w1), sum);
-        sum = __smlad(pairs[2 * g + 3], sxtb16_ror8(w1), sum);
+        sum = __smlad(pairs[2 * g + 3], trit_sxtb16_ror8(w1), sum);
     }
     if (g < groups) {
-        const uint32_t w0 = load_u32(wt + 4 * g);
+        const uint32_t w0 = trit_load_u32(wt + 4 * g);
         sum = __smlad(pairs[2 * g], __sxtb16(w0), sum);
-        sum = __smlad(pairs[2 * g + 1], sxtb16_ror8(w0), sum);
+        sum = __smlad(pairs[2 * g + 1], trit_sxtb16_ror8(w0), sum);
     }
     for (int t = 0; t < tail; ++t) sum += rest[t] * wt[4 * groups + t];
     return sum;
@@ -250,9 +237,9 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
                 }
             }
             for (int g = 0; g < groups; ++g) {
-                const uint32_t p = load_u32(patch + 4 * g);
+                const uint32_t p = trit_load_u32(patch + 4 * g);
                 pairs[2 * g] = __sxtb16(p);
-                pairs[2 * g + 1] = sxtb16_ror8(p);
+                pairs[2 * g + 1] = trit_sxtb16_ror8(p);
             }
             const int8_t *rest = patch + 4 * groups;
             if (adjusted) { /* the RGB 3x3 input layer: unrolled, branch-free compare */

@@ -14,19 +14,6 @@
 
 #include "trit/kernels.h"
 
-static inline uint32_t load_u32(const int8_t *p) {
-    uint32_t v;
-    memcpy(&v, p, sizeof v); /* unaligned word load on ARMv7-M */
-    return v;
-}
-
-/* SXTB16 of x rotated right by 8: bytes 1 and 3 sign-extended to halfwords. */
-static inline uint32_t sxtb16_ror8(uint32_t x) {
-    uint32_t r;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
-    return r;
-}
-
 /* The patch of output pixel (oy, ox) into bytes[n] (zero outside the image), widened into
  * pairs[2 * (n / 4)]. */
 static void gather(const int8_t *in, int h, int w, int cin, int k, int stride, int pad, int oy,
@@ -42,9 +29,9 @@ static void gather(const int8_t *in, int h, int w, int cin, int k, int stride, i
         }
     }
     for (int g = 0; g < n / 4; ++g) {
-        const uint32_t p = load_u32(bytes + 4 * g);
+        const uint32_t p = trit_load_u32(bytes + 4 * g);
         pairs[2 * g] = __sxtb16(p);
-        pairs[2 * g + 1] = sxtb16_ror8(p);
+        pairs[2 * g + 1] = trit_sxtb16_ror8(p);
     }
 }
 
@@ -55,9 +42,9 @@ static inline void dot_2x2(const uint32_t *pa, const uint32_t *pb, const int8_t 
     int32_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
     const int groups = n / 4;
     for (int g = 0; g < groups; ++g) {
-        const uint32_t v0 = load_u32(w0 + 4 * g), v1 = load_u32(w1 + 4 * g);
-        const uint32_t x0 = __sxtb16(v0), y0 = sxtb16_ror8(v0);
-        const uint32_t x1 = __sxtb16(v1), y1 = sxtb16_ror8(v1);
+        const uint32_t v0 = trit_load_u32(w0 + 4 * g), v1 = trit_load_u32(w1 + 4 * g);
+        const uint32_t x0 = __sxtb16(v0), y0 = trit_sxtb16_ror8(v0);
+        const uint32_t x1 = __sxtb16(v1), y1 = trit_sxtb16_ror8(v1);
         const uint32_t pa0 = pa[2 * g], pa1 = pa[2 * g + 1], pb0 = pb[2 * g], pb1 = pb[2 * g + 1];
         a0 = __smlad(pa1, y0, __smlad(pa0, x0, a0));
         a1 = __smlad(pa1, y1, __smlad(pa0, x1, a1));
@@ -159,9 +146,9 @@ void trit_dw_s8(const int8_t *in, int h, int w, int c, const int8_t *weights, in
                     const int8_t *a = in + ((y0 + ky) * w + x0) * c + ch;
                     const int8_t *wr = wt + ky * k * c4 + ch;
                     for (int kx = kx0; kx < kx1; ++kx) {
-                        const uint32_t av = load_u32(a + kx * c), wv = load_u32(wr + kx * c4);
-                        const uint32_t a02 = __sxtb16(av), a13 = sxtb16_ror8(av);
-                        const uint32_t w02 = __sxtb16(wv), w13 = sxtb16_ror8(wv);
+                        const uint32_t av = trit_load_u32(a + kx * c), wv = trit_load_u32(wr + kx * c4);
+                        const uint32_t a02 = __sxtb16(av), a13 = trit_sxtb16_ror8(av);
+                        const uint32_t w02 = __sxtb16(wv), w13 = trit_sxtb16_ror8(wv);
                         s0 = __smlabb(a02, w02, s0);
                         s2 = __smlatt(a02, w02, s2);
                         s1 = __smlabb(a13, w13, s1);

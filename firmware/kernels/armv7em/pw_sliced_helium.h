@@ -24,6 +24,14 @@ static inline __attribute__((always_inline)) uint32x4_t select_lanes(const uint3
     return veorq_u32(vdupq_n_u32(x[0]), vandq_u32(vdupq_n_u32(x[0] ^ x[1]), m));
 }
 
+/* Activation bits i.. of four pixels (the first at `act`, the others at in_offsets words),
+ * bit i in bit 0 of each lane. */
+static inline __attribute__((always_inline)) uint32x4_t activations(const uint32_t *act, int i,
+                                                                    uint32x4_t in_offsets) {
+    return vshlq_u32(vldrwq_gather_shifted_offset_u32(act + (i >> 5), in_offsets),
+                     vdupq_n_s32(-(i & 31)));
+}
+
 /* Half adder of `carry` into counter plane c. */
 #define VHALF_ADD(c, carry)                                                                    \
     do {                                                                                       \
@@ -57,9 +65,7 @@ static inline __attribute__((always_inline)) int sliced_quads(
                        c7 = c0;
             int i = 0;
             for (; i + 16 <= cin; i += 16) {
-                const uint32x4_t a = vshlq_u32(
-                    vldrwq_gather_shifted_offset_u32(in + p * iw + (i >> 5), in_offsets),
-                    vdupq_n_s32(-(i & 31)));
+                const uint32x4_t a = activations(in + p * iw, i, in_offsets);
                 const uint32_t *x = xg + 2 * i;
 #define VV(k) select_lanes(x + 2 * (k), LANE_MASK(a, k))
                 uint32x4_t sixteens;
@@ -71,9 +77,7 @@ static inline __attribute__((always_inline)) int sliced_quads(
                 if (nb > 7) c7 = veorq_u32(c7, sixteens);
             }
             if (i + 8 <= cin) {
-                const uint32x4_t a = vshlq_u32(
-                    vldrwq_gather_shifted_offset_u32(in + p * iw + (i >> 5), in_offsets),
-                    vdupq_n_s32(-(i & 31)));
+                const uint32x4_t a = activations(in + p * iw, i, in_offsets);
                 const uint32_t *x = xg + 2 * i;
 #define VV(k) select_lanes(x + 2 * (k), LANE_MASK(a, k))
                 uint32x4_t eights;
@@ -87,9 +91,7 @@ static inline __attribute__((always_inline)) int sliced_quads(
                 i += 8;
             }
             for (; i < cin; ++i) { /* the last inputs: ripple adds */
-                const uint32x4_t a = vshlq_u32(
-                    vldrwq_gather_shifted_offset_u32(in + p * iw + (i >> 5), in_offsets),
-                    vdupq_n_s32(-(i & 31)));
+                const uint32x4_t a = activations(in + p * iw, i, in_offsets);
                 uint32x4_t carry = select_lanes(xg + 2 * i, LANE_MASK(a, 0));
                 VHALF_ADD(c0, carry);
                 VHALF_ADD(c1, carry);
