@@ -78,11 +78,8 @@ static inline void dot27_2x2(const uint32_t *pa, const uint32_t *pb, const int32
     s[3] = b1;
 }
 
-/* The 3x3x3 patch whose top-left tap is (y0, x0), zero outside the image, widened: pairs[12]
- * in the SXTB16 order, rest[3] the last three bytes. */
-static void gather27(const int8_t *in, int h, int w, int y0, int x0, uint32_t *pairs,
-                     int32_t *rest) {
-    int8_t patch[28];
+/* The 3x3x3 patch whose top-left tap is (y0, x0) as 27 bytes, zero outside the image. */
+static void patch27(const int8_t *in, int h, int w, int y0, int x0, int8_t patch[28]) {
     for (int ky = 0; ky < 3; ++ky) {
         const int y = y0 + ky;
         int8_t *prow = patch + 9 * ky;
@@ -96,6 +93,13 @@ static void gather27(const int8_t *in, int h, int w, int y0, int x0, uint32_t *p
                     prow[3 * kx + i] = (x0 + kx >= 0 && x0 + kx < w) ? in[(y * w + x0 + kx) * 3 + i] : 0;
         }
     }
+}
+
+/* The same patch widened: pairs[12] in the SXTB16 order, rest[3] the last three bytes. */
+static void gather27(const int8_t *in, int h, int w, int y0, int x0, uint32_t *pairs,
+                     int32_t *rest) {
+    int8_t patch[28];
+    patch27(in, h, w, y0, x0, patch);
     for (int g = 0; g < 6; ++g) {
         const uint32_t p = trit_load_u32(patch + 4 * g);
         pairs[2 * g] = __sxtb16(p);
@@ -105,6 +109,33 @@ static void gather27(const int8_t *in, int h, int w, int y0, int x0, uint32_t *p
     rest[1] = patch[25];
     rest[2] = patch[26];
 }
+
+#ifdef __ARM_FEATURE_MVE
+#include <arm_mve.h>
+
+/* Helium: one pixel at a time, each output channel's 27 products as two VMLADAV (16 lanes, then
+ * 11 under a tail predicate, so neither patch nor weights need padding). */
+static void conv3x3_rgb_helium(const int8_t *in, int h, int w, const int8_t *weights, int cout,
+                               int stride, int pad, const int32_t *adjusted, uint32_t negative,
+                               uint32_t *out) {
+    const int oh = (h + 2 * pad - 3) / stride + 1, ow = (w + 2 * pad - 3) / stride + 1;
+    const mve_pred16_t tail = vctp8q(11);
+    int8_t patch[32];
+    for (int oy = 0; oy < oh; ++oy)
+        for (int ox = 0; ox < ow; ++ox) {
+            patch27(in, h, w, oy * stride - pad, ox * stride - pad, patch);
+            const int8x16_t p0 = vld1q_s8(patch), p1 = vldrbq_z_s8(patch + 16, tail);
+            uint32_t word = 0;
+            for (int o = 0; o < cout; ++o) {
+                const int8_t *wt = weights + o * 27;
+                const int32_t sum = vmladavaq_s8(vmladavq_s8(p0, vld1q_s8(wt)), p1,
+                                                 vldrbq_z_s8(wt + 16, tail));
+                word |= ((uint32_t)(sum - adjusted[o]) >> 31) << o;
+            }
+            out[oy * ow + ox] = word ^ negative;
+        }
+}
+#endif
 
 /* 3x3 RGB input layer, output channels <= 32 (one output word): two pixels per pass. */
 __attribute__((optimize("no-schedule-insns")))
@@ -189,6 +220,10 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
         }
     }
     if (adjusted && k == 3 && cin == 3 && cout <= 32) {
+#ifdef __ARM_FEATURE_MVE
+        conv3x3_rgb_helium(in, h, w, weights, cout, stride, pad, adjusted, thr->negative[0], out);
+        return;
+#endif
         conv3x3_rgb(in, h, w, weights, cout, stride, pad, adjusted, thr->negative[0], out);
         return;
     }
