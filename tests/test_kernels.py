@@ -96,7 +96,8 @@ def test_conv_input_s8(kernels, cin, cout, h, w, stride, k):
 @pytest.mark.parametrize("equal", [False, True], ids=["wp!=wn", "wp==wn"])
 @pytest.mark.parametrize("c,h,w,stride", [(16, 8, 8, 1), (17, 5, 6, 1), (45, 7, 7, 2),
                                           (64, 4, 4, 1), (1, 3, 3, 2), (32, 9, 4, 2),
-                                          (3, 1, 2, 1), (24, 4, 11, 1)])
+                                          (3, 1, 2, 1), (24, 4, 11, 1), (48, 3, 8, 1),
+                                          (96, 3, 7, 1), (40, 5, 13, 2)])
 def test_dw_ternary_bin(kernels, c, h, w, stride, equal):
     rng = np.random.default_rng(c * h + w)
     layer = conv_layer(rng, c, c, h, w, 3, stride, 1, c,

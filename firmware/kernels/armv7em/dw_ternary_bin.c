@@ -10,8 +10,9 @@
  * limit per channel that depends only on which taps are inside the image (at most nine border
  * classes per call); the output word is one sliced compare, no per-channel work per pixel.
  * Unequal scales: per-channel accumulators from the sliced counters, then threshold-and-pack.
- * With Helium (Cortex-M55), runs of interior pixels of a layer with 17-32 channels and stride 1
- * go four pixels per 128-bit vector. */
+ * With Helium (Cortex-M55), runs of interior pixels go four pixels per 128-bit vector (layers
+ * of more than 16 channels; contiguous loads for one channel word at stride 1, gather loads
+ * otherwise). */
 #include "bitcount.h"
 #include "trit/kernels.h"
 
@@ -104,6 +105,23 @@ static inline __attribute__((always_inline)) void dw3x3_interior_quad(
 #undef XT
     SLICED_GE4(ge, cnt, limits);
     vst1q_u32(dst, (ge ^ negative) & lanes);
+}
+
+/* The same for any stride and channel word g of `words`: the four pixels' tap words are
+ * `at` words apart (gather loads), their output words `words` apart (scatter store); sz and
+ * limits are those of word g (taps 2 * words apart). */
+static inline __attribute__((always_inline)) void dw3x3_interior_quad_gather(
+    const uint32_t *p, int pitch, int words, uint32x4_t at, const uint32_t *sz,
+    const uint32_t *limits, uint32_t negative, uint32_t lanes, uint32_t *dst, uint32x4_t to) {
+    const int tw = 2 * words;
+#define XT(t)                                                                                  \
+    ((vldrwq_gather_shifted_offset_u32(p + ((t) / 3) * pitch + ((t) % 3) * words, at) ^        \
+      sz[(t) * tw]) & sz[(t) * tw + 1])
+    uint32x4_t cnt[4], ge;
+    COUNT9(cnt, XT);
+#undef XT
+    SLICED_GE4(ge, cnt, limits);
+    vstrwq_scatter_shifted_offset_u32(dst, to, (ge ^ negative) & lanes);
 }
 #endif
 
@@ -214,12 +232,33 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                         dst[0] = dw3x3_interior_word(p, pitch, 1, sz, interior, neg0, last_mask);
                 } else if (words == 2) {
                     const uint32_t neg1 = thr->negative[1];
+#ifdef __ARM_FEATURE_MVE
+                    for (; ox + 3 <= in_x1; ox += 4, p += 4 * step, dst += 8) {
+                        const uint32x4_t at = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)step);
+                        const uint32x4_t to = vmulq_n_u32(vidupq_n_u32(0, 1), 2u);
+                        dw3x3_interior_quad_gather(p, pitch, 2, at, sz, interior, neg0, ~0u,
+                                                   dst, to);
+                        dw3x3_interior_quad_gather(p + 1, pitch, 2, at, sz + 2, interior + 4,
+                                                   neg1, last_mask, dst + 1, to);
+                    }
+#endif
                     for (; ox <= in_x1; ++ox, p += step, dst += 2) {
                         dst[0] = dw3x3_interior_word(p, pitch, 2, sz, interior, neg0, ~0u);
                         dst[1] = dw3x3_interior_word(p + 1, pitch, 2, sz + 2, interior + 4, neg1,
                                                      last_mask);
                     }
                 } else {
+#ifdef __ARM_FEATURE_MVE
+                    for (; ox + 3 <= in_x1; ox += 4, p += 4 * step, dst += 4 * words) {
+                        const uint32x4_t at = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)step);
+                        const uint32x4_t to = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)words);
+                        for (int g = 0; g < words; ++g)
+                            dw3x3_interior_quad_gather(p + g, pitch, words, at, sz + 2 * g,
+                                                       interior + 4 * g, thr->negative[g],
+                                                       g == words - 1 ? last_mask : ~0u,
+                                                       dst + g, to);
+                    }
+#endif
                     for (; ox <= in_x1; ++ox, p += step, dst += words)
                         for (int g = 0; g < words; ++g)
                             dst[g] = dw3x3_interior_word(p + g, pitch, words, sz + 2 * g,
