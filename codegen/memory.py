@@ -1,5 +1,6 @@
 """Static memory plan of a generated model: every activation gets an offset in one arena,
-reused once the value is dead (greedy first fit over liveness intervals). No malloc."""
+reused once the value is dead (greedy first fit over liveness intervals, the better of two
+placement orders). No malloc."""
 
 from __future__ import annotations
 
@@ -44,19 +45,11 @@ def value_bytes(ir: ModelIR, name: str) -> int:
     return 4 * layer.out_shape[0]
 
 
-def plan_memory(ir: ModelIR) -> MemoryPlan:
-    last_use: dict[str, int] = {"input": 0}
-    for i, layer in enumerate(ir.layers):
-        last_use[layer.input] = i
-        if layer.output is not None and layer.output.residual:
-            last_use[layer.output.residual] = i
-    last_use[ir.layers[-1].name] = len(ir.layers)  # logits live until returned
-    order = [("input", -1)] + [(layer.name, i) for i, layer in enumerate(ir.layers)]
+def _first_fit(values: list[tuple[str, int, int, int]]) -> list[Buffer]:
+    """Place (name, size, first, last) in the given order, each at the lowest offset free of
+    every value already placed whose lifetime overlaps its own."""
     placed: list[Buffer] = []
-    for name, first in order:
-        size = -(-value_bytes(ir, name) // ALIGN) * ALIGN
-        last = last_use.get(name, first)
-        # a value must not share bytes with anything alive over [first, last]
+    for name, size, first, last in values:
         busy = sorted((b.offset, b.offset + b.size) for b in placed
                       if not (b.last < first or b.first > last))
         offset = 0
@@ -65,6 +58,23 @@ def plan_memory(ir: ModelIR) -> MemoryPlan:
                 break
             offset = max(offset, hi)
         placed.append(Buffer(name, size, offset, first, last))
+    return placed
+
+
+def plan_memory(ir: ModelIR) -> MemoryPlan:
+    """Offsets for every value: first fit over liveness intervals, in production order and in
+    order of decreasing size (ties in production order); the smaller arena wins."""
+    last_use: dict[str, int] = {"input": 0}
+    for i, layer in enumerate(ir.layers):
+        last_use[layer.input] = i
+        if layer.output is not None and layer.output.residual:
+            last_use[layer.output.residual] = i
+    last_use[ir.layers[-1].name] = len(ir.layers)  # logits live until returned
+    order = [("input", -1)] + [(layer.name, i) for i, layer in enumerate(ir.layers)]
+    values = [(name, -(-value_bytes(ir, name) // ALIGN) * ALIGN, first, last_use.get(name, first))
+              for name, first in order]
+    plans = [_first_fit(values), _first_fit(sorted(values, key=lambda v: -v[1]))]
+    placed = min(plans, key=lambda bs: max(b.offset + b.size for b in bs))
     scratch = scratch_ints(max(layer.out_shape[0] for layer in ir.layers
                                if layer.op == "conv2d"))
     weight = sum(_const_bytes(layer) for layer in ir.layers)

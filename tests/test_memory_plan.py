@@ -1,0 +1,39 @@
+"""The static memory plan (codegen/memory.py): no two values alive at the same step share a
+byte, and the arena is as small as the live values allow for the shipped networks."""
+
+from __future__ import annotations
+
+from codegen.ir import load_ir
+from codegen.memory import plan_memory
+from tests.conftest import REPO
+from tests.test_export import trained_like_model
+from trainer.export import export_model
+
+
+def _live_bytes_bound(plan) -> int:
+    steps = range(min(b.first for b in plan.buffers.values()),
+                  max(b.last for b in plan.buffers.values()) + 1)
+    return max(sum(b.size for b in plan.buffers.values() if b.first <= s <= b.last)
+               for s in steps)
+
+
+def _check(plan) -> None:
+    bufs = list(plan.buffers.values())
+    for i, a in enumerate(bufs):
+        assert a.offset % 4 == 0 and a.offset + a.size <= plan.arena_bytes
+        for b in bufs[i + 1:]:
+            alive_together = not (a.last < b.first or b.last < a.first)
+            apart = a.offset + a.size <= b.offset or b.offset + b.size <= a.offset
+            assert apart or not alive_together, (a, b)
+
+
+def test_plans_are_valid_and_tight():
+    for ir in (export_model(trained_like_model(seed=1)), export_model(trained_like_model(width=8)),
+               load_ir(REPO / "models" / "dws-tern-bin-32k" / "model.trit")):
+        plan = plan_memory(ir)
+        _check(plan)
+        assert plan.arena_bytes >= _live_bytes_bound(plan)
+    # the zoo model: three 32x32 maps of one word per pixel live in a residual block; the
+    # image (3 KiB) is dead once the input layer has run
+    zoo = plan_memory(load_ir(REPO / "models" / "dws-tern-bin-32k" / "model.trit"))
+    assert zoo.arena_bytes == _live_bytes_bound(zoo) == 3 * 32 * 32 * 4
