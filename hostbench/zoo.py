@@ -155,6 +155,7 @@ def publish(run: Path, name: str, summary: str | None = None, board: str = "mps2
                         str(rel), fw.flash_bytes, fw.ram_bytes, progress=progress)
     (out / "bench.json").write_text(json.dumps(report.to_json(), indent=1))
     best = max(history, key=lambda r: r["val_acc"])
+    run_label = run.as_posix() if not run.is_absolute() else f"runs/{run.name}"
     card = ModelCard(
         name=name, summary=summary, variant=ck["recipe"]["variant"],
         width=ck["config"]["width"], weights_bytes=ir.storage().total, epochs=len(history),
@@ -166,9 +167,9 @@ def publish(run: Path, name: str, summary: str | None = None, board: str = "mps2
         target_accuracy=target, notes=notes,
         commands={
             "train (resumable: add --resume)":
-                f"trit train --recipe {rel}/recipe.yaml --out runs/{name}",
+                f"trit train --recipe {rel}/recipe.yaml --out {run_label}",
             "publish (export best.pt, bench, write this card)":
-                f"trit models publish runs/{name} --name {name} --board {board} "
+                f"trit models publish {run_label} --name {name} --board {board} "
                 f"--images {images}",
             "on-device test accuracy":
                 f"trit bench --board {board} --model {rel} --images {images} --json r.json",
