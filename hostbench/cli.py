@@ -50,7 +50,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "bench", help="run CIFAR-10 test images on a board and check them bit-exactly",
         description="Build the firmware, start the emulator, stream test images over the "
         "serial protocol, compare every result with the integer reference interpreter and "
-        "print accuracy, agreement, instructions (QEMU) or cycles (silicon) per inference, "
+        "print accuracy, agreement, instructions (QEMU), cycles (microcontrollers) or "
+        "milliseconds (Linux boards) per inference, "
         "weight bytes and the firmware's flash and RAM.")
     add_firmware_args(e, "board of boards.yaml; emulated boards are started here, real "
                       "boards must run the model's firmware already (`trit flash`)")
