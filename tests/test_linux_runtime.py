@@ -38,7 +38,7 @@ def test_linux_board_gets_a_makefile_project(tmp_path):
     out = write_project(ir, project_target(board), tmp_path / "p", kernels=board.kernels)
     make = (out / "Makefile").read_text()
     assert not (out / "platformio.ini").exists() and not (out / "ld").exists()
-    assert "CC = aarch64-linux-gnu-gcc" in make and "make CC=gcc" in make
+    assert "CC = aarch64-linux-gnu-gcc" in make and "make -B CC=gcc" in make
     assert "TARGET_FLAGS ?= -mcpu=cortex-a72" in make
     assert "'-DTRIT_BOARD_NAME=\"rpi4-aarch64\"'" in make and "-static" in make
     assert (out / "src" / "kernels" / "neon_util.h").exists()
