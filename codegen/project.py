@@ -18,7 +18,7 @@ static program, ``trit-runtime``, cross-built here or built natively on the boar
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -52,7 +52,6 @@ class ProjectTarget:
     includes: list[str] = field(default_factory=list)        # headers port_config.h includes
     linux_cc: str | None = None                # Linux boards: the (cross) C compiler
     linux_cflags: list[str] = field(default_factory=list)    # Linux boards: -mcpu, -mfpu, ...
-    kernels: str = "ref"                       # flavour named in the Makefile's header
 
     @property
     def local(self) -> bool:
@@ -144,7 +143,7 @@ def write_project(ir: ModelIR, target: ProjectTarget, out_dir: str | Path, kerne
     if target.linux:
         (out / "platformio.ini").unlink(missing_ok=True)
         (out / "Makefile").write_text(env.get_template("Makefile.j2").render(
-            model=name, target=replace(target, kernels=kernels)))
+            model=name, target=target, kernels=kernels))
         return out
     if target.port_config:
         (out / "include" / "trit" / "port_config.h").write_text(
