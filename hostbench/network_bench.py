@@ -111,14 +111,6 @@ def collect(ir: ModelIR, seed: int = 0) -> tuple[list[LayerRow], _Collector, _Co
     return rows, binary, int8
 
 
-def _timed(runner: KernelRunner, jobs: list[Job], reference: bool) -> list:
-    for job in jobs:
-        job.reference = reference
-        job.out[...] = 0
-    results = runner.run(jobs, timeout=900.0)
-    return results
-
-
 def run_network_bench(board: str, ir: ModelIR, flavour: str | None = None,
                       seed: int = 0) -> list[LayerRow]:
     """Run the four variants of every convolution of ``ir`` on ``board``."""
@@ -128,7 +120,9 @@ def run_network_bench(board: str, ir: ModelIR, flavour: str | None = None,
     outputs = {}
     for label, collector, reference in (("binary", binary, False), ("binary-ref", binary, True),
                                         ("int8", int8, False), ("int8-ref", int8, True)):
-        results = _timed(runner, collector.jobs, reference)
+        for job in collector.jobs:
+            job.reference = reference
+        results = runner.run(collector.jobs, timeout=900.0)
         outputs[label] = [r.output.tobytes() for r in results]
         for row in rows:
             jobs = row.binary_jobs if label.startswith("binary") else row.int8_jobs
