@@ -128,7 +128,8 @@ def test_dw_ternary_bin_other_kernel_sizes(kernels, c, h, w, k, pad, equal):
     (32, 64, 4, 4, 32, 2), (45, 70, 3, 3, 45, 2), (5, 7, 2, 2, 7, 1), (100, 9, 2, 1, 0, 1),
     (16, 16, 3, 3, 16, 1), (9, 12, 1, 3, 0, 1), (16, 16, 5, 3, 16, 2), (64, 16, 3, 3, 16, 1),
     (200, 20, 2, 2, 0, 1), (300, 11, 1, 2, 7, 1), (96, 24, 2, 3, 24, 1),
-    (96, 96, 3, 2, 96, 1)])
+    (96, 96, 3, 2, 96, 1), (24, 24, 3, 4, 24, 1), (24, 48, 2, 3, 24, 2), (127, 40, 2, 2, 0, 1),
+    (128, 40, 2, 2, 40, 1), (140, 140, 2, 2, 140, 1), (31, 6, 3, 3, 6, 1)])
 @pytest.mark.parametrize("equal", [False, True], ids=["wp!=wn", "wp==wn"])
 def test_pw_ternary_bin(kernels, cin, cout, h, w, res_c, res_stride, equal):
     rng = np.random.default_rng(cin + cout * h)

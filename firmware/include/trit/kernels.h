@@ -24,12 +24,14 @@ extern "C" {
 #define TRIT_WORDS(c) (((c) + 31) / 32)
 
 /* int32 scratch a convolution kernel may use, for a layer with c output channels (every
- * flavour stays within it; the generated model allocates the maximum over its layers):
- * 4 c + 64, or (2 c + 16) words(c) where that is more (the ARMv7E-M pointwise kernel's
- * transposed weights and sliced count limits for cin = c). */
+ * flavour stays within it; the generated model allocates the maximum over its layers): the
+ * most of 4 c + 64, (2 c + 16) words(c) (the ARMv7E-M pointwise kernel's transposed weights
+ * and sliced count limits for cin = c) and 64 ceil(c / 4) (its nibble tables for a tile of
+ * 16 output channels and cin = c). */
+#define TRIT_SCRATCH_MAX2_(a, b) ((a) > (b) ? (a) : (b))
 #define TRIT_SCRATCH_INTS(c)                                                                   \
-    ((2 * (c) + 16) * TRIT_WORDS(c) > 4 * (c) + 64 ? (2 * (c) + 16) * TRIT_WORDS(c)            \
-                                                   : 4 * (c) + 64)
+    TRIT_SCRATCH_MAX2_(TRIT_SCRATCH_MAX2_(4 * (c) + 64, (2 * (c) + 16) * TRIT_WORDS(c)),       \
+                       64 * (((c) + 3) / 4))
 
 /* Batch norm + sign (+ residual) folded into per-channel thresholds. */
 typedef struct {

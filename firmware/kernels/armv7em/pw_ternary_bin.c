@@ -3,8 +3,9 @@
  * Activation bits a (1 = -1), weight planes s (1 = -1) and nz (1 = non-zero).
  * Equal scales (wp == wn = alpha): acc = alpha * (|nz| - 2 cnt), cnt = popcount(nz & (a ^ s));
  *   the batch-norm threshold becomes a count limit per channel (and residual value), computed
- *   once per call. The counts come from the bit-sliced kernel below (32 output channels per
- *   word), or, where its tables do not fit the scratch, one popcount chain per output.
+ *   once per call. The counts come from nibble tables (pw_nibble_lut.h, cin <= 127; on
+ *   Helium the bit-sliced kernel below comes first), the bit-sliced kernel (32 output channels
+ *   per word), or, where neither fits the scratch, one popcount chain per output.
  * Unequal scales: with t = nz & a (inputs -1 under non-zero weights) and u = t & s,
  *   acc = wp |nz & ~s| - wn |nz & s| - 2 wp popcount(t) + 2 (wp + wn) popcount(u).
  * Popcounts are SWAR nibble counts summed with USADA8 (bitcount.h). */
@@ -108,6 +109,7 @@ static void transpose32(uint32_t A[32]) {
 #ifdef __ARM_FEATURE_MVE
 #include "pw_sliced_helium.h"
 #endif
+#include "pw_nibble_lut.h"
 
 static inline __attribute__((always_inline)) void sliced_pixels(
     const uint32_t *in, int pixels, int cin, int w, int cout, const trit_threshold_t *thr,
@@ -395,11 +397,22 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
                          const trit_threshold_t *thr, const uint32_t *residual, int res_w,
                          int res_c, int res_stride, uint32_t *out, int32_t *scratch) {
     const int iw = TRIT_WORDS(cin);
-    if (s.wp == s.wn && s.wp > 0 &&
-        pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w, res_c,
-                        res_stride, out, scratch))
+    const int equal = s.wp == s.wn && s.wp > 0;
+#ifdef __ARM_FEATURE_MVE
+    /* Helium: the sliced kernel runs four pixels per vector and beats the scalar tables */
+    if (equal && pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w,
+                                 res_c, res_stride, out, scratch))
         return;
-    if (s.wp == s.wn && s.wp > 0)
+#endif
+    if (equal && pw_equal_lut(in, h, w, cin, sign, nz, s.wp, cout, thr, residual, res_w, res_c,
+                              res_stride, out, scratch))
+        return;
+#ifndef __ARM_FEATURE_MVE
+    if (equal && pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w,
+                                 res_c, res_stride, out, scratch))
+        return;
+#endif
+    if (equal)
         pw_equal_scales(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w, res_c,
                         res_stride, out, scratch);
     else

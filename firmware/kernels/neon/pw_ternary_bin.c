@@ -99,20 +99,25 @@ block_rows(const uint32_t *s, const uint32_t *z, uint8x16_t a, int iw, const int
 }
 
 /* Rows of more than 4 words: `full` whole chunks from a, then the padded last chunk a_tail
- * (when iw % 4 != 0). */
+ * (when iw % 4 != 0). The last chunk's vector reaches into the next row: like iw = 3 in
+ * block_rows, its words past the row are masked off the non-zero plane for equal scales. */
 static inline __attribute__((always_inline)) counts8_t
 block_chunks(const uint32_t *s, const uint32_t *z, const uint32_t *a, int iw, int full, int tail,
              uint8x16_t a_tail, const int equal) {
     uint16x8_t cp[BLOCK], cn[BLOCK];
+    const uint32_t keep_words[4] = {~0u, tail > 1 || tail == 0 ? ~0u : 0u,
+                                    tail > 2 || tail == 0 ? ~0u : 0u, tail == 0 ? ~0u : 0u};
+    const uint8x16_t keep = vreinterpretq_u8_u32(vld1q_u32(keep_words));
 #pragma GCC unroll 8
     for (int i = 0; i < BLOCK; ++i) cp[i] = cn[i] = vdupq_n_u16(0);
     for (int j = 0; j < full + (tail != 0); ++j) {
         const uint8x16_t av = j < full ? vld1q_u8((const uint8_t *)(a + 4 * j)) : a_tail;
 #pragma GCC unroll 8
         for (int i = 0; i < BLOCK; ++i) {
-            uint8x16_t bp, bn;
-            count_vector(vld1q_u8((const uint8_t *)(s + i * iw + 4 * j)),
-                         vld1q_u8((const uint8_t *)(z + i * iw + 4 * j)), av, equal, &bp, &bn);
+            uint8x16_t bp, bn, zv = vld1q_u8((const uint8_t *)(z + i * iw + 4 * j));
+            if (equal && j == full) zv = vandq_u8(zv, keep);
+            count_vector(vld1q_u8((const uint8_t *)(s + i * iw + 4 * j)), zv, av, equal, &bp,
+                         &bn);
             cp[i] = vpadalq_u8(cp[i], bp);
             if (!equal) cn[i] = vpadalq_u8(cn[i], bn);
         }

@@ -1,0 +1,294 @@
+/* ARMv7E-M pointwise ternary x binary with equal scales, by nibble tables (cin <= 127).
+ * Included by pw_ternary_bin.c (uses its channel_limits).
+ *
+ * Output channels go in tiles of 4 G (G = 4, 2 or 1): G words of four 8-bit counters, byte j
+ * of word g counting for channel o0 + 4 g + j. Inputs go in nibbles: nibble q holds input
+ * channels 4 q .. 4 q + 3 (bits 4 (q % 8) .. of activation word q / 8). For each nibble q and
+ * each of its 16 activation values v the table row T[q][v][0..G-1] holds the tile's counts
+ * cnt = popcount(nz & (v ^ s)) over those four inputs (products equal to -1), so a pixel's
+ * counts are the sum of Q = ceil(cin / 4) rows, four channels per add.
+ *
+ * The counters start at 0x80 - L, L = count limit + 1 in [0, 128] (channel_limits), and stay
+ * in [0, 255]: bit 7 of a byte is set iff cnt >= L, i.e. iff the output is -1 before the
+ * direction bit. A multiply gathers the four bit-7s of a word into four adjacent bits. With a
+ * residual the limit of channel o depends on the residual bit: the counters are compared
+ * against both limits (one add of the difference) and the residual bits pick per channel.
+ *
+ * Tables: Q x 16 x G words in the scratch, built once per call and tile: per nibble and group
+ * of four channels, the counts for v = 0 (the -1 weights) and four byte-wise deltas (one per
+ * input: +1 for a +1 weight, -1 for a -1 weight), then 15 adds. */
+
+#define LUT_GATHER 0x00204081u /* bits 7, 15, 23, 31 of (x & 0x80808080) -> bits 28..31 */
+#define LUT_BYTE_LSB 0x01010101u
+
+/* Four channels' compare bits (bit j = byte j >= 0x80), in bits 0..3. (GCC would expand the
+ * multiply into two shifted adds: one MUL is one instruction.) */
+static inline uint32_t lut_bits(uint32_t x) {
+    uint32_t y = x & 0x80808080u;
+#if defined(__GNUC__) && defined(__thumb2__)
+    __asm__("mul %0, %0, %1" : "+r"(y) : "r"(LUT_GATHER));
+#else
+    y *= LUT_GATHER;
+#endif
+    return y >> 28;
+}
+
+/* 4 x 4 byte transpose: byte b of out[k] = byte k of w[b]. */
+static inline void lut_transpose_bytes(const uint32_t w[4], uint32_t out[4]) {
+    const uint32_t m = 0x00FF00FFu;
+    const uint32_t a = (w[0] & m) | (w[1] & m) << 8;        /* bytes 0, 2 of w0, w1 */
+    const uint32_t b = ((w[0] >> 8) & m) | (w[1] & ~m);     /* bytes 1, 3 */
+    const uint32_t c = (w[2] & m) | (w[3] & m) << 8;
+    const uint32_t d = ((w[2] >> 8) & m) | (w[3] & ~m);
+    out[0] = (a & 0xFFFFu) | c << 16;
+    out[1] = (b & 0xFFFFu) | d << 16;
+    out[2] = a >> 16 | (c & 0xFFFF0000u);
+    out[3] = b >> 16 | (d & 0xFFFF0000u);
+}
+
+/* Rows of one tile: T[q][v][g] for q < Q, v < 16, g < G (channels past cout count 0); G is
+ * a constant where inlined, so the 16 stores of a row take immediate offsets. */
+static inline __attribute__((always_inline)) void lut_build(uint32_t *T, int Q, const int G, const uint32_t *sign, const uint32_t *nz,
+                      int iw, int o0, int cout) {
+    for (int g = 0; g < G; ++g) {
+        const int ob = o0 + 4 * g;
+        for (int j = 0; j < iw; ++j) {
+            uint32_t P[4], N[4]; /* +1 and -1 weights of the four channels, input word j */
+            for (int b = 0; b < 4; ++b) {
+                const int o = ob + b;
+                const uint32_t z = o < cout ? nz[o * iw + j] : 0u;
+                const uint32_t s = o < cout ? sign[o * iw + j] : 0u;
+                P[b] = z & ~s;
+                N[b] = z & s;
+            }
+            /* PB[k] / NB[k]: byte b = byte k of channel b's word (nibbles 2k and 2k + 1) */
+            uint32_t PB[4], NB[4];
+            lut_transpose_bytes(P, PB);
+            lut_transpose_bytes(N, NB);
+            const int nr = Q - 8 * j < 8 ? Q - 8 * j : 8;
+#pragma GCC unroll 8
+            for (int r = 0; r < 8; ++r) {
+                if (r >= nr) break;
+                /* byte b = the nibble r of channel b: bit k = input 32 j + 4 r + k */
+                const uint32_t mp = (PB[r >> 1] >> (4 * (r & 1))) & 0x0F0F0F0Fu;
+                const uint32_t mn = (NB[r >> 1] >> (4 * (r & 1))) & 0x0F0F0F0Fu;
+                /* byte-wise deltas (+1: a +1 weight, -1: a -1 weight) of an input going -1 */
+                const uint32_t d0 = (mp & LUT_BYTE_LSB) - (mn & LUT_BYTE_LSB);
+                const uint32_t d1 = ((mp >> 1) & LUT_BYTE_LSB) - ((mn >> 1) & LUT_BYTE_LSB);
+                const uint32_t d2 = ((mp >> 2) & LUT_BYTE_LSB) - ((mn >> 2) & LUT_BYTE_LSB);
+                const uint32_t d3 = ((mp >> 3) & LUT_BYTE_LSB) - ((mn >> 3) & LUT_BYTE_LSB);
+                uint32_t *e = T + (8 * j + r) * 16 * G + g;
+                /* row v = sum of the deltas of v's bits (v = 0: 0; the -1 weights' count, the
+                 * v = 0 term, is in the counters' start value) */
+                const uint32_t t1 = d0, t2 = d1, t3 = d0 + d1;
+                const uint32_t t4 = d2, t5 = t1 + d2, t6 = t2 + d2, t7 = t3 + d2;
+                e[0 * G] = 0u; e[1 * G] = t1; e[2 * G] = t2; e[3 * G] = t3;
+                e[4 * G] = t4; e[5 * G] = t5; e[6 * G] = t6; e[7 * G] = t7;
+                e[8 * G] = d3; e[9 * G] = t1 + d3; e[10 * G] = t2 + d3; e[11 * G] = t3 + d3;
+                e[12 * G] = t4 + d3; e[13 * G] = t5 + d3; e[14 * G] = t6 + d3; e[15 * G] = t7 + d3;
+            }
+        }
+    }
+}
+
+/* One table row added into the accumulators: nibble r of activation word v selects row
+ * v_r of the table at base + r * 64 G bytes. The row offset v_r * 4 G is one AND of the
+ * shifted word with a mask; the G words come with LDRD. In assembly: GCC otherwise splits
+ * the address arithmetic and spills the accumulators. Shift texts per G (mask 0xF0, 0x78,
+ * 0x3C: v_r << 4, << 3, << 2 from bit 4 r). */
+#define LUT_SH4_0 ", lsl #4"
+#define LUT_SH4_1 ""
+#define LUT_SH4_2 ", lsr #4"
+#define LUT_SH4_3 ", lsr #8"
+#define LUT_SH4_4 ", lsr #12"
+#define LUT_SH4_5 ", lsr #16"
+#define LUT_SH4_6 ", lsr #20"
+#define LUT_SH4_7 ", lsr #24"
+#define LUT_SH2_0 ", lsl #3"
+#define LUT_SH2_1 ", lsr #1"
+#define LUT_SH2_2 ", lsr #5"
+#define LUT_SH2_3 ", lsr #9"
+#define LUT_SH2_4 ", lsr #13"
+#define LUT_SH2_5 ", lsr #17"
+#define LUT_SH2_6 ", lsr #21"
+#define LUT_SH2_7 ", lsr #25"
+#define LUT_SH1_0 ", lsl #2"
+#define LUT_SH1_1 ", lsr #2"
+#define LUT_SH1_2 ", lsr #6"
+#define LUT_SH1_3 ", lsr #10"
+#define LUT_SH1_4 ", lsr #14"
+#define LUT_SH1_5 ", lsr #18"
+#define LUT_SH1_6 ", lsr #22"
+#define LUT_SH1_7 ", lsr #26"
+
+#if defined(__GNUC__) && defined(__thumb2__)
+/* G = 4: rows 256 B apart; nibbles 4..7 from base + 1024 (LDRD offsets reach 1020) */
+#define LUT_ROW4(r, base, off)                                                                 \
+    __asm__("and %[p], %[m], %[v]" LUT_SH4_##r "\n\t"                                          \
+            "add %[p], %[p], %[t]\n\t"                                                         \
+            "ldrd %[x], %[y], [%[p], #" #off "]\n\t"                                           \
+            "add %[c0], %[c0], %[x]\n\t"                                                       \
+            "add %[c1], %[c1], %[y]\n\t"                                                       \
+            "ldrd %[x], %[y], [%[p], #" #off "+8]\n\t"                                         \
+            "add %[c2], %[c2], %[x]\n\t"                                                       \
+            "add %[c3], %[c3], %[y]"                                                           \
+            : [c0] "+r"(c0), [c1] "+r"(c1), [c2] "+r"(c2), [c3] "+r"(c3), [p] "=&r"(p_),       \
+              [x] "=&r"(x_), [y] "=&r"(y_)                                                     \
+            : [m] "r"(0xF0u), [v] "r"(v), [t] "r"(base)                                        \
+            : "memory")
+#define LUT_ROW2(r, base, off)                                                                 \
+    __asm__("and %[p], %[m], %[v]" LUT_SH2_##r "\n\t"                                          \
+            "add %[p], %[p], %[t]\n\t"                                                         \
+            "ldrd %[x], %[y], [%[p], #" #off "]\n\t"                                           \
+            "add %[c0], %[c0], %[x]\n\t"                                                       \
+            "add %[c1], %[c1], %[y]"                                                           \
+            : [c0] "+r"(c0), [c1] "+r"(c1), [p] "=&r"(p_), [x] "=&r"(x_), [y] "=&r"(y_)        \
+            : [m] "r"(0x78u), [v] "r"(v), [t] "r"(base)                                        \
+            : "memory")
+#define LUT_ROW1(r, base, off)                                                                 \
+    __asm__("and %[p], %[m], %[v]" LUT_SH1_##r "\n\t"                                          \
+            "ldr %[x], [%[t], %[p]]\n\t"                                                       \
+            "add %[c0], %[c0], %[x]"                                                           \
+            : [c0] "+r"(c0), [p] "=&r"(p_), [x] "=&r"(x_)                                      \
+            : [m] "r"(0x3Cu), [v] "r"(v), [t] "r"((const char *)(base) + (off))                \
+            : "memory")
+#else
+#define LUT_ROW_C(r, base, off, G)                                                             \
+    {                                                                                          \
+        const uint32_t *e_ = (const uint32_t *)((const char *)(base) + (off)) +                \
+                             ((v >> (4 * (r))) & 15u) * (G);                                   \
+        c0 += e_[0];                                                                           \
+        if ((G) > 1) c1 += e_[1];                                                              \
+        if ((G) > 2) { c2 += e_[2]; c3 += e_[3]; }                                             \
+    }
+#define LUT_ROW4(r, base, off) LUT_ROW_C(r, base, off, 4)
+#define LUT_ROW2(r, base, off) LUT_ROW_C(r, base, off, 2)
+#define LUT_ROW1(r, base, off) LUT_ROW_C(r, base, off, 1)
+#endif
+
+/* Nibble r of v through the table of G words per row, t = the word's first row. */
+#define LUT_ROW(r)                                                                             \
+    do {                                                                                       \
+        if (G == 4) {                                                                          \
+            if ((r) < 4) LUT_ROW4(r, t, ((r) & 3) * 256);                                      \
+            else LUT_ROW4(r, t_hi, ((r) & 3) * 256);                                           \
+        } else if (G == 2) {                                                                   \
+            LUT_ROW2(r, t, (r) * 128);                                                         \
+        } else {                                                                               \
+            LUT_ROW1(r, t, (r) * 64);                                                          \
+        }                                                                                      \
+    } while (0)
+
+/* One tile over all pixels: channels 4 g0 .. 4 (g0 + G) - 1, which lie in output word
+ * g0 / 8 at bit 4 (g0 % 8); the first tile of a word writes it, later ones OR into it. */
+static inline __attribute__((always_inline)) void lut_tile(
+    const uint32_t *in, int h, int w, int iw, int Q, const int G, const uint32_t *T,
+    const uint32_t *cp, const uint32_t *cd, const trit_threshold_t *thr, const uint32_t *residual,
+    int res_w, int res_c, int res_stride, int cout, int g0, uint32_t *out) {
+    const int ow = TRIT_WORDS(cout), rw = TRIT_WORDS(res_c);
+    const int word = g0 >> 3, shift = 4 * (g0 & 7), first = (g0 & 7) == 0;
+    const int lanes = cout - 4 * g0 < 4 * G ? cout - 4 * g0 : 4 * G;
+    const uint32_t lane_mask = (1u << lanes) - 1u;
+    const uint32_t neg = (thr->negative[word] >> shift) & lane_mask;
+    const int with_res = thr->has_residual && residual && word < rw;
+    const int full = Q >> 3, rem = Q & 7;
+    uint32_t *o = out + word;
+    const uint32_t *a = in;
+    for (int y = 0; y < h; ++y) {
+        const uint32_t *rrow = with_res ? residual + (y * res_stride) * res_w * rw + word : 0;
+        for (int x = 0; x < w; ++x, a += iw, o += ow) {
+            /* G accumulators as named registers (G is a constant: unused ones vanish) */
+            uint32_t c0 = cp[0], c1 = G > 1 ? cp[1] : 0u, c2 = G > 2 ? cp[2] : 0u,
+                     c3 = G > 3 ? cp[3] : 0u;
+            uint32_t p_, x_, y_;
+            (void)y_;
+            const char *t = (const char *)T;
+            int j = 0;
+            for (; j < full; ++j, t += 8 * 64 * G) {
+                const uint32_t v = a[j];
+                const char *t_hi = t + 1024;
+                (void)t_hi;
+                LUT_ROW(0); LUT_ROW(1); LUT_ROW(2); LUT_ROW(3);
+                LUT_ROW(4); LUT_ROW(5); LUT_ROW(6); LUT_ROW(7);
+            }
+            if (rem) {
+                const uint32_t v = a[j];
+                const char *t_hi = t + 1024;
+                (void)t_hi;
+                switch (rem) { /* the last word's nibbles, unrolled */
+                case 7: LUT_ROW(6); /* fall through */
+                case 6: LUT_ROW(5); /* fall through */
+                case 5: LUT_ROW(4); /* fall through */
+                case 4: LUT_ROW(3); /* fall through */
+                case 3: LUT_ROW(2); /* fall through */
+                case 2: LUT_ROW(1); /* fall through */
+                default: LUT_ROW(0);
+                }
+            }
+            uint32_t bits = G == 4 ? lut_bits(c0) | lut_bits(c1) << 4 | lut_bits(c2) << 8 |
+                                         lut_bits(c3) << 12
+                            : G == 2 ? lut_bits(c0) | lut_bits(c1) << 4 : lut_bits(c0);
+            if (with_res) {
+                const uint32_t rsel = rrow[(x * res_stride) * rw] >> shift;
+                const uint32_t bm = G == 4 ? lut_bits(c0 + cd[0]) | lut_bits(c1 + cd[1]) << 4 |
+                                                 lut_bits(c2 + cd[2]) << 8 |
+                                                 lut_bits(c3 + cd[3]) << 12
+                                    : G == 2 ? lut_bits(c0 + cd[0]) | lut_bits(c1 + cd[1]) << 4
+                                             : lut_bits(c0 + cd[0]);
+                bits ^= (bits ^ bm) & rsel;
+            }
+            bits = ((bits ^ neg) & lane_mask) << shift;
+            *o = first ? bits : *o | bits;
+        }
+    }
+}
+
+/* Returns 0 (nothing done) where the kernel does not apply: cin > 127, or no table fits. */
+static int pw_equal_lut(const uint32_t *in, int h, int w, int cin, const uint32_t *sign,
+                        const uint32_t *nz, int32_t alpha, int cout, const trit_threshold_t *thr,
+                        const uint32_t *residual, int res_w, int res_c, int res_stride,
+                        uint32_t *out, int32_t *scratch) {
+    const int iw = TRIT_WORDS(cin), Q = (cin + 3) / 4, groups = (cout + 3) / 4;
+    if (cin > 127) return 0;
+    int gmax = 4;
+    while (gmax > 0 && Q * 16 * gmax > TRIT_SCRATCH_INTS(cout)) gmax >>= 1;
+    if (gmax == 0) return 0;
+    uint32_t *T = (uint32_t *)scratch;
+    for (int g0 = 0; g0 < groups;) {
+        int G = gmax;
+        while (G > groups - g0) G >>= 1;
+        /* start values per byte, 0x80 - L + (number of -1 weights: the count at v = 0 in every
+         * nibble): residual +1 (or none); cd: the difference for residual -1 */
+        uint32_t cp[4], cd[4];
+        for (int g = 0; g < G; ++g) {
+            uint32_t p = 0, m = 0;
+            for (int b = 3; b >= 0; --b) {
+                const int o = 4 * (g0 + g) + b;
+                int32_t lp = -1, lm = -1, nneg = 0; /* channels past cout: masked off */
+                if (o < cout) {
+                    channel_limits(thr, o, res_c, residual, alpha,
+                                   (int32_t)popcount_words(nz + o * iw, iw), &lp, &lm);
+                    for (int j = 0; j < iw; ++j)
+                        nneg += popcount1(nz[o * iw + j] & sign[o * iw + j], swar_masks());
+                }
+                p = (p << 8) | (uint32_t)(0x80 - (lp + 1) + nneg);
+                m = (m << 8) | (uint32_t)(0x80 - (lm + 1) + nneg);
+            }
+            cp[g] = p;
+            cd[g] = m - p;
+        }
+        switch (G) { /* the tile width as a constant: accumulators stay in registers */
+        case 4:
+            lut_build(T, Q, 4, sign, nz, iw, 4 * g0, cout);
+            lut_tile(in, h, w, iw, Q, 4, T, cp, cd, thr, residual, res_w, res_c, res_stride, cout, g0, out); break;
+        case 2:
+            lut_build(T, Q, 2, sign, nz, iw, 4 * g0, cout);
+            lut_tile(in, h, w, iw, Q, 2, T, cp, cd, thr, residual, res_w, res_c, res_stride, cout, g0, out); break;
+        default:
+            lut_build(T, Q, 1, sign, nz, iw, 4 * g0, cout);
+            lut_tile(in, h, w, iw, Q, 1, T, cp, cd, thr, residual, res_w, res_c, res_stride, cout, g0, out); break;
+        }
+        g0 += G;
+    }
+    return 1;
+}
