@@ -1,6 +1,9 @@
-"""Static memory plan of a generated model: every activation gets an offset in one arena,
-reused once the value is dead (greedy first fit over liveness intervals, the better of two
-placement orders). No malloc."""
+"""Static memory plan of a generated model: every activation, and every convolution's kernel
+scratch, gets an offset in one arena, reused once the value is dead (greedy first fit over
+liveness intervals, the better of two placement orders). No malloc.
+
+A layer's scratch (TRIT_SCRATCH_INTS of its output channels) lives only while the layer runs,
+so the wide layers' tables go where the large maps of the early layers were."""
 
 from __future__ import annotations
 
@@ -10,11 +13,13 @@ from .ir import ModelIR
 from .pack import words
 
 ALIGN = 4  # bytes
+SCRATCH = "scratch:"  # buffer name prefix of a layer's kernel scratch
 
 
 @dataclass(frozen=True)
 class Buffer:
-    value: str       # IR value name ("input" is the int8 HWC image)
+    value: str       # IR value name ("input" is the int8 HWC image; "scratch:<layer>" a
+                     # convolution's kernel scratch)
     size: int        # bytes
     offset: int      # bytes from the arena start
     first: int       # index of the producing step (-1: input)
@@ -24,13 +29,13 @@ class Buffer:
 @dataclass
 class MemoryPlan:
     buffers: dict[str, Buffer]
-    arena_bytes: int
-    scratch_words: int  # int32 kernel scratch (TRIT_SCRATCH_INTS of the widest layer)
+    arena_bytes: int    # activations and kernel scratch
+    scratch_words: int  # the largest layer's int32 kernel scratch (inside the arena)
     weight_bytes: int   # flash for constants (packed as deployed)
 
     @property
     def activation_bytes(self) -> int:
-        return self.arena_bytes + 4 * self.scratch_words
+        return self.arena_bytes
 
 
 def value_bytes(ir: ModelIR, name: str) -> int:
@@ -73,10 +78,12 @@ def plan_memory(ir: ModelIR) -> MemoryPlan:
     order = [("input", -1)] + [(layer.name, i) for i, layer in enumerate(ir.layers)]
     values = [(name, -(-value_bytes(ir, name) // ALIGN) * ALIGN, first, last_use.get(name, first))
               for name, first in order]
+    convs = [(i, layer) for i, layer in enumerate(ir.layers) if layer.op == "conv2d"]
+    values += [(SCRATCH + layer.name, 4 * scratch_ints(layer.out_shape[0]), i, i)
+               for i, layer in convs]
     plans = [_first_fit(values), _first_fit(sorted(values, key=lambda v: -v[1]))]
     placed = min(plans, key=lambda bs: max(b.offset + b.size for b in bs))
-    scratch = scratch_ints(max(layer.out_shape[0] for layer in ir.layers
-                               if layer.op == "conv2d"))
+    scratch = max((scratch_ints(layer.out_shape[0]) for _, layer in convs), default=0)
     weight = sum(_const_bytes(layer) for layer in ir.layers)
     return MemoryPlan({b.value: b for b in placed}, max(b.offset + b.size for b in placed),
                       scratch, weight)

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import pack
 from .ir import Layer, ModelIR
-from .memory import MemoryPlan, _const_bytes, plan_memory
+from .memory import SCRATCH, MemoryPlan, _const_bytes, plan_memory
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -95,6 +95,7 @@ def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str) -> str:
             raise CodegenError(f"layer {layer.name!r}: only ternary dense layers are supported")
         return (f"trit_dense_ternary((const int32_t *){ptr(layer.input)}, {layer.in_shape[0]}, "
                 f"{c}_sign, {c}_nz, {wp_wn}, {c}_bias, {layer.out_shape[0]}, logits);")
+    scratch = f"(int32_t *){ptr(SCRATCH + layer.name)}"  # the layer's kernel scratch
     cin, h, w = layer.in_shape
     cout = layer.out_shape[0]
     k, s, p = layer.kernel, layer.stride, layer.padding
@@ -102,12 +103,12 @@ def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str) -> str:
         if layer.weights.format != "int8" or layer.groups != 1:
             raise CodegenError(f"layer {layer.name!r}: the input layer must be an int8 conv")
         return (f"trit_conv_input_s8((const int8_t *){ptr('input')}, {h}, {w}, {cin}, "
-                f"{c}_weights, {cout}, {k}, {s}, {p}, &{c}_thr, {ptr(layer.name)}, scratch);")
+                f"{c}_weights, {cout}, {k}, {s}, {p}, &{c}_thr, {ptr(layer.name)}, {scratch});")
     if layer.weights.format != "ternary":
         raise CodegenError(f"layer {layer.name!r}: binary-input layers need ternary weights")
     if layer.groups > 1:
         return (f"trit_dw_ternary_bin({ptr(layer.input)}, {h}, {w}, {cin}, {c}_codes, {wp_wn}, "
-                f"{k}, {s}, {p}, &{c}_thr, {ptr(layer.name)}, scratch);")
+                f"{k}, {s}, {p}, &{c}_thr, {ptr(layer.name)}, {scratch});")
     if k != 1 or s != 1 or p != 0:
         raise CodegenError(f"layer {layer.name!r}: dense binary convolutions must be 1x1, "
                            "stride 1, no padding")
@@ -118,7 +119,7 @@ def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str) -> str:
     else:
         residual = "0, 0, 0, 1"
     return (f"trit_pw_ternary_bin({ptr(layer.input)}, {h}, {w}, {cin}, {c}_sign, {c}_nz, "
-            f"{wp_wn}, {cout}, &{c}_thr, {residual}, {ptr(layer.name)}, scratch);")
+            f"{wp_wn}, {cout}, &{c}_thr, {residual}, {ptr(layer.name)}, {scratch});")
 
 
 def _weight_note(layer: Layer) -> str:

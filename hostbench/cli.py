@@ -160,7 +160,7 @@ def _build(args: argparse.Namespace):
     fw = build_firmware(ir, out, board=args.board, use_platformio=not args.direct,
                         kernels=args.kernels)
     print(f"memory plan: weights {plan.weight_bytes} B (flash, C layout), activations "
-          f"{plan.activation_bytes} B (arena {plan.arena_bytes} B + scratch "
+          f"{plan.activation_bytes} B (one arena, each layer's kernel scratch in it; the largest "
           f"{4 * plan.scratch_words} B)")
     what = "runtime" if fw.elf.name == "trit-runtime" else "firmware"
     print(f"{what} {fw.elf}: flash {fw.flash_bytes} B, RAM {fw.ram_bytes} B")
