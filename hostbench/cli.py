@@ -269,6 +269,10 @@ def cmd_flash(args: argparse.Namespace) -> int:
     if board.linux:
         return _install_linux(args, board, ir, fw)
     if board.emulated:
+        import signal
+        # Ctrl-C (SIGINT) stops the emulator even where the shell started us with SIGINT
+        # ignored (a background job of a non-interactive shell)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         emu = start_on_pty(fw.elf, args.board)
         print(f"{args.board} (emulated) runs {ir.name} with its UART on {emu.device}\n"
               f"measure it from another terminal: trit bench --board {args.board} "

@@ -46,46 +46,101 @@ static inline void lut_transpose_bytes(const uint32_t w[4], uint32_t out[4]) {
     out[3] = b >> 16 | (d & 0xFFFF0000u);
 }
 
-/* Rows of one tile: T[q][v][g] for q < Q, v < 16, g < G (channels past cout count 0); G is
- * a constant where inlined, so the 16 stores of a row take immediate offsets. */
-static inline __attribute__((always_inline)) void lut_build(uint32_t *T, int Q, const int G, const uint32_t *sign, const uint32_t *nz,
-                      int iw, int o0, int cout) {
-    for (int g = 0; g < G; ++g) {
-        const int ob = o0 + 4 * g;
+/* Byte-wise deltas of the four inputs of nibble r of a group (PB / NB from
+ * lut_transpose_bytes of its +1 / -1 weight planes): +1 where the weight is +1, -1 where it is
+ * -1 (the change of the -1 count when that input goes from +1 to -1). */
+#define LUT_DELTAS(d, PB, NB, r)                                                               \
+    do {                                                                                       \
+        const uint32_t mp_ = ((PB)[(r) >> 1] >> (4 * ((r) & 1))) & 0x0F0F0F0Fu;                \
+        const uint32_t mn_ = ((NB)[(r) >> 1] >> (4 * ((r) & 1))) & 0x0F0F0F0Fu;                \
+        (d)[0] = (mp_ & LUT_BYTE_LSB) - (mn_ & LUT_BYTE_LSB);                                  \
+        (d)[1] = ((mp_ >> 1) & LUT_BYTE_LSB) - ((mn_ >> 1) & LUT_BYTE_LSB);                    \
+        (d)[2] = ((mp_ >> 2) & LUT_BYTE_LSB) - ((mn_ >> 2) & LUT_BYTE_LSB);                    \
+        (d)[3] = ((mp_ >> 3) & LUT_BYTE_LSB) - ((mn_ >> 3) & LUT_BYTE_LSB);                    \
+    } while (0)
+
+/* +1 and -1 weight planes of channels ob .. ob + 3 (zero past cout), input word j, byte-
+ * transposed: byte b of PB[k] = byte k of channel ob + b's word (its nibbles 2k and 2k + 1). */
+static inline __attribute__((always_inline)) void lut_planes(const uint32_t *sign,
+                                                             const uint32_t *nz, int iw, int ob,
+                                                             int cout, int j, uint32_t PB[4],
+                                                             uint32_t NB[4]) {
+    uint32_t P[4], N[4];
+    for (int b = 0; b < 4; ++b) {
+        const int o = ob + b;
+        const uint32_t z = o < cout ? nz[o * iw + j] : 0u;
+        const uint32_t s = o < cout ? sign[o * iw + j] : 0u;
+        P[b] = z & ~s;
+        N[b] = z & s;
+    }
+    lut_transpose_bytes(P, PB);
+    lut_transpose_bytes(N, NB);
+}
+
+/* Two words at e + off bytes (STRD: GCC stores them one by one). */
+#if defined(__GNUC__) && defined(__thumb2__)
+#define LUT_STORE2(e, off, a, b)                                                               \
+    __asm__("strd %1, %2, [%0, #%c3]" : : "r"(e), "r"(a), "r"(b), "i"(off) : "memory")
+#else
+#define LUT_STORE2(e, off, a, b)                                                               \
+    do {                                                                                       \
+        ((uint32_t *)(void *)((char *)(e) + (off)))[0] = (a);                                  \
+        ((uint32_t *)(void *)((char *)(e) + (off)))[1] = (b);                                  \
+    } while (0)
+#endif
+
+/* Rows of one tile: T[q][v][g] for q < Q, v < 16, g < G (channels past cout count 0). Row v
+ * of a group is the sum of the deltas of v's bits (row 0 is 0: the count at v = 0, the number
+ * of -1 weights, is in the counters' start value). G is a constant where inlined; for G >= 2
+ * two groups go together, their words adjacent in every row (one STRD). */
+static inline __attribute__((always_inline)) void lut_build(uint32_t *T, int Q, const int G,
+                                                            const uint32_t *sign,
+                                                            const uint32_t *nz, int iw, int o0,
+                                                            int cout) {
+    for (int g = 0; g < G; g += G >= 2 ? 2 : 1) {
         for (int j = 0; j < iw; ++j) {
-            uint32_t P[4], N[4]; /* +1 and -1 weights of the four channels, input word j */
-            for (int b = 0; b < 4; ++b) {
-                const int o = ob + b;
-                const uint32_t z = o < cout ? nz[o * iw + j] : 0u;
-                const uint32_t s = o < cout ? sign[o * iw + j] : 0u;
-                P[b] = z & ~s;
-                N[b] = z & s;
-            }
-            /* PB[k] / NB[k]: byte b = byte k of channel b's word (nibbles 2k and 2k + 1) */
-            uint32_t PB[4], NB[4];
-            lut_transpose_bytes(P, PB);
-            lut_transpose_bytes(N, NB);
+            uint32_t PA[4], NA[4], PB[4], NB[4];
+            lut_planes(sign, nz, iw, o0 + 4 * g, cout, j, PA, NA);
+            if (G >= 2) lut_planes(sign, nz, iw, o0 + 4 * g + 4, cout, j, PB, NB);
             const int nr = Q - 8 * j < 8 ? Q - 8 * j : 8;
 #pragma GCC unroll 8
             for (int r = 0; r < 8; ++r) {
                 if (r >= nr) break;
-                /* byte b = the nibble r of channel b: bit k = input 32 j + 4 r + k */
-                const uint32_t mp = (PB[r >> 1] >> (4 * (r & 1))) & 0x0F0F0F0Fu;
-                const uint32_t mn = (NB[r >> 1] >> (4 * (r & 1))) & 0x0F0F0F0Fu;
-                /* byte-wise deltas (+1: a +1 weight, -1: a -1 weight) of an input going -1 */
-                const uint32_t d0 = (mp & LUT_BYTE_LSB) - (mn & LUT_BYTE_LSB);
-                const uint32_t d1 = ((mp >> 1) & LUT_BYTE_LSB) - ((mn >> 1) & LUT_BYTE_LSB);
-                const uint32_t d2 = ((mp >> 2) & LUT_BYTE_LSB) - ((mn >> 2) & LUT_BYTE_LSB);
-                const uint32_t d3 = ((mp >> 3) & LUT_BYTE_LSB) - ((mn >> 3) & LUT_BYTE_LSB);
                 uint32_t *e = T + (8 * j + r) * 16 * G + g;
-                /* row v = sum of the deltas of v's bits (v = 0: 0; the -1 weights' count, the
-                 * v = 0 term, is in the counters' start value) */
-                const uint32_t t1 = d0, t2 = d1, t3 = d0 + d1;
-                const uint32_t t4 = d2, t5 = t1 + d2, t6 = t2 + d2, t7 = t3 + d2;
-                e[0 * G] = 0u; e[1 * G] = t1; e[2 * G] = t2; e[3 * G] = t3;
-                e[4 * G] = t4; e[5 * G] = t5; e[6 * G] = t6; e[7 * G] = t7;
-                e[8 * G] = d3; e[9 * G] = t1 + d3; e[10 * G] = t2 + d3; e[11 * G] = t3 + d3;
-                e[12 * G] = t4 + d3; e[13 * G] = t5 + d3; e[14 * G] = t6 + d3; e[15 * G] = t7 + d3;
+                uint32_t a[4], c[4];
+                LUT_DELTAS(a, PA, NA, r);
+                if (G >= 2) {
+                    LUT_DELTAS(c, PB, NB, r);
+                    const uint32_t a3 = a[0] + a[1], c3 = c[0] + c[1];
+                    const uint32_t a5 = a[0] + a[2], c5 = c[0] + c[2];
+                    const uint32_t a6 = a[1] + a[2], c6 = c[1] + c[2];
+                    const uint32_t a7 = a3 + a[2], c7 = c3 + c[2];
+#define LUT_ROW_PAIR(v, x, y) LUT_STORE2(e, (v) * 4 * G, x, y)
+                    LUT_ROW_PAIR(0, 0u, 0u);
+                    LUT_ROW_PAIR(1, a[0], c[0]);
+                    LUT_ROW_PAIR(2, a[1], c[1]);
+                    LUT_ROW_PAIR(3, a3, c3);
+                    LUT_ROW_PAIR(4, a[2], c[2]);
+                    LUT_ROW_PAIR(5, a5, c5);
+                    LUT_ROW_PAIR(6, a6, c6);
+                    LUT_ROW_PAIR(7, a7, c7);
+                    LUT_ROW_PAIR(8, a[3], c[3]);
+                    LUT_ROW_PAIR(9, a[0] + a[3], c[0] + c[3]);
+                    LUT_ROW_PAIR(10, a[1] + a[3], c[1] + c[3]);
+                    LUT_ROW_PAIR(11, a3 + a[3], c3 + c[3]);
+                    LUT_ROW_PAIR(12, a[2] + a[3], c[2] + c[3]);
+                    LUT_ROW_PAIR(13, a5 + a[3], c5 + c[3]);
+                    LUT_ROW_PAIR(14, a6 + a[3], c6 + c[3]);
+                    LUT_ROW_PAIR(15, a7 + a[3], c7 + c[3]);
+#undef LUT_ROW_PAIR
+                } else {
+                    const uint32_t a3 = a[0] + a[1], a5 = a[0] + a[2], a6 = a[1] + a[2];
+                    const uint32_t a7 = a3 + a[2];
+                    e[0] = 0u; e[1] = a[0]; e[2] = a[1]; e[3] = a3;
+                    e[4] = a[2]; e[5] = a5; e[6] = a6; e[7] = a7;
+                    e[8] = a[3]; e[9] = a[0] + a[3]; e[10] = a[1] + a[3]; e[11] = a3 + a[3];
+                    e[12] = a[2] + a[3]; e[13] = a5 + a[3]; e[14] = a6 + a[3]; e[15] = a7 + a[3];
+                }
             }
         }
     }
@@ -243,6 +298,37 @@ static inline __attribute__((always_inline)) void lut_tile(
     }
 }
 
+/* Counter start values of channels o0 .. o0 + 4 G - 1, four per word (byte b = channel
+ * o0 + 4 g + b): 0x80 - L + (number of -1 weights), L = count limit + 1 (channel_limits); cd:
+ * what to add for a residual -1 instead of +1. Channels past cout: 0x80 (masked off later). */
+static void lut_start_values(const trit_threshold_t *thr, const uint32_t *sign,
+                             const uint32_t *nz, int iw, int32_t alpha, int cout, int res_c,
+                             const uint32_t *residual, int o0, int G, uint32_t *cp,
+                             uint32_t *cd) {
+    const swar_masks_t m = swar_masks();
+    for (int g = 0; g < G; ++g) {
+        uint32_t p = 0, q = 0;
+        for (int b = 3; b >= 0; --b) {
+            const int o = o0 + 4 * g + b;
+            int32_t lp = -1, lm = -1, nneg = 0;
+            if (o < cout) {
+                const uint32_t *zo = nz + o * iw, *so = sign + o * iw;
+                uint32_t n = 0, k = 0;
+                for (int j = 0; j < iw; ++j) {
+                    n += popcount1(zo[j], m);
+                    k += popcount1(zo[j] & so[j], m);
+                }
+                nneg = (int32_t)k;
+                channel_limits(thr, o, res_c, residual, alpha, (int32_t)n, &lp, &lm);
+            }
+            p = (p << 8) | (uint32_t)(0x80 - (lp + 1) + nneg);
+            q = (q << 8) | (uint32_t)(0x80 - (lm + 1) + nneg);
+        }
+        cp[g] = p;
+        cd[g] = q - p;
+    }
+}
+
 /* Returns 0 (nothing done) where the kernel does not apply: cin > 127, or no table fits. */
 static int pw_equal_lut(const uint32_t *in, int h, int w, int cin, const uint32_t *sign,
                         const uint32_t *nz, int32_t alpha, int cout, const trit_threshold_t *thr,
@@ -260,23 +346,7 @@ static int pw_equal_lut(const uint32_t *in, int h, int w, int cin, const uint32_
         /* start values per byte, 0x80 - L + (number of -1 weights: the count at v = 0 in every
          * nibble): residual +1 (or none); cd: the difference for residual -1 */
         uint32_t cp[4], cd[4];
-        for (int g = 0; g < G; ++g) {
-            uint32_t p = 0, m = 0;
-            for (int b = 3; b >= 0; --b) {
-                const int o = 4 * (g0 + g) + b;
-                int32_t lp = -1, lm = -1, nneg = 0; /* channels past cout: masked off */
-                if (o < cout) {
-                    channel_limits(thr, o, res_c, residual, alpha,
-                                   (int32_t)popcount_words(nz + o * iw, iw), &lp, &lm);
-                    for (int j = 0; j < iw; ++j)
-                        nneg += popcount1(nz[o * iw + j] & sign[o * iw + j], swar_masks());
-                }
-                p = (p << 8) | (uint32_t)(0x80 - (lp + 1) + nneg);
-                m = (m << 8) | (uint32_t)(0x80 - (lm + 1) + nneg);
-            }
-            cp[g] = p;
-            cd[g] = m - p;
-        }
+        lut_start_values(thr, sign, nz, iw, alpha, cout, res_c, residual, 4 * g0, G, cp, cd);
         switch (G) { /* the tile width as a constant: accumulators stay in registers */
         case 4:
             lut_build(T, Q, 4, sign, nz, iw, 4 * g0, cout);
