@@ -21,16 +21,24 @@
 #define LUT_GATHER 0x00204081u /* bits 7, 15, 23, 31 of (x & 0x80808080) -> bits 28..31 */
 #define LUT_BYTE_LSB 0x01010101u
 
-/* Four channels' compare bits (bit j = byte j >= 0x80), in bits 0..3. (GCC would expand the
- * multiply into two shifted adds: one MUL is one instruction.) */
-static inline uint32_t lut_bits(uint32_t x) {
-    uint32_t y = x & 0x80808080u;
+/* Four channels' compare bits (bit j = byte j >= 0x80), in bits 0..3; lut_bits8: eight
+ * channels from two words (x in bits 0..3, y in 4..7): y's bit-7s stay, x's move 4 down, and
+ * one multiply by LUT_GATHER brings both sets to bits 24..31 without collisions (the partial
+ * products land at distinct bits). GCC would expand the multiply into two shifted adds: one
+ * MUL is one instruction. */
+static inline uint32_t lut_gather(uint32_t y) {
 #if defined(__GNUC__) && defined(__thumb2__)
     __asm__("mul %0, %0, %1" : "+r"(y) : "r"(LUT_GATHER));
 #else
     y *= LUT_GATHER;
 #endif
-    return y >> 28;
+    return y;
+}
+
+static inline uint32_t lut_bits(uint32_t x) { return lut_gather(x & 0x80808080u) >> 28; }
+
+static inline uint32_t lut_bits8(uint32_t x, uint32_t y) {
+    return lut_gather((y & 0x80808080u) | ((x & 0x80808080u) >> 4)) >> 24;
 }
 
 /* 4 x 4 byte transpose: byte b of out[k] = byte k of w[b]. */
@@ -280,16 +288,16 @@ static inline __attribute__((always_inline)) void lut_tile(
                 default: LUT_ROW(0);
                 }
             }
-            uint32_t bits = G == 4 ? lut_bits(c0) | lut_bits(c1) << 4 | lut_bits(c2) << 8 |
-                                         lut_bits(c3) << 12
-                            : G == 2 ? lut_bits(c0) | lut_bits(c1) << 4 : lut_bits(c0);
+            uint32_t bits = G == 4   ? lut_bits8(c0, c1) | lut_bits8(c2, c3) << 8
+                            : G == 2 ? lut_bits8(c0, c1)
+                                     : lut_bits(c0);
             if (with_res) {
                 const uint32_t rsel = rrow[(x * res_stride) * rw] >> shift;
-                const uint32_t bm = G == 4 ? lut_bits(c0 + cd[0]) | lut_bits(c1 + cd[1]) << 4 |
-                                                 lut_bits(c2 + cd[2]) << 8 |
-                                                 lut_bits(c3 + cd[3]) << 12
-                                    : G == 2 ? lut_bits(c0 + cd[0]) | lut_bits(c1 + cd[1]) << 4
-                                             : lut_bits(c0 + cd[0]);
+                const uint32_t bm =
+                    G == 4   ? lut_bits8(c0 + cd[0], c1 + cd[1]) |
+                                   lut_bits8(c2 + cd[2], c3 + cd[3]) << 8
+                    : G == 2 ? lut_bits8(c0 + cd[0], c1 + cd[1])
+                             : lut_bits(c0 + cd[0]);
                 bits ^= (bits ^ bm) & rsel;
             }
             bits = ((bits ^ neg) & lane_mask) << shift;
@@ -314,7 +322,12 @@ static void lut_start_values(const trit_threshold_t *thr, const uint32_t *sign,
             if (o < cout) {
                 const uint32_t *zo = nz + o * iw, *so = sign + o * iw;
                 uint32_t n = 0, k = 0;
-                for (int j = 0; j < iw; ++j) {
+                int j = 0;
+                for (; j + 2 <= iw; j += 2) {
+                    n += popcount2(zo[j], zo[j + 1], m);
+                    k += popcount2(zo[j] & so[j], zo[j + 1] & so[j + 1], m);
+                }
+                if (j < iw) {
                     n += popcount1(zo[j], m);
                     k += popcount1(zo[j] & so[j], m);
                 }
