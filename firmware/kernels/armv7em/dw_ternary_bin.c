@@ -43,21 +43,34 @@ static void dw_general_k(const uint32_t *in, int h, int w, int c, const int8_t *
         }
 }
 
-/* Count-limit planes of one border class (valid-tap mask v) for equal scales. */
-static void class_limits(int c, uint32_t v, const int32_t *mask, const int32_t *bias,
-                         const trit_threshold_t *thr, uint32_t *planes /* [words][4] */) {
+/* Bits b, b + 4, ..., b + 28 of x (one per 4-bit field) as bits 0..7. */
+static inline uint32_t nibble_bit(uint32_t x, int b) {
+    x = (x >> b) & 0x11111111u;
+    x = (x | (x >> 3)) & 0x03030303u;
+    x = (x | (x >> 6)) & 0x000F000Fu;
+    return (x | (x >> 12)) & 0xFFu;
+}
+
+/* Count-limit planes of one border class (valid-tap mask v) for equal scales. bias2[ch] folds
+ * the threshold and the direction: limit = floor((n + bias2) / 2), clamped to [-1, n], with n
+ * the channel's non-zero taps inside the image; the planes hold limit + 1 (output -1 iff
+ * cnt >= limit + 1, XOR direction). The values go into 4-bit fields, eight channels a word,
+ * then into the four planes. */
+static void class_limits(int c, uint32_t v, const int32_t *mask, const int32_t *bias2,
+                         uint32_t *planes /* [words][4] */) {
     for (int g = 0; g < TRIT_WORDS(c); ++g) {
-        uint32_t p[4] = {0, 0, 0, 0};
-        for (int ch = g * 32; ch < c && ch < g * 32 + 32; ++ch) {
+        uint32_t f[4] = {0, 0, 0, 0}; /* channel g * 32 + 8 k + i in field i of f[k] */
+        const int end = c < g * 32 + 32 ? c : g * 32 + 32;
+        for (int ch = g * 32; ch < end; ++ch) {
             const int n = (int)byte_sum(nibble_counts((uint32_t)mask[ch] & v), 0u);
-            const int negative = (int)((thr->negative[ch >> 5] >> (ch & 31)) & 1u);
-            int limit = ((n + bias[ch]) >> 1) - negative; /* arithmetic shift: floor */
+            int limit = (n + bias2[ch]) >> 1; /* arithmetic shift: floor */
             if (limit < -1) limit = -1;
             if (limit > n) limit = n;
-            const uint32_t above = (uint32_t)(limit + 1); /* output -1 iff cnt >= above (XOR dir) */
-            for (int b = 0; b < 4; ++b) p[b] |= ((above >> b) & 1u) << (ch & 31);
+            f[(ch >> 3) & 3] |= (uint32_t)(limit + 1) << (4 * (ch & 7));
         }
-        for (int b = 0; b < 4; ++b) planes[g * 4 + b] = p[b];
+        for (int b = 0; b < 4; ++b)
+            planes[g * 4 + b] = nibble_bit(f[0], b) | nibble_bit(f[1], b) << 8 |
+                                nibble_bit(f[2], b) << 16 | nibble_bit(f[3], b) << 24;
     }
 }
 
@@ -167,7 +180,7 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                                  : -clamp_count(ceil_div(t, s.wp));
             if (b > 30) b = 30;
             if (b < -30) b = -30;
-            bias[ch] = b;
+            bias[ch] = b - 2 * negative; /* floor((n + b) / 2) - negative */
         }
         for (int i = 0; i < MAX_CLASSES; ++i) keys[i] = -1;
     }
@@ -179,7 +192,7 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
     const uint32_t *interior = 0;
     if (equal && k == 3 && in_y0 <= in_y1 && in_x0 <= in_x1) {
         keys[0] = 0x1FF;
-        class_limits(c, 0x1FF, mask, bias, thr, class_planes);
+        class_limits(c, 0x1FF, mask, bias, class_planes);
         interior = class_planes;
     }
     /* c <= 16: two interior pixels share a word (lanes 0-15 and 16-31); planes and limits
@@ -291,7 +304,7 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                 uint32_t *limits = class_planes + cls * words * 4;
                 if (keys[cls] == -1) {
                     keys[cls] = (int32_t)v;
-                    class_limits(c, v, mask, bias, thr, limits);
+                    class_limits(c, v, mask, bias, limits);
                 }
                 for (int g = 0; g < words; ++g) {
                     const uint32_t *q = sz + 2 * g;
