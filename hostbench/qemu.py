@@ -64,7 +64,7 @@ class PtyEmulator:
         self.process.wait()
 
 
-def start_on_pty(elf: Path, board: str = "mps2-an386", timeout: float = 10.0) -> PtyEmulator:
+def start_on_pty(elf: Path, board: str = "mps2-an386", timeout: float = 30.0) -> PtyEmulator:
     """Run ``elf`` on an emulated ``board`` with UART0 on a new pseudo-terminal (QEMU
     ``-serial pty``); returns once QEMU has named the terminal."""
     binary, machine = qemu_machine(board)
@@ -96,7 +96,7 @@ def _drain(stream) -> None:
 
 
 @contextmanager
-def emulator(elf: Path, board: str = "mps2-an386", timeout: float = 10.0,
+def emulator(elf: Path, board: str = "mps2-an386", timeout: float = 30.0,
              preload: tuple[Path, int] | None = None) -> Iterator[serial.SerialBase]:
     """Run ``elf`` on ``board``; yields an open pyserial port on its UART0. QEMU waits for
     this connection before starting the guest, so no output is lost. ``preload`` = (file,

@@ -24,14 +24,15 @@ extern "C" {
 #define TRIT_WORDS(c) (((c) + 31) / 32)
 
 /* int32 scratch a convolution kernel may use, for a layer with c output channels (every
- * flavour stays within it; the generated model allocates the maximum over its layers): the
- * most of 4 c + 64, (2 c + 16) words(c) (the ARMv7E-M pointwise kernel's transposed weights
- * and sliced count limits for cin = c) and 64 ceil(c / 4) (its nibble tables for a tile of
- * 16 output channels and cin = c). */
+ * flavour stays within it; the generated model places each layer's scratch in the activation
+ * arena): the most of 4 c + 64, (2 c + 16) words(c) (the ARMv7E-M pointwise kernel's
+ * transposed weights and sliced count limits for cin = c) and 64 ceil(c / 4) (its nibble
+ * tables for a tile of 16 output channels and cin = c; 96 ceil(c / 4) for c <= 28, a tile of
+ * up to 24 channels). */
 #define TRIT_SCRATCH_MAX2_(a, b) ((a) > (b) ? (a) : (b))
 #define TRIT_SCRATCH_INTS(c)                                                                   \
     TRIT_SCRATCH_MAX2_(TRIT_SCRATCH_MAX2_(4 * (c) + 64, (2 * (c) + 16) * TRIT_WORDS(c)),       \
-                       64 * (((c) + 3) / 4))
+                       ((c) <= 28 ? 96 : 64) * (((c) + 3) / 4))
 
 /* Batch norm + sign (+ residual) folded into per-channel thresholds. */
 typedef struct {
