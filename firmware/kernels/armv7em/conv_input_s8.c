@@ -5,7 +5,9 @@
  * holds (byte 4g, byte 4g+2) and word 2g+1 holds (4g+1, 4g+3), the order SXTB16 gives when
  * the weights are read four bytes at a time (bytes 0,2, then 1,3 after a rotation). Each output
  * channel then costs one load, two SXTB16 and two SMLAD per four products; the n % 4 last
- * products are plain multiply-adds. */
+ * products are plain multiply-adds. The 3x3 RGB layer (27 products, up to 32 output channels)
+ * widens its weights once per call instead (widen_rows: 14 pair words per channel, scratch) and
+ * runs two pixels by two channels per pass, 14 SMLAD per sum; Helium uses VMLADAV. */
 #include "acle_dsp.h"
 #include <string.h>
 
@@ -52,30 +54,49 @@ static inline void dot27x2(const uint32_t *pairs, int32_t r0, int32_t r1, int32_
     *sb = b;
 }
 
-/* Four sums at once: two pixels (patch pairs pa, pb; 3-product tails ra, rb) by two output
- * channels (weights w0, w1): every widened weight and patch pair serves two products. */
-static inline void dot27_2x2(const uint32_t *pa, const uint32_t *pb, const int32_t *ra,
-                             const int32_t *rb, const int8_t *w0, const int8_t *w1,
-                             int32_t s[4]) {
-    int32_t a0 = ra[0] * w0[24] + ra[1] * w0[25] + ra[2] * w0[26];
-    int32_t a1 = ra[0] * w1[24] + ra[1] * w1[25] + ra[2] * w1[26];
-    int32_t b0 = rb[0] * w0[24] + rb[1] * w0[25] + rb[2] * w0[26];
-    int32_t b1 = rb[0] * w1[24] + rb[1] * w1[25] + rb[2] * w1[26];
-#pragma GCC unroll 6
-    for (int g = 0; g < 6; ++g) {
-        const uint32_t v0 = trit_load_u32(w0 + 4 * g), v1 = trit_load_u32(w1 + 4 * g);
-        const uint32_t x0 = __sxtb16(v0), y0 = trit_sxtb16_ror8(v0);
-        const uint32_t x1 = __sxtb16(v1), y1 = trit_sxtb16_ror8(v1);
-        const uint32_t pa0 = pa[2 * g], pa1 = pa[2 * g + 1], pb0 = pb[2 * g], pb1 = pb[2 * g + 1];
-        a0 = __smlad(pa1, y0, __smlad(pa0, x0, a0));
-        a1 = __smlad(pa1, y1, __smlad(pa0, x1, a1));
-        b0 = __smlad(pb1, y0, __smlad(pb0, x0, b0));
-        b1 = __smlad(pb1, y1, __smlad(pb0, x1, b1));
+/* 3x3 RGB with weights widened once per call: 27 products as 14 SMLAD over int16 pairs (see
+ * widen_rows), for two pixels (pa, pb: 14 pair words each) by two output channels (wa, wb);
+ * every loaded pair serves two products. */
+static inline void dot28_2x2(const uint32_t *pa, const uint32_t *pb, const uint32_t *wa,
+                             const uint32_t *wb, int32_t s[4]) {
+    int32_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+#pragma GCC unroll 14
+    for (int i = 0; i < 14; ++i) {
+        const uint32_t x = wa[i], y = wb[i], p = pa[i], q = pb[i];
+        a0 = __smlad(p, x, a0);
+        a1 = __smlad(p, y, a1);
+        b0 = __smlad(q, x, b0);
+        b1 = __smlad(q, y, b1);
     }
     s[0] = a0;
     s[1] = a1;
     s[2] = b0;
     s[3] = b1;
+}
+
+static inline int32_t dot28(const uint32_t *pa, const uint32_t *wa) {
+    int32_t a = 0;
+#pragma GCC unroll 14
+    for (int i = 0; i < 14; ++i) a = __smlad(pa[i], wa[i], a);
+    return a;
+}
+
+/* Three rows of 9 bytes (a 3x3 RGB patch or a channel's weights) as 14 int16 pair words: per
+ * row k, bytes 0-7 as (0, 2), (1, 3), (4, 6), (5, 7) in words 4k..4k+3 (the SXTB16 order);
+ * then (row 0 byte 8, row 1 byte 8) and (row 2 byte 8, 0). Unaligned word loads. */
+static inline void widen_rows(const int8_t *r0, const int8_t *r1, const int8_t *r2,
+                              uint32_t *pairs) {
+    const int8_t *rows[3] = {r0, r1, r2};
+#pragma GCC unroll 3
+    for (int k = 0; k < 3; ++k) {
+        const uint32_t v0 = trit_load_u32(rows[k]), v1 = trit_load_u32(rows[k] + 4);
+        pairs[4 * k] = __sxtb16(v0);
+        pairs[4 * k + 1] = trit_sxtb16_ror8(v0);
+        pairs[4 * k + 2] = __sxtb16(v1);
+        pairs[4 * k + 3] = trit_sxtb16_ror8(v1);
+    }
+    pairs[12] = (uint32_t)(uint16_t)r0[8] | (uint32_t)(uint16_t)r1[8] << 16;
+    pairs[13] = (uint32_t)(uint16_t)r2[8];
 }
 
 /* The 3x3x3 patch whose top-left tap is (y0, x0) as 27 bytes, zero outside the image. */
@@ -95,19 +116,17 @@ static void patch27(const int8_t *in, int h, int w, int y0, int x0, int8_t patch
     }
 }
 
-/* The same patch widened: pairs[12] in the SXTB16 order, rest[3] the last three bytes. */
-static void gather27(const int8_t *in, int h, int w, int y0, int x0, uint32_t *pairs,
-                     int32_t *rest) {
+/* The patch whose top-left tap is (y0, x0), widened (widen_rows): straight from the image
+ * rows inside it, through a zero-padded copy at the border. */
+static void gather28(const int8_t *in, int h, int w, int y0, int x0, uint32_t *pairs) {
+    if (y0 >= 0 && y0 + 3 <= h && x0 >= 0 && x0 + 3 <= w) {
+        const int8_t *r0 = in + (y0 * w + x0) * 3;
+        widen_rows(r0, r0 + 3 * w, r0 + 6 * w, pairs);
+        return;
+    }
     int8_t patch[28];
     patch27(in, h, w, y0, x0, patch);
-    for (int g = 0; g < 6; ++g) {
-        const uint32_t p = trit_load_u32(patch + 4 * g);
-        pairs[2 * g] = __sxtb16(p);
-        pairs[2 * g + 1] = trit_sxtb16_ror8(p);
-    }
-    rest[0] = patch[24];
-    rest[1] = patch[25];
-    rest[2] = patch[26];
+    widen_rows(patch, patch + 9, patch + 18, pairs);
 }
 
 #ifdef __ARM_FEATURE_MVE
@@ -137,36 +156,34 @@ static void conv3x3_rgb_helium(const int8_t *in, int h, int w, const int8_t *wei
 }
 #endif
 
-/* 3x3 RGB input layer, output channels <= 32 (one output word): two pixels per pass. */
-__attribute__((optimize("no-schedule-insns")))
-static void conv3x3_rgb(const int8_t *in, int h, int w, const int8_t *weights, int cout,
-                        int stride, int pad, const int32_t *adjusted, uint32_t negative,
-                        uint32_t *out) {
+/* 3x3 RGB input layer, output channels <= 32 (one output word), weights widened once per call
+ * into wide[cout][14]: two pixels by two channels per pass. */
+static void conv3x3_rgb_wide(const int8_t *in, int h, int w, const uint32_t *wide, int cout,
+                             int stride, int pad, const int32_t *adjusted, uint32_t negative,
+                             uint32_t *out) {
     const int oh = (h + 2 * pad - 3) / stride + 1, ow = (w + 2 * pad - 3) / stride + 1;
-    uint32_t pa[12], pb[12];
-    int32_t ra[3], rb[3], s4[4];
+    uint32_t pa[14], pb[14];
+    int32_t s4[4];
     for (int oy = 0; oy < oh; ++oy) {
         const int y0 = oy * stride - pad;
         for (int ox = 0; ox < ow; ox += 2) {
             const int two = ox + 1 < ow;
-            gather27(in, h, w, y0, ox * stride - pad, pa, ra);
-            if (two) gather27(in, h, w, y0, (ox + 1) * stride - pad, pb, rb);
-            else {
-                for (int i = 0; i < 12; ++i) pb[i] = 0;
-                rb[0] = rb[1] = rb[2] = 0;
-            }
+            gather28(in, h, w, y0, ox * stride - pad, pa);
+            if (two) gather28(in, h, w, y0, (ox + 1) * stride - pad, pb);
+            else
+                for (int i = 0; i < 14; ++i) pb[i] = 0;
             uint32_t wa = 0, wb = 0; /* built from the last channel down */
             int o = cout - 1;
             for (; o >= 1; o -= 2) {
-                dot27_2x2(pa, pb, ra, rb, weights + o * 27, weights + (o - 1) * 27, s4);
+                dot28_2x2(pa, pb, wide + 14 * o, wide + 14 * (o - 1), s4);
                 wa = (wa << 2) | (((uint32_t)(s4[0] - adjusted[o]) >> 31) << 1) |
                      ((uint32_t)(s4[1] - adjusted[o - 1]) >> 31);
                 wb = (wb << 2) | (((uint32_t)(s4[2] - adjusted[o]) >> 31) << 1) |
                      ((uint32_t)(s4[3] - adjusted[o - 1]) >> 31);
             }
             if (o == 0) {
-                wa = (wa << 1) | ((uint32_t)(dot27(pa, ra[0], ra[1], ra[2], weights) - adjusted[0]) >> 31);
-                wb = (wb << 1) | ((uint32_t)(dot27(pb, rb[0], rb[1], rb[2], weights) - adjusted[0]) >> 31);
+                wa = (wa << 1) | ((uint32_t)(dot28(pa, wide) - adjusted[0]) >> 31);
+                wb = (wb << 1) | ((uint32_t)(dot28(pb, wide) - adjusted[0]) >> 31);
             }
             out[oy * ow + ox] = wa ^ negative;
             if (two) out[oy * ow + ox + 1] = wb ^ negative;
@@ -174,6 +191,7 @@ static void conv3x3_rgb(const int8_t *in, int h, int w, const int8_t *weights, i
     }
 }
 
+/* One output channel's sum over a widened patch (general k and cin). */
 static inline int32_t dot_s8(const uint32_t *pairs, const int8_t *rest, const int8_t *wt,
                              int groups, int tail) {
     int32_t sum = 0;
@@ -224,8 +242,16 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
         conv3x3_rgb_helium(in, h, w, weights, cout, stride, pad, adjusted, thr->negative[0], out);
         return;
 #endif
-        conv3x3_rgb(in, h, w, weights, cout, stride, pad, adjusted, thr->negative[0], out);
-        return;
+        /* the widened weights after the adjusted thresholds (they fit for cout <= 32) */
+        uint32_t *wide = (uint32_t *)(adjusted + cout);
+        if ((int)(wide + 14 * cout - (uint32_t *)scratch) <= TRIT_SCRATCH_INTS(cout)) {
+            for (int o = 0; o < cout; ++o) {
+                const int8_t *wt = weights + o * 27;
+                widen_rows(wt, wt + 9, wt + 18, wide + 14 * o);
+            }
+            conv3x3_rgb_wide(in, h, w, wide, cout, stride, pad, adjusted, thr->negative[0], out);
+            return;
+        }
     }
     for (int oy = 0; oy < oh; ++oy) {
         for (int ox = 0; ox < ow; ++ox) {
