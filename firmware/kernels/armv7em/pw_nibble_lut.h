@@ -85,22 +85,17 @@ static inline __attribute__((always_inline)) void lut_planes(const uint32_t *sig
     lut_transpose_bytes(N, NB);
 }
 
-/* Two words at e + off bytes (STRD: GCC stores them one by one). */
-#if defined(__GNUC__) && defined(__thumb2__)
-#define LUT_STORE2(e, off, a, b)                                                               \
-    __asm__("strd %1, %2, [%0, #%c3]" : : "r"(e), "r"(a), "r"(b), "i"(off) : "memory")
-#else
+/* Two adjacent words at e + off bytes. */
 #define LUT_STORE2(e, off, a, b)                                                               \
     do {                                                                                       \
-        ((uint32_t *)(void *)((char *)(e) + (off)))[0] = (a);                                  \
-        ((uint32_t *)(void *)((char *)(e) + (off)))[1] = (b);                                  \
+        (e)[(off) / 4] = (a);                                                                  \
+        (e)[(off) / 4 + 1] = (b);                                                              \
     } while (0)
-#endif
 
 /* Rows of one tile: T[q][v][g] for q < Q, v < 16, g < G (channels past cout count 0). Row v
  * of a group is the sum of the deltas of v's bits (row 0 is 0: the count at v = 0, the number
  * of -1 weights, is in the counters' start value). G is a constant where inlined; for G >= 2
- * two groups go together, their words adjacent in every row (one STRD). */
+ * two groups go together, their words adjacent in every row. */
 static inline __attribute__((always_inline)) void lut_build(uint32_t *T, int Q, const int G,
                                                             const uint32_t *sign,
                                                             const uint32_t *nz, int iw, int o0,
