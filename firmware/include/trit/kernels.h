@@ -32,7 +32,7 @@ extern "C" {
 #define TRIT_SCRATCH_MAX2_(a, b) ((a) > (b) ? (a) : (b))
 #define TRIT_SCRATCH_INTS(c)                                                                   \
     TRIT_SCRATCH_MAX2_(TRIT_SCRATCH_MAX2_(4 * (c) + 64, (2 * (c) + 16) * TRIT_WORDS(c)),       \
-                       ((c) <= 28 ? 96 : 64) * (((c) + 3) / 4))
+                       ((c) <= 28 ? 96 : (c) <= 64 ? 128 : 64) * (((c) + 3) / 4))
 
 /* Batch norm + sign (+ residual) folded into per-channel thresholds. */
 typedef struct {

@@ -194,6 +194,28 @@ static inline __attribute__((always_inline)) void lut_build(uint32_t *T, int Q, 
               [x] "=&r"(x_), [y] "=&r"(y_)                                                     \
             : [m] "r"(0xF0u), [v] "r"(v), [t] "r"(base)                                        \
             : "memory")
+/* G = 8: rows 512 B apart, v_r * 32 from UBFX and a shifted add (no mask register: the 8
+ * accumulators take most of them); two rows per base, bases 1024 B apart */
+#define LUT_ROW8(r, base, off)                                                                 \
+    __asm__("ubfx %[p], %[v], #" #r "*4, #4\n\t"                                               \
+            "add %[p], %[t], %[p], lsl #5\n\t"                                                 \
+            "ldrd %[x], %[y], [%[p], #" #off "]\n\t"                                           \
+            "add %[c0], %[c0], %[x]\n\t"                                                       \
+            "add %[c1], %[c1], %[y]\n\t"                                                       \
+            "ldrd %[x], %[y], [%[p], #" #off "+8]\n\t"                                         \
+            "add %[c2], %[c2], %[x]\n\t"                                                       \
+            "add %[c3], %[c3], %[y]\n\t"                                                       \
+            "ldrd %[x], %[y], [%[p], #" #off "+16]\n\t"                                        \
+            "add %[c4], %[c4], %[x]\n\t"                                                       \
+            "add %[c5], %[c5], %[y]\n\t"                                                       \
+            "ldrd %[x], %[y], [%[p], #" #off "+24]\n\t"                                        \
+            "add %[c6], %[c6], %[x]\n\t"                                                       \
+            "add %[c7], %[c7], %[y]"                                                           \
+            : [c0] "+r"(c0), [c1] "+r"(c1), [c2] "+r"(c2), [c3] "+r"(c3), [c4] "+r"(c4),       \
+              [c5] "+r"(c5), [c6] "+r"(c6), [c7] "+r"(c7), [p] "=&r"(p_), [x] "=&r"(x_),       \
+              [y] "=&r"(y_)                                                                    \
+            : [v] "r"(v), [t] "r"(base)                                                        \
+            : "memory")
 /* G = 6: rows 384 B apart (v_r * 24 = v_r * 8 * 3); bases t, t + 1152 and t + 2304 */
 #define LUT_ROW6(r, base, off)                                                                 \
     __asm__("and %[p], %[m], %[v]" LUT_SH2_##r "\n\t"                                          \
@@ -237,7 +259,9 @@ static inline __attribute__((always_inline)) void lut_build(uint32_t *T, int Q, 
         if ((G) > 1) c1 += e_[1];                                                              \
         if ((G) > 2) { c2 += e_[2]; c3 += e_[3]; }                                             \
         if ((G) > 4) { c4 += e_[4]; c5 += e_[5]; }                                             \
+        if ((G) > 6) { c6 += e_[6]; c7 += e_[7]; }                                             \
     }
+#define LUT_ROW8(r, base, off) LUT_ROW_C(r, base, off, 8)
 #define LUT_ROW6(r, base, off) LUT_ROW_C(r, base, off, 6)
 #define LUT_ROW4(r, base, off) LUT_ROW_C(r, base, off, 4)
 #define LUT_ROW2(r, base, off) LUT_ROW_C(r, base, off, 2)
@@ -247,7 +271,12 @@ static inline __attribute__((always_inline)) void lut_build(uint32_t *T, int Q, 
 /* Nibble r of v through the table of G words per row, t = the word's first row. */
 #define LUT_ROW(r)                                                                             \
     do {                                                                                       \
-        if (G == 6) {                                                                          \
+        if (G == 8) {                                                                          \
+            if ((r) < 2) LUT_ROW8(r, t, ((r) & 1) * 512);                                      \
+            else if ((r) < 4) LUT_ROW8(r, t_hi, ((r) & 1) * 512);                              \
+            else if ((r) < 6) LUT_ROW8(r, t_top, ((r) & 1) * 512);                             \
+            else LUT_ROW8(r, t_end, ((r) & 1) * 512);                                          \
+        } else if (G == 6) {                                                                   \
             if ((r) < 3) LUT_ROW6(r, t, (r) * 384);                                            \
             else if ((r) < 6) LUT_ROW6(r, t_hi, ((r) - 3) * 384);                              \
             else LUT_ROW6(r, t_top, ((r) - 6) * 384);                                          \
@@ -270,7 +299,7 @@ static inline __attribute__((always_inline)) void lut_tile(
     const int ow = TRIT_WORDS(cout), rw = TRIT_WORDS(res_c);
     const int word = g0 >> 3, shift = 4 * (g0 & 7), first = (g0 & 7) == 0;
     const int lanes = cout - 4 * g0 < 4 * G ? cout - 4 * g0 : 4 * G;
-    const uint32_t lane_mask = (1u << lanes) - 1u;
+    const uint32_t lane_mask = lanes >= 32 ? ~0u : (1u << lanes) - 1u;
     const uint32_t neg = (thr->negative[word] >> shift) & lane_mask;
     const int with_res = thr->has_residual && residual && word < rw;
     const int full = Q >> 3, rem = Q & 7;
@@ -281,26 +310,33 @@ static inline __attribute__((always_inline)) void lut_tile(
         for (int x = 0; x < w; ++x, a += iw, o += ow) {
             /* G accumulators as named registers (G is a constant: unused ones vanish) */
             uint32_t c0 = cp[0], c1 = G > 1 ? cp[1] : 0u, c2 = G > 2 ? cp[2] : 0u,
-                     c3 = G > 3 ? cp[3] : 0u, c4 = G > 4 ? cp[4] : 0u, c5 = G > 5 ? cp[5] : 0u;
+                     c3 = G > 3 ? cp[3] : 0u, c4 = G > 4 ? cp[4] : 0u, c5 = G > 5 ? cp[5] : 0u,
+                     c6 = G > 6 ? cp[6] : 0u, c7 = G > 7 ? cp[7] : 0u;
             (void)c4;
             (void)c5;
+            (void)c6;
+            (void)c7;
             uint32_t p_, x_, y_;
             (void)y_;
             const char *t = (const char *)T;
             int j = 0;
             for (; j < full; ++j, t += 8 * 64 * G) {
                 const uint32_t v = a[j];
-                const char *t_hi = t + (G == 6 ? 1152 : 1024), *t_top = t + 2304;
+                const char *t_hi = t + (G == 6 ? 1152 : 1024);
+                const char *t_top = t + (G == 8 ? 2048 : 2304), *t_end = t + 3072;
                 (void)t_hi;
                 (void)t_top;
+                (void)t_end;
                 LUT_ROW(0); LUT_ROW(1); LUT_ROW(2); LUT_ROW(3);
                 LUT_ROW(4); LUT_ROW(5); LUT_ROW(6); LUT_ROW(7);
             }
             if (rem) {
                 const uint32_t v = a[j];
-                const char *t_hi = t + (G == 6 ? 1152 : 1024), *t_top = t + 2304;
+                const char *t_hi = t + (G == 6 ? 1152 : 1024);
+                const char *t_top = t + (G == 8 ? 2048 : 2304), *t_end = t + 3072;
                 (void)t_hi;
                 (void)t_top;
+                (void)t_end;
                 switch (rem) { /* the last word's nibbles, unrolled */
                 case 7: LUT_ROW(6); /* fall through */
                 case 6: LUT_ROW(5); /* fall through */
@@ -311,7 +347,9 @@ static inline __attribute__((always_inline)) void lut_tile(
                 default: LUT_ROW(0);
                 }
             }
-            uint32_t bits = G == 6   ? lut_bits8(c0, c1) | lut_bits8(c2, c3) << 8 |
+            uint32_t bits = G == 8   ? lut_bits8(c0, c1) | lut_bits8(c2, c3) << 8 |
+                                           lut_bits8(c4, c5) << 16 | lut_bits8(c6, c7) << 24
+                            : G == 6 ? lut_bits8(c0, c1) | lut_bits8(c2, c3) << 8 |
                                            lut_bits8(c4, c5) << 16
                             : G == 4 ? lut_bits8(c0, c1) | lut_bits8(c2, c3) << 8
                             : G == 2 ? lut_bits8(c0, c1)
@@ -319,7 +357,11 @@ static inline __attribute__((always_inline)) void lut_tile(
             if (with_res) {
                 const uint32_t rsel = rrow[(x * res_stride) * rw] >> shift;
                 const uint32_t bm =
-                    G == 6   ? lut_bits8(c0 + cd[0], c1 + cd[1]) |
+                    G == 8   ? lut_bits8(c0 + cd[0], c1 + cd[1]) |
+                                   lut_bits8(c2 + cd[2], c3 + cd[3]) << 8 |
+                                   lut_bits8(c4 + cd[4], c5 + cd[5]) << 16 |
+                                   lut_bits8(c6 + cd[6], c7 + cd[7]) << 24
+                    : G == 6 ? lut_bits8(c0 + cd[0], c1 + cd[1]) |
                                    lut_bits8(c2 + cd[2], c3 + cd[3]) << 8 |
                                    lut_bits8(c4 + cd[4], c5 + cd[5]) << 16
                     : G == 4 ? lut_bits8(c0 + cd[0], c1 + cd[1]) |
@@ -384,15 +426,21 @@ static int pw_equal_lut(const uint32_t *in, int h, int w, int cin, const uint32_
     for (int g0 = 0; g0 < groups;) {
         int G = gmax;
         while (G > groups - g0) G >>= 1;
-        /* the last 21..28 channels of a word in one tile of six groups, where its table fits */
-        if ((g0 & 7) == 0 && (groups - g0 == 6 || groups - g0 == 7) &&
-            Q * 16 * 6 <= TRIT_SCRATCH_INTS(cout))
+        /* a whole output word (eight groups) in one tile, or its last 21..28 channels in one of
+         * six groups, where the table fits */
+        if ((g0 & 7) == 0 && groups - g0 >= 8 && Q * 16 * 8 <= TRIT_SCRATCH_INTS(cout))
+            G = 8;
+        else if ((g0 & 7) == 0 && (groups - g0 == 6 || groups - g0 == 7) &&
+                 Q * 16 * 6 <= TRIT_SCRATCH_INTS(cout))
             G = 6;
         /* start values per byte, 0x80 - L + (number of -1 weights: the count at v = 0 in every
          * nibble): residual +1 (or none); cd: the difference for residual -1 */
-        uint32_t cp[6], cd[6];
+        uint32_t cp[8], cd[8];
         lut_start_values(thr, sign, nz, iw, alpha, cout, res_c, residual, 4 * g0, G, cp, cd);
         switch (G) { /* the tile width as a constant: accumulators stay in registers */
+        case 8:
+            lut_build(T, Q, 8, sign, nz, iw, 4 * g0, cout);
+            lut_tile(in, h, w, iw, Q, 8, T, cp, cd, thr, residual, res_w, res_c, res_stride, cout, g0, out); break;
         case 6:
             lut_build(T, Q, 6, sign, nz, iw, 4 * g0, cout);
             lut_tile(in, h, w, iw, Q, 6, T, cp, cd, thr, residual, res_w, res_c, res_stride, cout, g0, out); break;
