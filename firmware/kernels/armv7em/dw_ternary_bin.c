@@ -104,6 +104,36 @@ static inline __attribute__((always_inline)) uint32_t dw3x3_interior_word(const 
     return (sliced_ge4(cnt, limits) ^ negative) & lanes;
 }
 
+/* Two horizontally adjacent interior pixels of a one-word layer at stride 1: p is the first
+ * one's top-left tap word, the second's taps are one word to the right. Every weight pair is
+ * loaded once for both and the middle two tap columns are loaded once. */
+static inline __attribute__((always_inline)) void dw3x3_interior_pair1(
+    const uint32_t *p, int pitch, const uint32_t *sz, const uint32_t *limits, uint32_t negative,
+    uint32_t lanes, uint32_t *dst) {
+    uint32_t xa[9], xb[9];
+#pragma GCC unroll 3
+    for (int ky = 0; ky < 3; ++ky) {
+        const uint32_t *r = p + ky * pitch;
+        const uint32_t c0 = r[0], c1 = r[1], c2 = r[2], c3 = r[3];
+        const uint32_t *q = sz + 6 * ky;
+        xa[3 * ky] = (c0 ^ q[0]) & q[1];
+        xb[3 * ky] = (c1 ^ q[0]) & q[1];
+        xa[3 * ky + 1] = (c1 ^ q[2]) & q[3];
+        xb[3 * ky + 1] = (c2 ^ q[2]) & q[3];
+        xa[3 * ky + 2] = (c2 ^ q[4]) & q[5];
+        xb[3 * ky + 2] = (c3 ^ q[4]) & q[5];
+    }
+    uint32_t ca[4], cb[4];
+#define XA(t) xa[t]
+#define XB(t) xb[t]
+    COUNT9(ca, XA);
+    COUNT9(cb, XB);
+#undef XA
+#undef XB
+    dst[0] = (sliced_ge4(ca, limits) ^ negative) & lanes;
+    dst[1] = (sliced_ge4(cb, limits) ^ negative) & lanes;
+}
+
 #ifdef __ARM_FEATURE_MVE
 #include <arm_mve.h>
 
@@ -240,6 +270,11 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                     if (stride == 1)
                         for (; ox + 3 <= in_x1; ox += 4, p += 4, dst += 4)
                             dw3x3_interior_quad(p, pitch, sz, interior, neg0, last_mask, dst);
+#endif
+#ifndef __ARM_FEATURE_MVE
+                    if (stride == 1)
+                        for (; ox + 1 <= in_x1; ox += 2, p += 2, dst += 2)
+                            dw3x3_interior_pair1(p, pitch, sz, interior, neg0, last_mask, dst);
 #endif
                     for (; ox <= in_x1; ++ox, p += step, dst += 1)
                         dst[0] = dw3x3_interior_word(p, pitch, 1, sz, interior, neg0, last_mask);
