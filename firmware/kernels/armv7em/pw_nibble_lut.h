@@ -180,18 +180,20 @@ static inline __attribute__((always_inline)) void lut_build(uint32_t *T, int Q, 
 #define LUT_SH1_7 ", lsr #26"
 
 #if defined(__GNUC__) && defined(__thumb2__)
+/* Two words of the row at p + off added into accumulators a and b (assembly text). */
+#define LUT_ADD2(off, a, b)                                                                    \
+    "ldrd %[x], %[y], [%[p], #" off "]\n\t"                                                    \
+    "add %[" a "], %[" a "], %[x]\n\t"                                                         \
+    "add %[" b "], %[" b "], %[y]\n\t"
+#define LUT_TEMPS [p] "=&r"(p_), [x] "=&r"(x_), [y] "=&r"(y_)
+#define LUT_ACC4 [c0] "+r"(c0), [c1] "+r"(c1), [c2] "+r"(c2), [c3] "+r"(c3)
+#define LUT_ACC8 LUT_ACC4, [c4] "+r"(c4), [c5] "+r"(c5), [c6] "+r"(c6), [c7] "+r"(c7)
 /* G = 4: rows 256 B apart; nibbles 4..7 from base + 1024 (LDRD offsets reach 1020) */
 #define LUT_ROW4(r, base, off)                                                                 \
     __asm__("and %[p], %[m], %[v]" LUT_SH4_##r "\n\t"                                          \
             "add %[p], %[p], %[t]\n\t"                                                         \
-            "ldrd %[x], %[y], [%[p], #" #off "]\n\t"                                           \
-            "add %[c0], %[c0], %[x]\n\t"                                                       \
-            "add %[c1], %[c1], %[y]\n\t"                                                       \
-            "ldrd %[x], %[y], [%[p], #" #off "+8]\n\t"                                         \
-            "add %[c2], %[c2], %[x]\n\t"                                                       \
-            "add %[c3], %[c3], %[y]"                                                           \
-            : [c0] "+r"(c0), [c1] "+r"(c1), [c2] "+r"(c2), [c3] "+r"(c3), [p] "=&r"(p_),       \
-              [x] "=&r"(x_), [y] "=&r"(y_)                                                     \
+            LUT_ADD2(#off, "c0", "c1") LUT_ADD2(#off "+8", "c2", "c3")                         \
+            : LUT_ACC4, LUT_TEMPS                                                              \
             : [m] "r"(0xF0u), [v] "r"(v), [t] "r"(base)                                        \
             : "memory")
 /* G = 8: rows 512 B apart, v_r * 32 from UBFX and a shifted add (no mask register: the 8
@@ -199,21 +201,9 @@ static inline __attribute__((always_inline)) void lut_build(uint32_t *T, int Q, 
 #define LUT_ROW8(r, base, off)                                                                 \
     __asm__("ubfx %[p], %[v], #" #r "*4, #4\n\t"                                               \
             "add %[p], %[t], %[p], lsl #5\n\t"                                                 \
-            "ldrd %[x], %[y], [%[p], #" #off "]\n\t"                                           \
-            "add %[c0], %[c0], %[x]\n\t"                                                       \
-            "add %[c1], %[c1], %[y]\n\t"                                                       \
-            "ldrd %[x], %[y], [%[p], #" #off "+8]\n\t"                                         \
-            "add %[c2], %[c2], %[x]\n\t"                                                       \
-            "add %[c3], %[c3], %[y]\n\t"                                                       \
-            "ldrd %[x], %[y], [%[p], #" #off "+16]\n\t"                                        \
-            "add %[c4], %[c4], %[x]\n\t"                                                       \
-            "add %[c5], %[c5], %[y]\n\t"                                                       \
-            "ldrd %[x], %[y], [%[p], #" #off "+24]\n\t"                                        \
-            "add %[c6], %[c6], %[x]\n\t"                                                       \
-            "add %[c7], %[c7], %[y]"                                                           \
-            : [c0] "+r"(c0), [c1] "+r"(c1), [c2] "+r"(c2), [c3] "+r"(c3), [c4] "+r"(c4),       \
-              [c5] "+r"(c5), [c6] "+r"(c6), [c7] "+r"(c7), [p] "=&r"(p_), [x] "=&r"(x_),       \
-              [y] "=&r"(y_)                                                                    \
+            LUT_ADD2(#off, "c0", "c1") LUT_ADD2(#off "+8", "c2", "c3")                         \
+            LUT_ADD2(#off "+16", "c4", "c5") LUT_ADD2(#off "+24", "c6", "c7")                  \
+            : LUT_ACC8, LUT_TEMPS                                                              \
             : [v] "r"(v), [t] "r"(base)                                                        \
             : "memory")
 /* G = 6: rows 384 B apart (v_r * 24 = v_r * 8 * 3); bases t, t + 1152 and t + 2304 */
@@ -221,26 +211,16 @@ static inline __attribute__((always_inline)) void lut_build(uint32_t *T, int Q, 
     __asm__("and %[p], %[m], %[v]" LUT_SH2_##r "\n\t"                                          \
             "add %[p], %[p], %[p], lsl #1\n\t"                                                 \
             "add %[p], %[p], %[t]\n\t"                                                         \
-            "ldrd %[x], %[y], [%[p], #" #off "]\n\t"                                           \
-            "add %[c0], %[c0], %[x]\n\t"                                                       \
-            "add %[c1], %[c1], %[y]\n\t"                                                       \
-            "ldrd %[x], %[y], [%[p], #" #off "+8]\n\t"                                         \
-            "add %[c2], %[c2], %[x]\n\t"                                                       \
-            "add %[c3], %[c3], %[y]\n\t"                                                       \
-            "ldrd %[x], %[y], [%[p], #" #off "+16]\n\t"                                        \
-            "add %[c4], %[c4], %[x]\n\t"                                                       \
-            "add %[c5], %[c5], %[y]"                                                           \
-            : [c0] "+r"(c0), [c1] "+r"(c1), [c2] "+r"(c2), [c3] "+r"(c3), [c4] "+r"(c4),       \
-              [c5] "+r"(c5), [p] "=&r"(p_), [x] "=&r"(x_), [y] "=&r"(y_)                       \
+            LUT_ADD2(#off, "c0", "c1") LUT_ADD2(#off "+8", "c2", "c3")                         \
+            LUT_ADD2(#off "+16", "c4", "c5")                                                   \
+            : LUT_ACC4, [c4] "+r"(c4), [c5] "+r"(c5), LUT_TEMPS                                \
             : [m] "r"(0x78u), [v] "r"(v), [t] "r"(base)                                        \
             : "memory")
 #define LUT_ROW2(r, base, off)                                                                 \
     __asm__("and %[p], %[m], %[v]" LUT_SH2_##r "\n\t"                                          \
             "add %[p], %[p], %[t]\n\t"                                                         \
-            "ldrd %[x], %[y], [%[p], #" #off "]\n\t"                                           \
-            "add %[c0], %[c0], %[x]\n\t"                                                       \
-            "add %[c1], %[c1], %[y]"                                                           \
-            : [c0] "+r"(c0), [c1] "+r"(c1), [p] "=&r"(p_), [x] "=&r"(x_), [y] "=&r"(y_)        \
+            LUT_ADD2(#off, "c0", "c1")                                                         \
+            : [c0] "+r"(c0), [c1] "+r"(c1), LUT_TEMPS                                          \
             : [m] "r"(0x78u), [v] "r"(v), [t] "r"(base)                                        \
             : "memory")
 #define LUT_ROW1(r, base, off)                                                                 \
@@ -268,21 +248,16 @@ static inline __attribute__((always_inline)) void lut_build(uint32_t *T, int Q, 
 #define LUT_ROW1(r, base, off) LUT_ROW_C(r, base, off, 1)
 #endif
 
-/* Nibble r of v through the table of G words per row, t = the word's first row. */
+/* Nibble r of v through the table of G words per row, t = the word's first row (bases a
+ * multiple of 1024 or 1152 B further where the LDRD offsets would pass 1020). */
 #define LUT_ROW(r)                                                                             \
     do {                                                                                       \
         if (G == 8) {                                                                          \
-            if ((r) < 2) LUT_ROW8(r, t, ((r) & 1) * 512);                                      \
-            else if ((r) < 4) LUT_ROW8(r, t_hi, ((r) & 1) * 512);                              \
-            else if ((r) < 6) LUT_ROW8(r, t_top, ((r) & 1) * 512);                             \
-            else LUT_ROW8(r, t_end, ((r) & 1) * 512);                                          \
+            LUT_ROW8(r, t + ((r) >> 1) * 1024, ((r) & 1) * 512);                               \
         } else if (G == 6) {                                                                   \
-            if ((r) < 3) LUT_ROW6(r, t, (r) * 384);                                            \
-            else if ((r) < 6) LUT_ROW6(r, t_hi, ((r) - 3) * 384);                              \
-            else LUT_ROW6(r, t_top, ((r) - 6) * 384);                                          \
+            LUT_ROW6(r, t + ((r) / 3) * 1152, ((r) - (r) / 3 * 3) * 384);                      \
         } else if (G == 4) {                                                                   \
-            if ((r) < 4) LUT_ROW4(r, t, ((r) & 3) * 256);                                      \
-            else LUT_ROW4(r, t_hi, ((r) & 3) * 256);                                           \
+            LUT_ROW4(r, t + ((r) >> 2) * 1024, ((r) & 3) * 256);                               \
         } else if (G == 2) {                                                                   \
             LUT_ROW2(r, t, (r) * 128);                                                         \
         } else {                                                                               \
@@ -322,21 +297,11 @@ static inline __attribute__((always_inline)) void lut_tile(
             int j = 0;
             for (; j < full; ++j, t += 8 * 64 * G) {
                 const uint32_t v = a[j];
-                const char *t_hi = t + (G == 6 ? 1152 : 1024);
-                const char *t_top = t + (G == 8 ? 2048 : 2304), *t_end = t + 3072;
-                (void)t_hi;
-                (void)t_top;
-                (void)t_end;
                 LUT_ROW(0); LUT_ROW(1); LUT_ROW(2); LUT_ROW(3);
                 LUT_ROW(4); LUT_ROW(5); LUT_ROW(6); LUT_ROW(7);
             }
             if (rem) {
                 const uint32_t v = a[j];
-                const char *t_hi = t + (G == 6 ? 1152 : 1024);
-                const char *t_top = t + (G == 8 ? 2048 : 2304), *t_end = t + 3072;
-                (void)t_hi;
-                (void)t_top;
-                (void)t_end;
                 switch (rem) { /* the last word's nibbles, unrolled */
                 case 7: LUT_ROW(6); /* fall through */
                 case 6: LUT_ROW(5); /* fall through */
@@ -437,23 +402,22 @@ static int pw_equal_lut(const uint32_t *in, int h, int w, int cin, const uint32_
          * nibble): residual +1 (or none); cd: the difference for residual -1 */
         uint32_t cp[8], cd[8];
         lut_start_values(thr, sign, nz, iw, alpha, cout, res_c, residual, 4 * g0, G, cp, cd);
-        switch (G) { /* the tile width as a constant: accumulators stay in registers */
-        case 8:
-            lut_build(T, Q, 8, sign, nz, iw, 4 * g0, cout);
-            lut_tile(in, h, w, iw, Q, 8, T, cp, cd, thr, residual, res_w, res_c, res_stride, cout, g0, out); break;
-        case 6:
-            lut_build(T, Q, 6, sign, nz, iw, 4 * g0, cout);
-            lut_tile(in, h, w, iw, Q, 6, T, cp, cd, thr, residual, res_w, res_c, res_stride, cout, g0, out); break;
-        case 4:
-            lut_build(T, Q, 4, sign, nz, iw, 4 * g0, cout);
-            lut_tile(in, h, w, iw, Q, 4, T, cp, cd, thr, residual, res_w, res_c, res_stride, cout, g0, out); break;
-        case 2:
-            lut_build(T, Q, 2, sign, nz, iw, 4 * g0, cout);
-            lut_tile(in, h, w, iw, Q, 2, T, cp, cd, thr, residual, res_w, res_c, res_stride, cout, g0, out); break;
+        /* the tile width as a constant: the accumulators stay in registers */
+#define LUT_TILE(Gc)                                                                           \
+    case Gc:                                                                                   \
+        lut_build(T, Q, Gc, sign, nz, iw, 4 * g0, cout);                                       \
+        lut_tile(in, h, w, iw, Q, Gc, T, cp, cd, thr, residual, res_w, res_c, res_stride, cout, \
+                 g0, out);                                                                     \
+        break;
+        switch (G) {
+            LUT_TILE(8)
+            LUT_TILE(6)
+            LUT_TILE(4)
+            LUT_TILE(2)
         default:
-            lut_build(T, Q, 1, sign, nz, iw, 4 * g0, cout);
-            lut_tile(in, h, w, iw, Q, 1, T, cp, cd, thr, residual, res_w, res_c, res_stride, cout, g0, out); break;
+            LUT_TILE(1)
         }
+#undef LUT_TILE
         g0 += G;
     }
     return 1;
