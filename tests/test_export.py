@@ -72,6 +72,9 @@ def test_export_roundtrip_identical_tensors(tmp_path):
             (b.op, b.in_shape, b.out_shape, b.stride, b.groups)
     assert back.layer("s2b1.pw2").output.residual == "s1b3.pw2"
     assert back.layer("s2b1.pw2").output.residual_stride == 2
+    # the same IR saved again gives the same bytes (no timestamps): exports are reproducible
+    save_ir(back, tmp_path / "again.trit")
+    assert (tmp_path / "again.trit").read_bytes() == path.read_bytes()
 
 
 def test_ir_storage_equals_model_report():

@@ -176,8 +176,12 @@ def save_ir(ir: ModelIR, path: str | Path) -> None:
     buf = io.BytesIO()
     np.savez(buf, **tensors)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        z.writestr("graph.json", json.dumps(graph, indent=1))
-        z.writestr("tensors.npz", buf.getvalue())
+        # a fixed timestamp: the same IR gives the same bytes (reproducible exports)
+        for name, data in (("graph.json", json.dumps(graph, indent=1)),
+                           ("tensors.npz", buf.getvalue())):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
 
 
 def load_ir(path: str | Path) -> ModelIR:
