@@ -228,6 +228,12 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
     /* c <= 16: two interior pixels share a word (lanes 0-15 and 16-31); planes and limits
      * duplicated into both halves, after the class planes */
     uint32_t *dup = class_planes + MAX_CLASSES * words * 4;
+    /* one-word layers: each border class's {sign, non-zero} pairs with the taps outside the
+     * image cleared [MAX_CLASSES][9][2], after the pairs' region */
+    uint32_t *class_w = dup + 2 * MAX_TAPS + 4;
+    const int masked1 = equal && k == 3 && words == 1 &&
+                        (int)(class_w + MAX_CLASSES * 2 * MAX_TAPS - (uint32_t *)scratch) <=
+                            TRIT_SCRATCH_INTS(c);
     const int pairs = interior && c <= 16 &&
                       (int)(dup + 2 * MAX_TAPS + 4 - (uint32_t *)scratch) <= TRIT_SCRATCH_INTS(c);
     if (pairs) {
@@ -317,18 +323,17 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                 continue;
             }
             /* border (or unequal scales): taps outside the image read zeros, masked out */
-            const uint32_t *tap[MAX_TAPS];
-            uint32_t valid[MAX_TAPS], v = 0;
+            uint32_t cols = 0; /* bit kx = column kx inside */
+            int xw[3];         /* word offsets of the three columns (0 outside: a valid word) */
+#pragma GCC unroll 3
             for (int kx = 0; kx < 3; ++kx) {
-                const int x = ox * stride + kx - pad;
-                const int col_ok = kx < k && x >= 0 && x < w;
-                for (int ky = 0; ky < 3; ++ky) {
-                    const int t = ky * 3 + kx, inside = col_ok && row_ok[ky];
-                    tap[t] = inside ? row[ky] + x * words : zeros;
-                    valid[t] = inside ? ~0u : 0u;
-                    v |= (uint32_t)inside << t;
-                }
+                const int x = ox * stride + kx - pad, ok = kx < k && x >= 0 && x < w;
+                xw[kx] = ok ? x * words : 0;
+                cols |= (uint32_t)ok << kx;
             }
+            const uint32_t v = (row_ok[0] ? cols : 0u) | (row_ok[1] ? cols << 3 : 0u) |
+                               (row_ok[2] ? cols << 6 : 0u); /* bit t = tap t inside */
+            uint32_t *limits = 0, *cw = 0;
             if (equal) {
                 int cls = 0;
                 while (cls < MAX_CLASSES && keys[cls] != (int32_t)v && keys[cls] != -1) ++cls;
@@ -336,11 +341,40 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                     cls = MAX_CLASSES - 1;
                     keys[cls] = -1;
                 }
-                uint32_t *limits = class_planes + cls * words * 4;
+                limits = class_planes + cls * words * 4;
+                cw = class_w + cls * 2 * MAX_TAPS;
                 if (keys[cls] == -1) {
                     keys[cls] = (int32_t)v;
                     class_limits(c, v, mask, bias, limits);
+                    if (masked1)
+                        for (int t = 0; t < MAX_TAPS; ++t) {
+                            const uint32_t keep = 0u - ((v >> t) & 1u);
+                            cw[2 * t] = sz[2 * t] & keep;
+                            cw[2 * t + 1] = sz[2 * t + 1] & keep;
+                        }
                 }
+                if (masked1) { /* one word: the class's weights mask the outside taps */
+                    const uint32_t *r0 = row[0], *r1 = row[1], *r2 = row[2];
+                    const int x0 = xw[0], x1 = xw[1], x2 = xw[2];
+#define TAPW(t) ((t) / 3 == 0 ? r0 : (t) / 3 == 1 ? r1 : r2)[(t) % 3 == 0 ? x0 : (t) % 3 == 1 ? x1 : x2]
+#define XT(t) ((TAPW(t) ^ cw[2 * (t)]) & cw[2 * (t) + 1])
+                    uint32_t cnt[4];
+                    COUNT9(cnt, XT);
+#undef XT
+#undef TAPW
+                    dst[0] = (sliced_ge4(cnt, limits) ^ thr->negative[0]) & last_mask;
+                    continue;
+                }
+            }
+            const uint32_t *tap[MAX_TAPS];
+            uint32_t valid[MAX_TAPS];
+#pragma GCC unroll 9
+            for (int t = 0; t < MAX_TAPS; ++t) {
+                const uint32_t inside = (v >> t) & 1u;
+                tap[t] = inside ? row[t / 3] + xw[t % 3] : zeros;
+                valid[t] = 0u - inside;
+            }
+            if (equal) {
                 for (int g = 0; g < words; ++g) {
                     const uint32_t *q = sz + 2 * g;
                     uint32_t cnt[4];
