@@ -228,12 +228,12 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
     /* c <= 16: two interior pixels share a word (lanes 0-15 and 16-31); planes and limits
      * duplicated into both halves, after the class planes */
     uint32_t *dup = class_planes + MAX_CLASSES * words * 4;
-    /* one-word layers: each border class's {sign, non-zero} pairs with the taps outside the
-     * image cleared [MAX_CLASSES][9][2], after the pairs' region */
+    /* each border class's {sign, non-zero} pairs with the taps outside the image cleared
+     * [MAX_CLASSES][9][words][2] (the layout of sz), after the pairs' region */
     uint32_t *class_w = dup + 2 * MAX_TAPS + 4;
-    const int masked1 = equal && k == 3 && words == 1 &&
-                        (int)(class_w + MAX_CLASSES * 2 * MAX_TAPS - (uint32_t *)scratch) <=
-                            TRIT_SCRATCH_INTS(c);
+    const int masked = equal && k == 3 &&
+                       (int)(class_w + MAX_CLASSES * MAX_TAPS * tw - (uint32_t *)scratch) <=
+                           TRIT_SCRATCH_INTS(c);
     const int pairs = interior && c <= 16 &&
                       (int)(dup + 2 * MAX_TAPS + 4 - (uint32_t *)scratch) <= TRIT_SCRATCH_INTS(c);
     if (pairs) {
@@ -342,27 +342,39 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                     keys[cls] = -1;
                 }
                 limits = class_planes + cls * words * 4;
-                cw = class_w + cls * 2 * MAX_TAPS;
+                cw = class_w + cls * MAX_TAPS * tw;
                 if (keys[cls] == -1) {
                     keys[cls] = (int32_t)v;
                     class_limits(c, v, mask, bias, limits);
-                    if (masked1)
+                    if (masked)
                         for (int t = 0; t < MAX_TAPS; ++t) {
                             const uint32_t keep = 0u - ((v >> t) & 1u);
-                            cw[2 * t] = sz[2 * t] & keep;
-                            cw[2 * t + 1] = sz[2 * t + 1] & keep;
+                            for (int i = 0; i < tw; ++i) cw[t * tw + i] = sz[t * tw + i] & keep;
                         }
                 }
-                if (masked1) { /* one word: the class's weights mask the outside taps */
+                if (masked) { /* the class's weights mask the outside taps */
                     const uint32_t *r0 = row[0], *r1 = row[1], *r2 = row[2];
                     const int x0 = xw[0], x1 = xw[1], x2 = xw[2];
-#define TAPW(t) ((t) / 3 == 0 ? r0 : (t) / 3 == 1 ? r1 : r2)[(t) % 3 == 0 ? x0 : (t) % 3 == 1 ? x1 : x2]
-#define XT(t) ((TAPW(t) ^ cw[2 * (t)]) & cw[2 * (t) + 1])
-                    uint32_t cnt[4];
-                    COUNT9(cnt, XT);
+#define TAPW(t, g)                                                                             \
+    ((t) / 3 == 0 ? r0 : (t) / 3 == 1 ? r1 : r2)[((t) % 3 == 0 ? x0 : (t) % 3 == 1 ? x1 : x2) + (g)]
+                    if (words == 1) {
+#define XT(t) ((TAPW(t, 0) ^ cw[2 * (t)]) & cw[2 * (t) + 1])
+                        uint32_t cnt[4];
+                        COUNT9(cnt, XT);
 #undef XT
+                        dst[0] = (sliced_ge4(cnt, limits) ^ thr->negative[0]) & last_mask;
+                    } else {
+                        for (int g = 0; g < words; ++g) {
+                            const uint32_t *q = cw + 2 * g;
+#define XT(t) ((TAPW(t, g) ^ q[(t) * tw]) & q[(t) * tw + 1])
+                            uint32_t cnt[4];
+                            COUNT9(cnt, XT);
+#undef XT
+                            const uint32_t lanes = g == words - 1 ? last_mask : ~0u;
+                            dst[g] = (sliced_ge4(cnt, limits + g * 4) ^ thr->negative[g]) & lanes;
+                        }
+                    }
 #undef TAPW
-                    dst[0] = (sliced_ge4(cnt, limits) ^ thr->negative[0]) & last_mask;
                     continue;
                 }
             }
