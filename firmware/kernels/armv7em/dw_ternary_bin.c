@@ -51,22 +51,45 @@ static inline uint32_t nibble_bit(uint32_t x, int b) {
     return (x | (x >> 12)) & 0xFFu;
 }
 
+/* Population counts of the 256 bytes (a table of 256 bytes in flash): pop9(x) for 9 bits. */
+#define POP_B2(n) n, n + 1, n + 1, n + 2
+#define POP_B4(n) POP_B2(n), POP_B2(n + 1), POP_B2(n + 1), POP_B2(n + 2)
+#define POP_B6(n) POP_B4(n), POP_B4(n + 1), POP_B4(n + 1), POP_B4(n + 2)
+static const uint8_t pop8[256] = {POP_B6(0), POP_B6(1), POP_B6(1), POP_B6(2)};
+
+static inline int pop9(uint32_t x) { return pop8[x & 0xFFu] + (int)((x >> 8) & 1u); }
+
+/* limit + 1 of a channel with n non-zero taps inside the image (see class_limits). */
+static inline uint32_t above_limit(int n, int32_t bias2) {
+    int limit = (n + bias2) >> 1; /* arithmetic shift: floor */
+    if (limit < -1) limit = -1;
+    if (limit > n) limit = n;
+    return (uint32_t)(limit + 1);
+}
+
 /* Count-limit planes of one border class (valid-tap mask v) for equal scales. bias2[ch] folds
  * the threshold and the direction: limit = floor((n + bias2) / 2), clamped to [-1, n], with n
  * the channel's non-zero taps inside the image; the planes hold limit + 1 (output -1 iff
- * cnt >= limit + 1, XOR direction). The values go into 4-bit fields, eight channels a word,
- * then into the four planes. */
+ * cnt >= limit + 1, XOR direction). The values go into 4-bit fields, eight channels a word
+ * (constant shifts), then into the four planes. */
 static void class_limits(int c, uint32_t v, const int32_t *mask, const int32_t *bias2,
                          uint32_t *planes /* [words][4] */) {
     for (int g = 0; g < TRIT_WORDS(c); ++g) {
-        uint32_t f[4] = {0, 0, 0, 0}; /* channel g * 32 + 8 k + i in field i of f[k] */
-        const int end = c < g * 32 + 32 ? c : g * 32 + 32;
-        for (int ch = g * 32; ch < end; ++ch) {
-            const int n = (int)byte_sum(nibble_counts((uint32_t)mask[ch] & v), 0u);
-            int limit = (n + bias2[ch]) >> 1; /* arithmetic shift: floor */
-            if (limit < -1) limit = -1;
-            if (limit > n) limit = n;
-            f[(ch >> 3) & 3] |= (uint32_t)(limit + 1) << (4 * (ch & 7));
+        uint32_t f[4] = {0, 0, 0, 0}; /* channel g * 32 + 8 q + i in field i of f[q] */
+        for (int q = 0; q < 4; ++q) {
+            const int base = g * 32 + 8 * q;
+            uint32_t word = 0;
+            if (base + 8 <= c) {
+#pragma GCC unroll 8
+                for (int i = 0; i < 8; ++i)
+                    word |= above_limit(pop9((uint32_t)mask[base + i] & v), bias2[base + i])
+                            << (4 * i);
+            } else {
+                for (int i = 0; base + i < c; ++i)
+                    word |= above_limit(pop9((uint32_t)mask[base + i] & v), bias2[base + i])
+                            << (4 * i);
+            }
+            f[q] = word;
         }
         for (int b = 0; b < 4; ++b)
             planes[g * 4 + b] = nibble_bit(f[0], b) | nibble_bit(f[1], b) << 8 |
