@@ -55,6 +55,27 @@ static inline uint32_t popcount_words(const uint32_t *x, int n) {
     return acc;
 }
 
+/* One stage of the 32x32 transpose: swap the j-bit blocks of rows k and k + j. */
+static inline __attribute__((always_inline)) void transpose_stage(uint32_t A[32], const int j,
+                                                                   const uint32_t m) {
+#pragma GCC unroll 16
+    for (int q = 0; q < 16; ++q) {
+        const int k = (q / j) * 2 * j + q % j;
+        const uint32_t t = ((A[k] >> j) ^ A[k + j]) & m;
+        A[k + j] ^= t;
+        A[k] ^= t << j;
+    }
+}
+
+/* In-place transpose of a 32x32 bit matrix: bit c of A[r] <-> bit r of A[c]. */
+static inline void transpose32(uint32_t A[32]) {
+    transpose_stage(A, 16, 0x0000FFFFu);
+    transpose_stage(A, 8, 0x00FF00FFu);
+    transpose_stage(A, 4, 0x0F0F0F0Fu);
+    transpose_stage(A, 2, 0x33333333u);
+    transpose_stage(A, 1, 0x55555555u);
+}
+
 /* Full adder on 32 lanes: a + b + c = s + 2 * carry. Works on uint32_t words and on GCC
  * vector types (Helium's uint32x4_t: four words). */
 #define FULL_ADD(s, carry, a, b, c)                                                            \

@@ -210,6 +210,33 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
     int32_t *keys = bias + c;
     uint32_t *class_planes = (uint32_t *)(keys + MAX_CLASSES);
     for (int i = 0; i < MAX_TAPS * tw + words; ++i) sz[i] = 0;
+    if (k == 3) { /* 9-bit masks per channel, then a bit transpose per 32 channels */
+        for (int g = 0; g < words; ++g) {
+            uint32_t nzt[32], negt[32]; /* bit t: tap t non-zero / -1, channel g * 32 + row */
+            for (int r = 0; r < 32; ++r) {
+                const int ch = g * 32 + r;
+                uint32_t msk = 0, neg = 0;
+                if (ch < c) {
+                    const int8_t *cd = codes + ch * 9;
+#pragma GCC unroll 9
+                    for (int t = 0; t < MAX_TAPS; ++t) {
+                        const uint32_t code = (uint32_t)(int32_t)cd[t];
+                        msk |= (code & 1u) << t; /* codes -1, 0, +1: bit 0 set iff non-zero */
+                        neg |= (code >> 31) << t;
+                    }
+                    mask[ch] = (int32_t)msk;
+                }
+                nzt[r] = msk;
+                negt[r] = neg;
+            }
+            transpose32(nzt); /* row t: bit r = tap t of channel g * 32 + r */
+            transpose32(negt);
+            for (int t = 0; t < MAX_TAPS; ++t) {
+                sz[t * tw + 2 * g] = negt[t];
+                sz[t * tw + 2 * g + 1] = nzt[t];
+            }
+        }
+    } else
     for (int ch = 0; ch < c; ++ch) {
         int32_t msk = 0;
         for (int ky = 0; ky < k; ++ky)

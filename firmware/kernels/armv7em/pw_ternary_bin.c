@@ -38,27 +38,6 @@ static void channel_limits(const trit_threshold_t *thr, int o, int res_c,
 
 #define SLICED_BITS_MAX 8 /* counts up to 255: cin <= 254 */
 
-/* One stage of the 32x32 transpose: swap the j-bit blocks of rows k and k + j. */
-static inline __attribute__((always_inline)) void transpose_stage(uint32_t A[32], const int j,
-                                                                   const uint32_t m) {
-#pragma GCC unroll 16
-    for (int q = 0; q < 16; ++q) {
-        const int k = (q / j) * 2 * j + q % j;
-        const uint32_t t = ((A[k] >> j) ^ A[k + j]) & m;
-        A[k + j] ^= t;
-        A[k] ^= t << j;
-    }
-}
-
-/* In-place transpose of a 32x32 bit matrix: bit c of A[r] <-> bit r of A[c]. */
-static void transpose32(uint32_t A[32]) {
-    transpose_stage(A, 16, 0x0000FFFFu);
-    transpose_stage(A, 8, 0x00FF00FFu);
-    transpose_stage(A, 4, 0x0F0F0F0Fu);
-    transpose_stage(A, 2, 0x33333333u);
-    transpose_stage(A, 1, 0x55555555u);
-}
-
 /* Carry-save adder: a + b + c = 2 * h + l. */
 #define CSA(h, l, a, b, c)                                                                     \
     do {                                                                                       \
