@@ -363,6 +363,12 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                                                        dst + g, to);
                     }
 #endif
+                    if (words == 3) /* the word count as a constant: tap offsets fold */
+                        for (; ox <= in_x1; ++ox, p += step, dst += 3)
+                            for (int g = 0; g < 3; ++g)
+                                dst[g] = dw3x3_interior_word(p + g, pitch, 3, sz + 2 * g,
+                                                             interior + 4 * g, thr->negative[g],
+                                                             g == 2 ? last_mask : ~0u);
                     for (; ox <= in_x1; ++ox, p += step, dst += words)
                         for (int g = 0; g < words; ++g)
                             dst[g] = dw3x3_interior_word(p + g, pitch, words, sz + 2 * g,
