@@ -7,7 +7,8 @@
  * channel then costs one load, two SXTB16 and two SMLAD per four products; the n % 4 last
  * products are plain multiply-adds. The 3x3 RGB layer (27 products, up to 32 output channels)
  * widens its weights once per call instead (widen_rows: 14 pair words per channel, scratch) and
- * runs two pixels by two channels per pass, 14 SMLAD per sum; Helium uses VMLADAV. */
+ * runs two pixels by two channels per pass, 14 SMLAD per sum fed by LDRD (inline assembly:
+ * GCC spills the operands of the C form); Helium uses VMLADAV. */
 #include "acle_dsp.h"
 #include <string.h>
 
@@ -55,19 +56,36 @@ static inline void dot27x2(const uint32_t *pairs, int32_t r0, int32_t r1, int32_
 }
 
 /* 3x3 RGB with weights widened once per call: 27 products as 14 SMLAD over int16 pairs (see
- * widen_rows), for two pixels (pa, pb: 14 pair words each) by two output channels (wa, wb);
- * every loaded pair serves two products. */
-static inline void dot28_2x2(const uint32_t *pa, const uint32_t *pb, const uint32_t *wa,
-                             const uint32_t *wb, int32_t s[4]) {
-    int32_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
-#pragma GCC unroll 14
-    for (int i = 0; i < 14; ++i) {
-        const uint32_t x = wa[i], y = wb[i], p = pa[i], q = pb[i];
-        a0 = __smlad(p, x, a0);
-        a1 = __smlad(p, y, a1);
-        b0 = __smlad(q, x, b0);
-        b1 = __smlad(q, y, b1);
-    }
+ * widen_rows), for two pixels (pix[0..13] and pix[14..27]) by two output channels (w[14..27],
+ * channel o, and w[0..13], channel o - 1): s = {A.o, A.o-1, B.o, B.o-1}. Every LDRD brings two
+ * pair words and every loaded word serves two products: 7 x (4 LDRD + 8 SMLAD) = 84
+ * instructions per four sums. pix and w must be word aligned (LDRD). */
+#define DOT28_STEP(first, wa, wb, pa, pb)                                                       \
+    "ldrd %[x0], %[x1], [%[w], #" wa "]\n\t"                                                  \
+    "ldrd %[y0], %[y1], [%[w], #" wb "]\n\t"                                                  \
+    "ldrd %[p0], %[p1], [%[pix], #" pa "]\n\t"                                                \
+    first("a0", "p0", "x0") "smlad %[a0], %[p1], %[x1], %[a0]\n\t"                            \
+    first("a1", "p0", "y0") "smlad %[a1], %[p1], %[y1], %[a1]\n\t"                            \
+    "ldrd %[p0], %[p1], [%[pix], #" pb "]\n\t"                                                \
+    first("b0", "p0", "x0") "smlad %[b0], %[p1], %[x1], %[b0]\n\t"                            \
+    first("b1", "p0", "y0") "smlad %[b1], %[p1], %[y1], %[b1]\n\t"
+#define DOT28_SMUAD(acc, p, w) "smuad %[" acc "], %[" p "], %[" w "]\n\t"
+#define DOT28_SMLAD(acc, p, w) "smlad %[" acc "], %[" p "], %[" w "], %[" acc "]\n\t"
+
+static inline void dot28_2x2(const uint32_t *pix, const uint32_t *w, int32_t s[4]) {
+    int32_t a0, a1, b0, b1;
+    uint32_t x0, x1, y0, y1, p0, p1;
+    __asm__(DOT28_STEP(DOT28_SMUAD, "56", "0", "0", "56")
+            DOT28_STEP(DOT28_SMLAD, "64", "8", "8", "64")
+            DOT28_STEP(DOT28_SMLAD, "72", "16", "16", "72")
+            DOT28_STEP(DOT28_SMLAD, "80", "24", "24", "80")
+            DOT28_STEP(DOT28_SMLAD, "88", "32", "32", "88")
+            DOT28_STEP(DOT28_SMLAD, "96", "40", "40", "96")
+            DOT28_STEP(DOT28_SMLAD, "104", "48", "48", "104")
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [x0] "=&r"(x0),
+              [x1] "=&r"(x1), [y0] "=&r"(y0), [y1] "=&r"(y1), [p0] "=&r"(p0), [p1] "=&r"(p1)
+            : [pix] "r"(pix), [w] "r"(w)
+            : "memory");
     s[0] = a0;
     s[1] = a1;
     s[2] = b0;
@@ -162,7 +180,8 @@ static void conv3x3_rgb_wide(const int8_t *in, int h, int w, const uint32_t *wid
                              int stride, int pad, const int32_t *adjusted, uint32_t negative,
                              uint32_t *out) {
     const int oh = (h + 2 * pad - 3) / stride + 1, ow = (w + 2 * pad - 3) / stride + 1;
-    uint32_t pa[14], pb[14];
+    uint32_t pix[28]; /* two widened patches: pixel ox at 0..13, ox + 1 at 14..27 */
+    uint32_t *pa = pix, *pb = pix + 14;
     int32_t s4[4];
     for (int oy = 0; oy < oh; ++oy) {
         const int y0 = oy * stride - pad;
@@ -175,7 +194,7 @@ static void conv3x3_rgb_wide(const int8_t *in, int h, int w, const uint32_t *wid
             uint32_t wa = 0, wb = 0; /* built from the last channel down */
             int o = cout - 1;
             for (; o >= 1; o -= 2) {
-                dot28_2x2(pa, pb, wide + 14 * o, wide + 14 * (o - 1), s4);
+                dot28_2x2(pix, wide + 14 * (o - 1), s4);
                 wa = (wa << 2) | (((uint32_t)(s4[0] - adjusted[o]) >> 31) << 1) |
                      ((uint32_t)(s4[1] - adjusted[o - 1]) >> 31);
                 wb = (wb << 2) | (((uint32_t)(s4[2] - adjusted[o]) >> 31) << 1) |
