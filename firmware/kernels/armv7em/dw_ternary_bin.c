@@ -43,60 +43,6 @@ static void dw_general_k(const uint32_t *in, int h, int w, int c, const int8_t *
         }
 }
 
-/* Bits b, b + 4, ..., b + 28 of x (one per 4-bit field) as bits 0..7. */
-static inline uint32_t nibble_bit(uint32_t x, int b) {
-    x = (x >> b) & 0x11111111u;
-    x = (x | (x >> 3)) & 0x03030303u;
-    x = (x | (x >> 6)) & 0x000F000Fu;
-    return (x | (x >> 12)) & 0xFFu;
-}
-
-/* Population counts of the 256 bytes (a table of 256 bytes in flash): pop9(x) for 9 bits. */
-#define POP_B2(n) n, n + 1, n + 1, n + 2
-#define POP_B4(n) POP_B2(n), POP_B2(n + 1), POP_B2(n + 1), POP_B2(n + 2)
-#define POP_B6(n) POP_B4(n), POP_B4(n + 1), POP_B4(n + 1), POP_B4(n + 2)
-static const uint8_t pop8[256] = {POP_B6(0), POP_B6(1), POP_B6(1), POP_B6(2)};
-
-static inline int pop9(uint32_t x) { return pop8[x & 0xFFu] + (int)((x >> 8) & 1u); }
-
-/* limit + 1 of a channel with n non-zero taps inside the image (see class_limits). */
-static inline uint32_t above_limit(int n, int32_t bias2) {
-    int limit = (n + bias2) >> 1; /* arithmetic shift: floor */
-    if (limit < -1) limit = -1;
-    if (limit > n) limit = n;
-    return (uint32_t)(limit + 1);
-}
-
-/* Count-limit planes of one border class (valid-tap mask v) for equal scales. bias2[ch] folds
- * the threshold and the direction: limit = floor((n + bias2) / 2), clamped to [-1, n], with n
- * the channel's non-zero taps inside the image; the planes hold limit + 1 (output -1 iff
- * cnt >= limit + 1, XOR direction). The values go into 4-bit fields, eight channels a word
- * (constant shifts), then into the four planes. */
-static void class_limits(int c, uint32_t v, const int32_t *mask, const int32_t *bias2,
-                         uint32_t *planes /* [words][4] */) {
-    for (int g = 0; g < TRIT_WORDS(c); ++g) {
-        uint32_t f[4] = {0, 0, 0, 0}; /* channel g * 32 + 8 q + i in field i of f[q] */
-        for (int q = 0; q < 4; ++q) {
-            const int base = g * 32 + 8 * q;
-            uint32_t word = 0;
-            if (base + 8 <= c) {
-#pragma GCC unroll 8
-                for (int i = 0; i < 8; ++i)
-                    word |= above_limit(pop9((uint32_t)mask[base + i] & v), bias2[base + i])
-                            << (4 * i);
-            } else {
-                for (int i = 0; base + i < c; ++i)
-                    word |= above_limit(pop9((uint32_t)mask[base + i] & v), bias2[base + i])
-                            << (4 * i);
-            }
-            f[q] = word;
-        }
-        for (int b = 0; b < 4; ++b)
-            planes[g * 4 + b] = nibble_bit(f[0], b) | nibble_bit(f[1], b) << 8 |
-                                nibble_bit(f[2], b) << 16 | nibble_bit(f[3], b) << 24;
-    }
-}
-
 /* The nine tap words of channel word g, as sliced 1-bit vectors, counted into b[0..3]:
  * XT(t) is the vector of tap t (3x3 position t = ky * 3 + kx). */
 #define COUNT9(b, XT)                                                                          \
@@ -112,6 +58,67 @@ static void class_limits(int c, uint32_t v, const int32_t *mask, const int32_t *
         (b)[2] = d1_ ^ d2_;                                                                    \
         (b)[3] = d1_ & d2_;                                                                    \
     } while (0)
+
+/* Bias planes [words][6]: bit l of plane j of word g = bit j of bias2[g * 32 + l] (6-bit two's
+ * complement, bias2 in [-32, 30]; lanes past c: 0). Built once per call for class_limits. */
+static void bias_planes(int c, const int32_t *bias2, uint32_t *bp) {
+    for (int g = 0; g < TRIT_WORDS(c); ++g) {
+        uint32_t b[6] = {0, 0, 0, 0, 0, 0};
+        for (int l = 0; l < 32 && g * 32 + l < c; ++l) {
+            const uint32_t v = (uint32_t)bias2[g * 32 + l];
+#pragma GCC unroll 6
+            for (int j = 0; j < 6; ++j) b[j] |= ((v >> j) & 1u) << l;
+        }
+        for (int j = 0; j < 6; ++j) bp[6 * g + j] = b[j];
+    }
+}
+
+/* Count-limit planes of one border class (valid-tap mask v, bit t = tap t inside the image)
+ * for equal scales, 32 channels at a time in bit-sliced arithmetic. A channel's limit is
+ * floor((n + bias2) / 2) clamped to [-1, n], with n its non-zero taps inside the image and
+ * bias2 folding the threshold and the direction; the planes hold limit + 1 in [0, 10] (output
+ * -1 iff cnt >= limit + 1, XOR direction). Per word: n from the taps' non-zero planes (sz
+ * pairs, tap stride tw), u = n + bias2 (7-bit signed), f = u >> 1, then L = 0 where f < 0,
+ * n + 1 where f > n, f + 1 elsewhere. */
+static void class_limits(int words, int tw, uint32_t v, const uint32_t *sz, const uint32_t *bp,
+                         uint32_t *planes /* [words][4] */) {
+    uint32_t keep[MAX_TAPS];
+#pragma GCC unroll 9
+    for (int t = 0; t < MAX_TAPS; ++t) keep[t] = 0u - ((v >> t) & 1u);
+    for (int g = 0; g < words; ++g) {
+        const uint32_t *b = bp + 6 * g;
+        uint32_t n[4], u1, u2, u3, u4, u5, u6, c;
+#define XT(t) (sz[(t) * tw + 2 * g + 1] & keep[t])
+        COUNT9(n, XT);
+#undef XT
+        c = n[0] & b[0]; /* bit 0 of u only decides the rounding of f: dropped */
+        FULL_ADD(u1, c, n[1], b[1], c);
+        FULL_ADD(u2, c, n[2], b[2], c);
+        FULL_ADD(u3, c, n[3], b[3], c);
+        u4 = b[4] ^ c;
+        c &= b[4];
+        u5 = b[5] ^ c;
+        c &= b[5];
+        u6 = b[5] ^ c; /* the sign of u: bias2's sign bit extended, plus the carry */
+        /* f = u >> 1: bits u1 .. u5, sign u6, in [-16, 19]. f > n where bit 4 (f >= 16) is
+         * set or bits 3..0 compare greater */
+        uint32_t gt = u4 & ~n[3], eq = ~(u4 ^ n[3]);
+        gt |= eq & u3 & ~n[2];
+        eq &= ~(u3 ^ n[2]);
+        gt |= eq & u2 & ~n[1];
+        eq &= ~(u2 ^ n[1]);
+        gt |= eq & u1 & ~n[0];
+        gt |= u5;
+        /* m = n where f > n, else f (then f <= n <= 9: four bits); L = m + 1, 0 where f < 0 */
+        const uint32_t m0 = (n[0] & gt) | (u1 & ~gt), m1 = (n[1] & gt) | (u2 & ~gt);
+        const uint32_t m2 = (n[2] & gt) | (u3 & ~gt), m3 = (n[3] & gt) | (u4 & ~gt);
+        const uint32_t pos = ~u6;
+        planes[g * 4] = ~m0 & pos;
+        planes[g * 4 + 1] = (m1 ^ m0) & pos;
+        planes[g * 4 + 2] = (m2 ^ (m0 & m1)) & pos;
+        planes[g * 4 + 3] = (m3 ^ (m0 & m1 & m2)) & pos;
+    }
+}
 
 /* Equal scales, 3x3, every tap inside the image: the output word of channel word g at a pixel
  * whose top-left tap word is p (row pitch `pitch` words). sz: {sign, non-zero} pairs of
@@ -203,12 +210,21 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
     const int equal = s.wp == s.wn && s.wp > 0;
     /* scratch: {sign, non-zero} plane pairs [9 taps at their 3x3 position][words][2] (zero for
      * k < 3), zero words [words], tap masks [c], then equal scales: biases [c], class keys
-     * [9], class count-limit planes [9][words][4]; unequal scales: accumulators [c] */
+     * [9], class count-limit planes [9][words][4], pair duplicates [22], bias planes
+     * [words][6], class weights [9][9][words][2] where they fit; unequal scales:
+     * accumulators [c] */
     uint32_t *sz = (uint32_t *)scratch, *zeros = sz + MAX_TAPS * tw;
     int32_t *mask = (int32_t *)(zeros + words);
     int32_t *bias = mask + c, *acc = mask + c;
     int32_t *keys = bias + c;
     uint32_t *class_planes = (uint32_t *)(keys + MAX_CLASSES);
+    /* c <= 16: two interior pixels share a word (lanes 0-15 and 16-31); planes and limits
+     * duplicated into both halves, after the class planes */
+    uint32_t *dup = class_planes + MAX_CLASSES * words * 4;
+    uint32_t *bp = dup + 2 * MAX_TAPS + 4; /* equal scales: bias planes [words][6] */
+    /* each border class's {sign, non-zero} pairs with the taps outside the image cleared
+     * [MAX_CLASSES][9][words][2] (the layout of sz), after the bias planes */
+    uint32_t *class_w = bp + 6 * words;
     for (int i = 0; i < MAX_TAPS * tw + words; ++i) sz[i] = 0;
     if (k == 3) { /* 9-bit masks per channel, then a bit transpose per 32 channels */
         for (int g = 0; g < words; ++g) {
@@ -262,6 +278,7 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
             if (b < -30) b = -30;
             bias[ch] = b - 2 * negative; /* floor((n + b) / 2) - negative */
         }
+        bias_planes(c, bias, bp);
         for (int i = 0; i < MAX_CLASSES; ++i) keys[i] = -1;
     }
     const int last_lanes = c - (words - 1) * 32;
@@ -272,15 +289,9 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
     const uint32_t *interior = 0;
     if (equal && k == 3 && in_y0 <= in_y1 && in_x0 <= in_x1) {
         keys[0] = 0x1FF;
-        class_limits(c, 0x1FF, mask, bias, class_planes);
+        class_limits(words, tw, 0x1FF, sz, bp, class_planes);
         interior = class_planes;
     }
-    /* c <= 16: two interior pixels share a word (lanes 0-15 and 16-31); planes and limits
-     * duplicated into both halves, after the class planes */
-    uint32_t *dup = class_planes + MAX_CLASSES * words * 4;
-    /* each border class's {sign, non-zero} pairs with the taps outside the image cleared
-     * [MAX_CLASSES][9][words][2] (the layout of sz), after the pairs' region */
-    uint32_t *class_w = dup + 2 * MAX_TAPS + 4;
     const int masked = equal && k == 3 &&
                        (int)(class_w + MAX_CLASSES * MAX_TAPS * tw - (uint32_t *)scratch) <=
                            TRIT_SCRATCH_INTS(c);
@@ -288,7 +299,8 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                       (int)(dup + 2 * MAX_TAPS + 4 - (uint32_t *)scratch) <= TRIT_SCRATCH_INTS(c);
     if (pairs) {
         for (int i = 0; i < 2 * MAX_TAPS; ++i) dup[i] = sz[i] | (sz[i] << 16);
-        for (int b = 0; b < 4; ++b) dup[2 * MAX_TAPS + b] = interior[b] | (interior[b] << 16);
+        for (int b = 0; b < 4; ++b) /* lanes past c hold limits too: keep the low half's out */
+            dup[2 * MAX_TAPS + b] = (interior[b] & 0xFFFFu) | (interior[b] << 16);
     }
     for (int oy = 0; oy < oh; ++oy) {
         const uint32_t *row[3];
@@ -401,7 +413,7 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                 cw = class_w + cls * MAX_TAPS * tw;
                 if (keys[cls] == -1) {
                     keys[cls] = (int32_t)v;
-                    class_limits(c, v, mask, bias, limits);
+                    class_limits(words, tw, v, sz, bp, limits);
                     if (masked)
                         for (int t = 0; t < MAX_TAPS; ++t) {
                             const uint32_t keep = 0u - ((v >> t) & 1u);
