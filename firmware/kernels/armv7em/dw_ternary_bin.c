@@ -59,6 +59,18 @@ static void dw_general_k(const uint32_t *in, int h, int w, int c, const int8_t *
         (b)[3] = d1_ & d2_;                                                                    \
     } while (0)
 
+/* Bit 0 of bytes 0..3 of x as bits 0..3: one multiply lands the four bits at 28..31 (the other
+ * partial products fall on distinct lower bits, so nothing carries into them). */
+static inline uint32_t byte_lsbs(uint32_t x) {
+    x &= 0x01010101u;
+#if defined(__GNUC__) && defined(__thumb2__)
+    __asm__("mul %0, %0, %1" : "+r"(x) : "r"(0x10204080u)); /* not shifts and adds */
+#else
+    x *= 0x10204080u;
+#endif
+    return x >> 28;
+}
+
 /* Bias planes [words][6]: bit l of plane j of word g = bit j of bias2[g * 32 + l] (6-bit two's
  * complement, bias2 in [-32, 30]; lanes past c: 0). Built once per call for class_limits. */
 static void bias_planes(int c, const int32_t *bias2, uint32_t *bp) {
@@ -233,13 +245,12 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                 const int ch = g * 32 + r;
                 uint32_t msk = 0, neg = 0;
                 if (ch < c) {
+                    /* codes -1, 0, +1 as bytes: bit 0 set iff non-zero, bit 7 iff -1 */
                     const int8_t *cd = codes + ch * 9;
-#pragma GCC unroll 9
-                    for (int t = 0; t < MAX_TAPS; ++t) {
-                        const uint32_t code = (uint32_t)(int32_t)cd[t];
-                        msk |= (code & 1u) << t; /* codes -1, 0, +1: bit 0 set iff non-zero */
-                        neg |= (code >> 31) << t;
-                    }
+                    const uint32_t w0 = trit_load_u32(cd), w1 = trit_load_u32(cd + 4);
+                    const uint32_t last = (uint8_t)cd[8];
+                    msk = byte_lsbs(w0) | byte_lsbs(w1) << 4 | (last & 1u) << 8;
+                    neg = byte_lsbs(w0 >> 7) | byte_lsbs(w1 >> 7) << 4 | (last >> 7) << 8;
                     mask[ch] = (int32_t)msk;
                 }
                 nzt[r] = msk;
