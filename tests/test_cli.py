@@ -19,7 +19,8 @@ def test_help_lists_subcommands(capsys):
 
 
 @pytest.mark.parametrize("cmd", [["data", "check"], ["data", "fetch"], ["train"], ["export"],
-                                 ["size"], ["build"], ["bench"], ["kernelbench"], ["boards"],
+                                 ["size"], ["recalibrate"], ["build"], ["bench"], ["kernelbench"],
+                                 ["boards"],
                                  ["flash"], ["ports"]])
 def test_each_subcommand_has_help(cmd, capsys):
     with pytest.raises(SystemExit) as e:
@@ -43,6 +44,29 @@ def test_export_cli_reports_matching_storage(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "matches the model report" in out
     assert main(["size", str(tmp_path / "m.trit")]) == 0
+
+
+def test_recalibrate_rewrites_batch_norm_statistics_of_a_run(tmp_path, capsys, cifar_path):
+    from trainer.recipe import Recipe
+    from trainer.train import Trainer, load_checkpoint_model
+
+    recipe = Recipe(variant="ttq-all-bin", width=4, blocks_per_stage=1, epochs=1, batch_size=64,
+                    val_size=200)
+    trainer = Trainer(recipe, tmp_path / "run", data_path=str(cifar_path), progress=False,
+                      log=lambda _: None)
+    trainer.fit()
+    out = tmp_path / "precise.pt"
+    assert main(["recalibrate", str(tmp_path / "run" / "last.pt"), "-o", str(out), "--batches",
+                 "3", "--data", str(cifar_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "with batch-norm statistics over 192 training images (augmented)" in printed
+    before, _ = load_checkpoint_model(tmp_path / "run" / "last.pt")
+    after, ck = load_checkpoint_model(out)
+    assert ck["bn_recalibration"]["images"] == 192
+    changed = [k for k, v in before.state_dict().items()
+               if not torch.equal(v, after.state_dict()[k])]
+    assert changed and all(k.endswith(("running_mean", "running_var", "num_batches_tracked"))
+                           for k in changed)
 
 
 def test_errors_are_clear(tmp_path, capsys):

@@ -1,13 +1,15 @@
-"""The training loop: loss falls on real CIFAR-10 images; runs resume bit-exactly."""
+"""The training loop: loss falls on real CIFAR-10 images; runs resume bit-exactly; batch-norm
+statistics re-estimated over whole batches ("precise BN")."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from trainer.data import make_splits
 from trainer.data.tensors import DataSplits, Split
 from trainer.recipe import Recipe, load_recipe, shipped_recipes
-from trainer.train import Trainer, load_checkpoint_model
+from trainer.train import Trainer, load_checkpoint_model, recalibrate_batch_norm
 
 
 def small_splits(cifar, n_train: int = 512, n_val: int = 128) -> DataSplits:
@@ -55,3 +57,35 @@ def test_shipped_recipes_load():
         load_recipe(name)
     r = load_recipe("quick", {"epochs": 3, "lr": None})
     assert r.epochs == 3 and r.lr == load_recipe("quick").lr
+
+
+def test_batch_norm_recalibration_averages_whole_batches():
+    class Sign(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.sign(x)
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.BatchNorm2d(4),
+                                Sign(), torch.nn.Conv2d(4, 2, 1), torch.nn.BatchNorm2d(2)).eval()
+    images = torch.randn(70, 3, 8, 8) * 2 + 1
+    model[1].running_mean.fill_(5.0)  # stale statistics from "training"
+    used = recalibrate_batch_norm(model, images, batches=4, batch_size=16, augment=False)
+    assert used == 64  # four whole batches; the six images left over are not used
+    assert model[1].momentum == 0.1 and not model.training  # put back as found
+    with torch.no_grad():
+        feats = model[0](images[:64]).view(4, 16, 4, 8, 8)  # [batch, image, channel, y, x]
+        means = feats.mean(dim=(1, 3, 4))
+        variances = feats.transpose(1, 2).reshape(4, 4, -1).var(dim=2)  # unbiased, as BN keeps
+        # the second layer saw the first normalised by each batch's own statistics
+        z = torch.cat([torch.nn.functional.batch_norm(
+            feats[b].contiguous(), None, None, model[1].weight, model[1].bias, training=True)
+            for b in range(4)])
+        second = model[3](torch.sign(z)).view(4, 16, 2, 8, 8)
+    torch.testing.assert_close(model[1].running_mean, means.mean(0))
+    torch.testing.assert_close(model[1].running_var, variances.mean(0))
+    torch.testing.assert_close(model[4].running_mean, second.mean(dim=(1, 3, 4)).mean(0))
+
+
+def test_recipe_rejects_negative_recalibration():
+    with pytest.raises(ValueError, match="bn_recalibration_batches"):
+        Recipe(bn_recalibration_batches=-1).validate()

@@ -36,6 +36,9 @@ class Recipe:
     init_from: str | None = None     # float checkpoint to fine-tune from (papers' recipe)
     time_limit_min: float = 0.0      # stop after the epoch that crosses this limit
     eval_batch_size: int = 1000
+    # before each validation, batch-norm statistics re-estimated over this many training
+    # batches, augmented as in training ("precise BN"); 0 keeps the running averages
+    bn_recalibration_batches: int = 0
 
     def validate(self) -> None:
         if self.optimizer not in ("adam", "sgd"):
@@ -45,6 +48,8 @@ class Recipe:
                              f"got {self.schedule!r}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("recipe: epochs and batch_size must be positive")
+        if self.bn_recalibration_batches < 0:
+            raise ValueError("recipe: bn_recalibration_batches must be 0 or positive")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
