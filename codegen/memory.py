@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .ir import ModelIR
+from .ir import ModelIR, Requant
 from .pack import words
 
 ALIGN = 4  # bytes
@@ -38,13 +38,28 @@ class MemoryPlan:
         return self.arena_bytes
 
 
+def value_kind(ir: ModelIR, name: str) -> str:
+    """How a value is stored: ``"int8"`` (the input image, requantised and added maps, HWC),
+    ``"binary"`` (packed sign maps) or ``"int32"`` (pooled sums, logits)."""
+    if name == "input":
+        return "int8"
+    layer = ir.layer(name)
+    if layer.op == "add" or isinstance(layer.output, Requant):
+        return "int8"
+    return "binary" if layer.op == "conv2d" else "int32"
+
+
 def value_bytes(ir: ModelIR, name: str) -> int:
-    """Deployed size: int8 HWC image, packed binary maps, int32 vectors."""
+    """Deployed size: int8 HWC maps, packed binary maps, int32 vectors."""
     if name == "input":
         c, h, w = ir.input_shape
         return c * h * w
+    kind = value_kind(ir, name)
     layer = ir.layer(name)
-    if layer.op == "conv2d":
+    if kind == "int8":
+        c, h, w = layer.out_shape
+        return c * h * w
+    if kind == "binary":
         c, h, w = layer.out_shape
         return 4 * h * w * words(c)
     return 4 * layer.out_shape[0]
@@ -74,6 +89,8 @@ def plan_memory(ir: ModelIR) -> MemoryPlan:
         last_use[layer.input] = i
         if layer.output is not None and layer.output.residual:
             last_use[layer.output.residual] = i
+        if layer.add is not None:
+            last_use[layer.add.other] = i
     last_use[ir.layers[-1].name] = len(ir.layers)  # logits live until returned
     order = [("input", -1)] + [(layer.name, i) for i, layer in enumerate(ir.layers)]
     values = [(name, -(-value_bytes(ir, name) // ALIGN) * ALIGN, first, last_use.get(name, first))
@@ -99,7 +116,7 @@ def scratch_ints(channels: int) -> int:
 def _const_bytes(layer) -> int:
     """Flash bytes of a layer's constants in the C layout (ternary pw/dense: two bit planes)."""
     if layer.weights is None:
-        return 0
+        return 0  # an add's three integers are immediates in its call
     w = layer.weights
     n = 0
     if w.format == "int8":
@@ -108,7 +125,9 @@ def _const_bytes(layer) -> int:
         n += w.values.size  # depthwise codes as int8
     else:
         n += 2 * 4 * w.values.shape[0] * words(int(w.values[0].size))
-    if layer.output is not None:
+    if isinstance(layer.output, Requant):  # bias, mult, shift as int32 (trit_requant_t)
+        n += 12 * layer.output.bias.size
+    elif layer.output is not None:
         n += 4 * layer.output.threshold.size + 4 * words(layer.output.direction.size)
     if layer.bias is not None:
         n += 4 * layer.bias.size

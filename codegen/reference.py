@@ -2,14 +2,15 @@
 
 This is the oracle that the C kernels, the generated model and the on-device results are
 checked against. It implements docs/ir.md literally: binary values are int8 ±1 arrays,
-accumulators are integers (computed in int64 and checked to fit int32).
+int8 activations (IR v2) are int8 arrays; accumulators are integers (computed in int64 and
+checked to fit int32).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .ir import INT32_MAX, INT32_MIN, Layer, ModelIR
+from .ir import INT32_MAX, INT32_MIN, Layer, ModelIR, Requant
 
 
 class AccumulatorOverflow(ArithmeticError):
@@ -85,6 +86,16 @@ def sign_threshold(layer: Layer, acc: np.ndarray, values: dict[str, np.ndarray])
     return np.where(positive, 1, -1).astype(np.int8)
 
 
+def residual_add(layer: Layer, x: np.ndarray, values: dict[str, np.ndarray]) -> np.ndarray:
+    """int8 output of an ``add`` layer (option-A shortcut: strided source, zero channels)."""
+    a = layer.add
+    src = values[a.other][:, :, ::a.stride, ::a.stride].astype(np.int64)
+    b = np.zeros(x.shape, np.int64)
+    b[:, :src.shape[1]] = src
+    y = (x.astype(np.int64) * a.ma + b * a.mb + (1 << (a.shift - 1))) >> a.shift
+    return np.clip(y, a.act_min, 127).astype(np.int8)
+
+
 def run(ir: ModelIR, images: np.ndarray, keep: bool = False) -> dict[str, np.ndarray]:
     """Run uint8 images ``[N, 3, H, W]`` (or one ``[3, H, W]``) through the IR.
 
@@ -104,7 +115,12 @@ def run(ir: ModelIR, images: np.ndarray, keep: bool = False) -> dict[str, np.nda
             acc = conv2d_acc(layer, x)
             if keep:
                 values[f"{layer.name}.acc"] = acc
-            values[layer.name] = sign_threshold(layer, acc, values)
+            if isinstance(layer.output, Requant):
+                values[layer.name] = layer.output.apply(acc)
+            else:
+                values[layer.name] = sign_threshold(layer, acc, values)
+        elif layer.op == "add":
+            values[layer.name] = residual_add(layer, x, values)
         elif layer.op == "global_sum_pool":
             values[layer.name] = x.astype(np.int64).sum(axis=(2, 3))
         else:  # dense

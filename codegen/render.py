@@ -9,8 +9,8 @@ import jinja2
 import numpy as np
 
 from . import pack
-from .ir import Layer, ModelIR
-from .memory import SCRATCH, MemoryPlan, _const_bytes, plan_memory
+from .ir import Layer, ModelIR, Requant, SignThreshold
+from .memory import SCRATCH, MemoryPlan, _const_bytes, plan_memory, value_kind
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -39,6 +39,7 @@ class LayerContext:
     weight_note: str
     const_bytes: int
     has_threshold: bool
+    requant: Requant | None = None
     call: str = ""
     header: str = ""
     arrays: list[CArray] = field(default_factory=list)
@@ -68,7 +69,11 @@ def _arrays(layer: Layer, c: str) -> list[CArray]:
         sign, nz = pack.pack_ternary(w.values)
         out.append(CArray("uint32_t", f"{c}_sign", sign.size, c_body(sign, 6, True)))
         out.append(CArray("uint32_t", f"{c}_nz", nz.size, c_body(nz, 6, True)))
-    if layer.output is not None:
+    if isinstance(layer.output, Requant):
+        o = layer.output
+        for fld, arr in (("bias", o.bias), ("mult", o.mult), ("shift", o.shift)):
+            out.append(CArray("int32_t", f"{c}_rq_{fld}", arr.size, c_body(arr, 8)))
+    elif layer.output is not None:
         t = layer.output.threshold
         out.append(CArray("int32_t", f"{c}_threshold", t.size, c_body(t, 8)))
         d = pack.pack_direction(layer.output.direction)
@@ -82,6 +87,9 @@ def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str) -> str:
     def ptr(value: str) -> str:
         return f"(arena + {plan.buffers[value].offset // 4})"
 
+    if value_kind(ir, layer.input) == "int8" and layer.input != "input" or \
+            isinstance(layer.output, Requant):
+        return _call_int8(ir, layer, plan, c)
     if layer.op == "global_sum_pool":
         ch, h, w = layer.in_shape
         return (f"trit_global_sum_pool_bin({ptr(layer.input)}, {h * w}, {ch}, "
@@ -122,7 +130,57 @@ def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str) -> str:
             f"{wp_wn}, {cout}, &{c}_thr, {residual}, {ptr(layer.name)}, {scratch});")
 
 
+def _call_int8(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str) -> str:
+    """The kernel call of a layer of an int8-activation model (IR v2)."""
+    def ptr(value: str, ctype: str = "int8_t") -> str:
+        return f"({ctype} *)((uint8_t *)arena + {plan.buffers[value].offset})"
+
+    if layer.op == "global_sum_pool":
+        ch, h, w = layer.in_shape
+        return (f"trit_global_sum_pool_s8({ptr(layer.input)}, {h * w}, {ch}, "
+                f"{ptr(layer.name, 'int32_t')});")
+    if layer.op == "add":
+        a = layer.add
+        ch, h, w = layer.in_shape
+        if value_kind(ir, a.other) != "int8":
+            raise CodegenError(f"layer {layer.name!r}: the add's second input must be int8")
+        oc, _, ow = ir.layer(a.other).out_shape if a.other != "input" else ir.input_shape
+        return (f"trit_add_residual_s8({ptr(layer.input)}, {h}, {w}, {ch}, {ptr(a.other)}, "
+                f"{ow}, {oc}, {a.stride}, {a.ma}, {a.mb}, {a.shift}, {a.act_min}, "
+                f"{ptr(layer.name)});")
+    if layer.op != "conv2d" or not isinstance(layer.output, Requant):
+        raise CodegenError(f"layer {layer.name!r}: an int8-input {layer.op} must be a conv2d "
+                           "with a requant output, an add, or a pool")
+    if value_kind(ir, layer.input) != "int8":
+        raise CodegenError(f"layer {layer.name!r}: requantised convolutions need int8 inputs")
+    scratch = f"(int32_t *)(arena + {plan.buffers[SCRATCH + layer.name].offset // 4})"
+    cin, h, w = layer.in_shape
+    cout = layer.out_shape[0]
+    k, s, p = layer.kernel, layer.stride, layer.padding
+    rq = f"&{c}_rq"
+    if layer.weights.format == "int8":
+        if layer.groups > 1:
+            return (f"trit_dw_s8({ptr(layer.input)}, {h}, {w}, {cin}, {c}_weights, {k}, {s}, "
+                    f"{p}, {rq}, {ptr(layer.name)}, {scratch});")
+        return (f"trit_conv_s8({ptr(layer.input)}, {h}, {w}, {cin}, {c}_weights, {cout}, {k}, "
+                f"{s}, {p}, {rq}, {ptr(layer.name)}, {scratch});")
+    wp, wn = (int(v) for v in layer.weights.scales)
+    scales = f"(trit_scales_t){{{wp}, {wn}}}"
+    if layer.groups > 1:
+        return (f"trit_dw_ternary_s8({ptr(layer.input)}, {h}, {w}, {cin}, {c}_codes, {scales}, "
+                f"{k}, {s}, {p}, {rq}, {ptr(layer.name)}, {scratch});")
+    if k != 1 or s != 1 or p != 0:
+        raise CodegenError(f"layer {layer.name!r}: dense ternary x int8 convolutions must be "
+                           "1x1, stride 1, no padding")
+    return (f"trit_pw_ternary_s8({ptr(layer.input)}, {h * w}, {cin}, {c}_sign, {c}_nz, "
+            f"{scales}, {cout}, {rq}, {ptr(layer.name)}, {scratch});")
+
+
 def _weight_note(layer: Layer) -> str:
+    if layer.add is not None:
+        a = layer.add
+        return (f"adds {a.other} (stride {a.stride}): ma={a.ma} mb={a.mb} shift={a.shift} "
+                f"act_min={a.act_min}")
     if layer.weights is None:
         return "no weights"
     w = layer.weights
@@ -142,9 +200,11 @@ def render_model(ir: ModelIR) -> dict[str, str]:
         ctx = LayerContext(
             name=layer.name, c=c, kind=layer.kind, in_shape=layer.in_shape,
             out_shape=layer.out_shape, stride=layer.stride,
-            residual=layer.output.residual if layer.output is not None else None,
+            residual=layer.output.residual if layer.output is not None else
+            (layer.add.other if layer.add is not None else None),
             weight_note=_weight_note(layer), const_bytes=_const_bytes(layer),
-            has_threshold=layer.output is not None)
+            has_threshold=isinstance(layer.output, SignThreshold),
+            requant=layer.output if isinstance(layer.output, Requant) else None)
         if layer.weights is not None:
             ctx.arrays = _arrays(layer, c)
         ctx.call = _call(ir, layer, plan, c)

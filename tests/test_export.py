@@ -36,6 +36,27 @@ def trained_like_model(seed: int = 0, width: int = 16):
     return model.eval()
 
 
+def trained_like_a8_model(seed: int = 0, width: int = 8):
+    """A ttq-all-a8 model with random scales, activation steps and batch-norm statistics
+    (negative gammas included), standing in for a trained one."""
+    torch.manual_seed(seed)
+    model = build_model("ttq-all-a8", width=width)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                c = m.num_features
+                m.weight.copy_(torch.randn(c))
+                m.bias.copy_(torch.randn(c) * 0.5)
+                m.running_mean.copy_(torch.randn(c) * 3)
+                m.running_var.copy_(torch.rand(c) * 20 + 0.5)
+            if hasattr(m, "wp"):
+                m.wp.copy_(torch.rand(()) + 0.3)
+            if hasattr(m, "step"):
+                m.step.copy_((torch.rand(()) + 0.5) * 0.03)
+        model.fc.bias.copy_(torch.randn(10))
+    return model.eval()
+
+
 def test_fold_hand_values():
     t = fold_sign_threshold(np.array([2.0, -2.0, 0.0, 0.0]), np.array([1.0, 1.0, 1.0, -1.0]),
                             residual=False)

@@ -1,5 +1,7 @@
 """Export a trained model to the deployment IR: integer weights, batch norm + sign folded into
-per-channel integer thresholds (docs/ir.md gives the semantics)."""
+per-channel integer thresholds (binary activations, IR v1), or batch norm + ReLU folded into
+int8 requantisations with integer residual adds (8-bit activations, IR v2). docs/ir.md gives
+the semantics."""
 
 from __future__ import annotations
 
@@ -8,13 +10,14 @@ import math
 import numpy as np
 import torch
 
-from codegen.ir import INT32_MAX, INT32_MIN, IR_VERSION, Layer, ModelIR, SignThreshold, Weights
+from codegen.ir import (INT32_MAX, INT32_MIN, AddParams, Layer, ModelIR, Requant, SignThreshold,
+                        Weights, required_version)
 
 from .data import CLASSES
 from .layers import QConv2d, QLinear
 from .models import ConvBN, DWSResNet
 from .models.dws_resnet import INPUT_DIVISOR, INPUT_OFFSET
-from .quant import Int8Weight, TTQTernary
+from .quant import Int8Weight, TTQTernary, UniformQuant
 
 #: Ternary scales become integers ``wp_q, wn_q`` with ``max(|wp_q|, |wn_q|) = 2**SCALE_BITS``.
 SCALE_BITS = 12
@@ -27,9 +30,11 @@ class ExportError(ValueError):
 def check_exportable(model: DWSResNet) -> None:
     s = model.scheme
     problems = []
-    if s.activation != "sign":
-        problems.append(f"activation is {s.activation!r}; IR v{IR_VERSION} deploys sign "
-                        "activations only (variant ttq-all-bin)")
+    if s.activation not in ("sign", "relu8"):
+        problems.append(f"activation is {s.activation!r}; the IR deploys sign activations "
+                        "(variant ttq-all-bin) and 8-bit ReLU activations (ttq-all-a8)")
+    if s.activation == "relu8" and not s.ttq_shared_scale:
+        problems.append("8-bit activations need one scale per ternary layer (ttq_shared_scale)")
     if s.stem != "int8":
         problems.append(f"the input convolution is {s.stem!r}; it must be int8")
     for kind in ("depthwise", "pointwise", "classifier"):
@@ -105,11 +110,135 @@ def _conv_layer(name: str, unit: ConvBN, src: str, in_shape: tuple[int, int, int
                  groups=conv.groups, weights=weights, output=out)
 
 
+# -- 8-bit activations (IR v2) -----------------------------------------------------------------
+
+#: Largest real multiplier a requantisation takes (``mult < 2**31``, ``shift ≥ 33``), and the
+#: target below it that a ternary layer's integer scale brings every channel under.
+REQUANT_MAX = 2.0 ** -2
+REQUANT_TARGET = 2.0 ** -3
+#: Channels whose multiplier is below this are constant (their weights are dropped).
+REQUANT_DEAD = 2.0 ** -22
+
+
+def requantisation(m: np.ndarray, c: np.ndarray, act_min: int) -> Requant:
+    """Requant for ``y = clamp(round(m·acc + c), act_min, 127)`` per channel (``m ≥ 0``):
+    ``mult·2**-shift ≈ m`` and ``bias ≈ c/m``. Multipliers above :data:`REQUANT_MAX` saturate;
+    channels below :data:`REQUANT_DEAD` get ``m = 2**-20`` and ``bias = c·2**20`` (their
+    accumulator must be 0: the caller drops their weights)."""
+    m = np.asarray(m, np.float64)
+    c = np.asarray(c, np.float64)
+    dead = m < REQUANT_DEAD
+    m_eff = np.where(dead, 2.0 ** -20, np.minimum(m, REQUANT_MAX * (1 - 2.0 ** -30)))
+    shift = 30 - np.floor(np.log2(m_eff)).astype(np.int64)
+    mult = np.rint(m_eff * 2.0 ** shift).astype(np.int64)
+    carry = mult >= 2 ** 31
+    mult = np.where(carry, mult // 2, mult)
+    shift = np.where(carry, shift - 1, shift)
+    bias = np.clip(np.rint(c / m_eff), -(2 ** 30), 2 ** 30)
+    return Requant(bias=bias.astype(np.int32), mult=mult.astype(np.int32),
+                   shift=shift.astype(np.int8), act_min=act_min)
+
+
+def _a8_conv(name: str, unit: ConvBN, src: str, in_shape: tuple[int, int, int],
+             in_scale: float, out_quant: UniformQuant) -> Layer:
+    """A conv + batch norm + int8 quantizer as an IR v2 conv2d with a requant output.
+
+    The real pre-activation is ``a·(v·acc) + b`` per channel (``v`` the real value of one
+    accumulator unit); channels with ``a·v < 0`` get negated weights so that every multiplier
+    is positive. Ternary layers take integer scales ``[k, k]`` with ``k`` a power of two that
+    brings the largest multiplier below :data:`REQUANT_TARGET`.
+    """
+    conv = unit.conv
+    a, b = bn_affine(unit.bn)
+    s_out = out_quant.scale()
+    if isinstance(conv.weight_quant, Int8Weight):
+        values = conv.weight_quant.int_codes(conv.weight).numpy().astype(np.int8)
+        v = Int8Weight.scales(conv.weight).double().numpy() / INPUT_DIVISOR
+        k = None
+    else:
+        q = conv.weight_quant
+        values = q.ternary_codes(conv.weight).numpy().astype(np.int8)
+        v = np.full(conv.out_channels, float(q.wp) * in_scale)
+        top = float(np.max(np.abs(a * v))) / s_out
+        k = int(2 ** np.clip(np.ceil(np.log2(max(top, 1e-30) / REQUANT_TARGET)), 0, SCALE_BITS))
+        v = v / k
+    av = a * v
+    flip = av < 0
+    values = np.where(flip[:, None, None, None], -values, values).astype(np.int8)
+    rq = requantisation(np.abs(av) / s_out, b / s_out, out_quant.lo)
+    values[np.abs(av) / s_out < REQUANT_DEAD] = 0
+    weights = Weights("int8", values) if k is None else \
+        Weights("ternary", values, np.array([k, k], np.int32))
+    kk, st, p = conv.kernel_size[0], conv.stride[0], conv.padding[0]
+    cin, h, w = in_shape
+    oh, ow = (h + 2 * p - kk) // st + 1, (w + 2 * p - kk) // st + 1
+    return Layer(name=name, op="conv2d", input=src, in_shape=in_shape,
+                 out_shape=(conv.out_channels, oh, ow), kernel=kk, stride=st, padding=p,
+                 groups=conv.groups, weights=weights, output=rq)
+
+
+def _a8_add(name: str, branch: Layer, branch_scale: float, other: Layer, other_scale: float,
+            stride: int, out_quant: UniformQuant) -> Layer:
+    """``act(branch + shortcut(other))`` as an IR v2 add: ``ma/2**shift ≈ s_branch/s_out``."""
+    s_out = out_quant.scale()
+    ra, rb = branch_scale / s_out, other_scale / s_out
+    shift = int(min(30, np.floor(np.log2((2 ** 15 - 1) / max(ra, rb)))))
+    if shift < 1:
+        raise ExportError(f"{name}: residual scales differ by more than 2**14")
+    add = AddParams(other=other.name, ma=int(round(ra * 2 ** shift)),
+                    mb=int(round(rb * 2 ** shift)), shift=shift, act_min=out_quant.lo,
+                    stride=stride)
+    return Layer(name=name, op="add", input=branch.name, in_shape=branch.out_shape,
+                 out_shape=branch.out_shape, add=add)
+
+
+def _export_a8(model: DWSResNet) -> list[Layer]:
+    layers = [_a8_conv("stem", model.stem, "input", (3, 32, 32), 1.0, model.act_stem)]
+    scale = model.act_stem.scale()
+    for bname, block in model.blocks.named_children():
+        block_in, in_scale = layers[-1], scale
+        for part, unit, quant in (("dw1", block.dw1, block.act_dw1),
+                                  ("pw1", block.pw1, block.act_pw1),
+                                  ("dw2", block.dw2, block.act_dw2),
+                                  ("pw2", block.pw2, block.res_quant)):
+            prev = layers[-1]
+            layers.append(_a8_conv(f"{bname}.{part}", unit, prev.name, prev.out_shape, scale,
+                                   quant))
+            scale = quant.scale()
+        layers.append(_a8_add(f"{bname}.add", layers[-1], scale, block_in, in_scale,
+                              block.stride, block.act_out))
+        scale = block.act_out.scale()
+    last = layers[-1]
+    c, h, w = last.out_shape
+    layers.append(Layer(name="pool", op="global_sum_pool", input=last.name,
+                        in_shape=last.out_shape, out_shape=(c,)))
+    q = model.fc.weight_quant
+    codes = q.ternary_codes(model.fc.weight).numpy().astype(np.int8)
+    u = float(q.wp) * model.fc.out_scale * scale / (h * w)  # one integer logit unit
+    if u < 0:
+        codes, u = -codes, -u
+    bias = np.round(model.fc.bias.double().numpy() / u)
+    if np.abs(bias).max(initial=0) >= 2 ** 30:
+        raise ExportError("fc: the classifier bias does not fit int32")
+    layers.append(Layer(name="fc", op="dense", input="pool", in_shape=(c,),
+                        out_shape=(model.fc.out_features,),
+                        weights=Weights("ternary", codes, np.array([1, 1], np.int32)),
+                        bias=bias.astype(np.int32)))
+    return layers
+
+
 @torch.no_grad()
 def export_model(model: DWSResNet, name: str = "model") -> ModelIR:
-    """The integer IR of a trained ``ttq-all-bin``-style model (eval-mode batch norm)."""
+    """The integer IR of a trained ``ttq-all-bin``-style (binary activations, IR v1) or
+    ``ttq-all-a8``-style (8-bit activations, IR v2) model, with eval-mode batch norm."""
     check_exportable(model)
     model = model.cpu().eval()
+    if model.scheme.activation == "relu8":
+        layers = _export_a8(model)
+        return ModelIR(name=name, input_shape=(3, 32, 32), layers=layers,
+                       input_offset=INPUT_OFFSET, classes=list(CLASSES),
+                       meta={"producer": "trit export", "model_config": model.config},
+                       version=required_version(layers))
     layers = [_conv_layer("stem", model.stem, "input", (3, 32, 32))]
     for bname, block in model.blocks.named_children():
         block_in = layers[-1]
@@ -132,5 +261,6 @@ def export_model(model: DWSResNet, name: str = "model") -> ModelIR:
     return ModelIR(name=name, input_shape=(3, 32, 32), layers=layers, input_offset=INPUT_OFFSET,
                    classes=list(CLASSES), meta={"producer": "trit export",
                                                 "model_config": model.config,
-                                                "scale_bits": SCALE_BITS})
+                                                "scale_bits": SCALE_BITS},
+                   version=required_version(layers))
 

@@ -3,8 +3,10 @@
 Counted per layer: weights (2 bits ternary, 8 bits int8, 32 bits float), the two TTQ scales
 (2 × 32 bits), and what batch norm becomes: with binary activations an int32 threshold per
 channel (three per channel when a residual is added before the sign) plus a 1-bit direction
-flag per channel; with float activations a float32 scale and shift per channel. The classifier
-adds one 32-bit bias per class. For exportable models this equals the IR's own count.
+flag per channel; with 8-bit activations a requantisation per channel (int32 bias, int32
+multiplier, int8 shift) and, per residual add, two int32 multipliers and an int32 shift; with
+float activations a float32 scale and shift per channel. The classifier adds one 32-bit bias
+per class. For exportable models this equals the IR's own count.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from codegen.ir.storage import BITS, StorageReport, StorageRow, nbytes
 
 from .layers import QConv2d, QLinear
 from .models import ConvBN, DWSResNet
+from .quant import ReLU8
 
 
 def _kind(conv: QConv2d) -> str:
@@ -33,20 +36,29 @@ def _row(name: str, layer: nn.Module, kind: str, threshold_bytes: int) -> Storag
                       scale_bytes=q.scale_bytes, threshold_bytes=threshold_bytes)
 
 
-def _bn_bytes(channels: int, binary: bool, residual: bool) -> int:
-    if binary:
+#: Bytes per channel of a requantisation (int32 bias, int32 multiplier, int8 shift).
+REQUANT_BYTES_PER_CHANNEL = 9
+#: Bytes of a residual add's parameters (int32 ma, mb, shift).
+ADD_BYTES = 12
+
+
+def _bn_bytes(channels: int, act: str, residual: bool) -> int:
+    if act == "binary":
         return 4 * channels * (3 if residual else 1) + nbytes(channels, 1)
+    if act == "int8":
+        return REQUANT_BYTES_PER_CHANNEL * channels
     return 8 * channels
 
 
 def model_storage(model: DWSResNet) -> StorageReport:
     """Per-layer storage of a :class:`DWSResNet`, named as in the IR."""
-    binary = model.act_stem.binary
+    act = "binary" if model.act_stem.binary else \
+        "int8" if isinstance(model.act_stem, ReLU8) else "float"
     rows = []
 
     def add(name: str, unit: ConvBN, residual: bool = False) -> None:
         rows.append(_row(name, unit.conv, _kind(unit.conv),
-                         _bn_bytes(unit.conv.out_channels, binary, residual)))
+                         _bn_bytes(unit.conv.out_channels, act, residual)))
 
     add("stem", model.stem)
     for bname, block in model.blocks.named_children():
@@ -54,6 +66,10 @@ def model_storage(model: DWSResNet) -> StorageReport:
         add(f"{bname}.pw1", block.pw1)
         add(f"{bname}.dw2", block.dw2)
         add(f"{bname}.pw2", block.pw2, residual=True)
+        if act == "int8":
+            rows.append(StorageRow(name=f"{bname}.add", kind="add", shape="-",
+                                   weight_format="-", params=0, weight_bytes=0, scale_bytes=0,
+                                   threshold_bytes=ADD_BYTES))
     fc: QLinear = model.fc
     rows.append(_row("fc", fc, "dense", 4 * fc.out_features))
     return StorageReport(rows)

@@ -24,9 +24,11 @@ import numpy as np
 from .storage import BITS, StorageReport, StorageRow, nbytes
 
 IR_FORMAT = "trit-ir"
-IR_VERSION = 1
-SUPPORTED_VERSIONS = (1,)
-OPS = ("conv2d", "global_sum_pool", "dense")
+IR_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
+#: Version 1: binary activations only (conv2d outputs are sign_threshold). Version 2 adds
+#: int8 activations: conv2d outputs of kind ``requant`` and the ``add`` op.
+OPS = ("conv2d", "global_sum_pool", "dense", "add")
 WEIGHT_FORMATS = ("ternary", "int8")
 INT32_MIN, INT32_MAX = -(2 ** 31), 2 ** 31 - 1
 
@@ -62,6 +64,52 @@ class SignThreshold:
 
 
 @dataclass
+class Requant:
+    """Batch norm (+ ReLU) folded into an int8 requantisation of the accumulator (IR v2).
+
+    Per output channel ``o``: ``hi = ((acc + bias[o]) · mult[o]) >> 32`` (int64 product,
+    floor shift), ``y = clamp((hi + 2**(r − 1)) >> r, act_min, 127)`` with ``r = shift[o] − 32``.
+    ``bias`` and ``mult`` are int32 ``[C]`` (``mult`` in ``[2**30, 2**31)``), ``shift`` int8
+    ``[C]`` in ``[33, 62]``; ``act_min`` is −128, or 0 for a ReLU. One SMULL and a rounding
+    shift on a Cortex-M (``trit_requant`` in firmware/include/trit/kernels.h).
+    """
+
+    bias: np.ndarray
+    mult: np.ndarray
+    shift: np.ndarray
+    act_min: int = 0
+
+    @property
+    def residual(self) -> None:
+        """Requantised outputs never take a residual (an ``add`` layer does)."""
+        return None
+
+    def apply(self, acc: np.ndarray, axis: int = 1) -> np.ndarray:
+        """int8 outputs of integer accumulators, channels along ``axis``."""
+        shape = [1] * acc.ndim
+        shape[axis] = -1
+        b, m, r = (v.astype(np.int64).reshape(shape) for v in (self.bias, self.mult, self.shift))
+        hi = ((acc.astype(np.int64) + b) * m) >> 32
+        r = r - 32
+        return np.clip((hi + (np.int64(1) << (r - 1))) >> r, self.act_min, 127).astype(np.int8)
+
+
+@dataclass
+class AddParams:
+    """Residual add of two int8 values (IR v2): ``y = clamp((a·ma + b·mb + 2**(shift − 1)) >>
+    shift, act_min, 127)`` where ``a`` is the layer's input and ``b`` the value ``other``
+    sampled at ``(y·stride, x·stride)``, channels beyond its own count reading 0 (the option-A
+    shortcut). ``ma``, ``mb`` in ``[0, 2**15)``, ``shift`` in ``[1, 30]``."""
+
+    other: str
+    ma: int
+    mb: int
+    shift: int
+    act_min: int = 0
+    stride: int = 1
+
+
+@dataclass
 class Layer:
     name: str
     op: str
@@ -73,8 +121,9 @@ class Layer:
     padding: int = 0
     groups: int = 1
     weights: Weights | None = None
-    output: SignThreshold | None = None
+    output: SignThreshold | Requant | None = None
     bias: np.ndarray | None = None  # int32 [out] (dense)
+    add: AddParams | None = None    # op "add"
 
     @property
     def kind(self) -> str:
@@ -83,6 +132,8 @@ class Layer:
             return "dense"
         if self.op == "global_sum_pool":
             return "pool"
+        if self.op == "add":
+            return "add"
         if self.groups > 1:
             return f"dw{self.kernel}x{self.kernel}"
         return f"pw{self.kernel}x{self.kernel}" if self.kernel == 1 else \
@@ -94,9 +145,13 @@ class Layer:
             out["weights"] = self.weights.values
             if self.weights.scales is not None:
                 out["scales"] = self.weights.scales
-        if self.output is not None:
+        if isinstance(self.output, SignThreshold):
             out["threshold"] = self.output.threshold
             out["direction"] = self.output.direction
+        elif isinstance(self.output, Requant):
+            out["rq_bias"] = self.output.bias
+            out["rq_mult"] = self.output.mult
+            out["rq_shift"] = self.output.shift
         if self.bias is not None:
             out["bias"] = self.bias
         return out
@@ -125,12 +180,19 @@ class ModelIR:
         """Weight storage counted from the IR tensors (see :mod:`.storage`)."""
         rows = []
         for layer in self.layers:
+            if layer.add is not None:  # int32 ma, mb, shift
+                rows.append(StorageRow(name=layer.name, kind="add", shape="-", weight_format="-",
+                                       params=0, weight_bytes=0, scale_bytes=0,
+                                       threshold_bytes=12))
             if layer.weights is None:
                 continue
             w = layer.weights
             thr = 0
-            if layer.output is not None:
+            if isinstance(layer.output, SignThreshold):
                 thr = 4 * layer.output.threshold.size + nbytes(layer.output.direction.size, 1)
+            elif isinstance(layer.output, Requant):
+                o = layer.output
+                thr = 4 * o.bias.size + 4 * o.mult.size + o.shift.size
             if layer.bias is not None:
                 thr += 4 * layer.bias.size
             rows.append(StorageRow(
@@ -140,6 +202,12 @@ class ModelIR:
                 scale_bytes=0 if w.scales is None else 4 * w.scales.size,
                 threshold_bytes=thr))
         return StorageReport(rows)
+
+
+def required_version(layers: list[Layer]) -> int:
+    """The lowest IR version that holds ``layers``: 2 with int8 activations, else 1."""
+    v2 = any(layer.op == "add" or isinstance(layer.output, Requant) for layer in layers)
+    return 2 if v2 else 1
 
 
 # -- serialisation -----------------------------------------------------------------------------
@@ -154,13 +222,21 @@ def _layer_json(layer: Layer) -> dict[str, Any]:
         d["weights"] = {"format": layer.weights.format, "values": f"{layer.name}.weights"}
         if layer.weights.scales is not None:
             d["weights"]["scales"] = f"{layer.name}.scales"
-    if layer.output is not None:
+    if isinstance(layer.output, SignThreshold):
         d["output"] = {"kind": "sign_threshold", "threshold": f"{layer.name}.threshold",
                        "direction": f"{layer.name}.direction",
                        "residual": layer.output.residual,
                        "residual_stride": layer.output.residual_stride}
+    elif isinstance(layer.output, Requant):
+        d["output"] = {"kind": "requant", "bias": f"{layer.name}.rq_bias",
+                       "mult": f"{layer.name}.rq_mult", "shift": f"{layer.name}.rq_shift",
+                       "act_min": layer.output.act_min}
     if layer.bias is not None:
         d["bias"] = f"{layer.name}.bias"
+    if layer.add is not None:
+        a = layer.add
+        d["add"] = {"other": a.other, "ma": a.ma, "mb": a.mb, "shift": a.shift,
+                    "act_min": a.act_min, "stride": a.stride}
     return d
 
 
@@ -233,22 +309,41 @@ def ir_from_json(graph: dict, tensors: dict[str, np.ndarray], source: str = "IR"
                         scales=None if scales is None else tensor(
                             scales, f"{where} field 'weights.scales'"))
         out = None
+        add = None
         if "output" in d:
             od = d["output"]
-            if od.get("kind") != "sign_threshold":
+            kinds = ("sign_threshold",) if version == 1 else ("sign_threshold", "requant")
+            if od.get("kind") not in kinds:
                 raise IRError(f"{source}: {where}: field 'output.kind' is {od.get('kind')!r}, "
-                              "expected 'sign_threshold'")
+                              f"expected {' or '.join(map(repr, kinds))}")
+        if "output" in d and od["kind"] == "requant":
+            out = Requant(bias=tensor(od.get("bias"), f"{where} field 'output.bias'"),
+                          mult=tensor(od.get("mult"), f"{where} field 'output.mult'"),
+                          shift=tensor(od.get("shift"), f"{where} field 'output.shift'"),
+                          act_min=int(od.get("act_min", 0)))
+        elif "output" in d:
             out = SignThreshold(threshold=tensor(od.get("threshold"), f"{where} field 'output.threshold'"),
                                 direction=tensor(od.get("direction"), f"{where} field 'output.direction'"),
                                 residual=od.get("residual"),
                                 residual_stride=int(od.get("residual_stride", 1)))
+        if "add" in d:
+            ad = d["add"]
+            try:
+                add = AddParams(other=str(req(ad, "other", f"{where} field 'add'")),
+                                ma=int(req(ad, "ma", f"{where} field 'add'")),
+                                mb=int(req(ad, "mb", f"{where} field 'add'")),
+                                shift=int(req(ad, "shift", f"{where} field 'add'")),
+                                act_min=int(ad.get("act_min", 0)),
+                                stride=int(ad.get("stride", 1)))
+            except (TypeError, ValueError) as exc:
+                raise IRError(f"{source}: {where}: malformed field 'add' ({exc})") from exc
         try:
             layers.append(Layer(
                 name=name, op=op, input=req(d, "input", where),
                 in_shape=tuple(req(d, "in_shape", where)), out_shape=tuple(req(d, "out_shape", where)),
                 kernel=int(d.get("kernel", 1)), stride=int(d.get("stride", 1)),
                 padding=int(d.get("padding", 0)), groups=int(d.get("groups", 1)),
-                weights=w, output=out,
+                weights=w, output=out, add=add,
                 bias=None if "bias" not in d else tensor(d["bias"], f"{where} field 'bias'")))
         except (TypeError, ValueError) as exc:
             raise IRError(f"{source}: {where}: malformed attribute ({exc})") from exc
@@ -276,33 +371,59 @@ def validate(ir: ModelIR, source: str = "IR") -> None:
     if not ir.layers:
         raise IRError(f"{source}: the graph has no layers")
     shapes: dict[str, tuple[int, ...]] = {"input": tuple(ir.input_shape)}
-    binary: set[str] = set()
+    binary: set[str] = set()        # values of ±1 (sign_threshold outputs)
+    int8: set[str] = {"input"}      # int8 values (the input, requant and add outputs)
     for layer in ir.layers:
         n, c = layer.name, _check
         c(layer.op in OPS, source, n, "op", f"unknown op {layer.op!r} (known: {', '.join(OPS)})")
+        c(layer.op != "add" or ir.version >= 2, source, n, "op", "'add' needs IR version 2")
         c(n not in shapes, source, n, "name", "duplicate layer name")
         c(layer.input in shapes, source, n, "input", f"{layer.input!r} is not an earlier value")
         c(tuple(layer.in_shape) == shapes[layer.input], source, n, "in_shape",
           f"{list(layer.in_shape)} but {layer.input!r} has shape {list(shapes[layer.input])}")
         if layer.op == "conv2d":
             _validate_conv(layer, source)
-            binary.add(n)
+            (int8 if isinstance(layer.output, Requant) else binary).add(n)
         elif layer.op == "global_sum_pool":
             c(len(layer.in_shape) == 3 and tuple(layer.out_shape) == (layer.in_shape[0],),
               source, n, "out_shape", "global_sum_pool maps [C,H,W] to [C]")
+        elif layer.op == "add":
+            _validate_add(layer, source, shapes, int8)
+            int8.add(n)
         else:
             _validate_dense(layer, source)
-        if layer.output is not None and layer.output.residual is not None:
+        if isinstance(layer.output, SignThreshold) and layer.output.residual is not None:
             r = layer.output.residual
             c(r in binary, source, n, "output.residual",
               f"{r!r} is not an earlier binary value")
-            rs = shapes[r]
-            s = layer.output.residual_stride
-            c(s >= 1 and rs[0] <= layer.out_shape[0]
-              and -(-rs[1] // s) == layer.out_shape[1] and -(-rs[2] // s) == layer.out_shape[2],
-              source, n, "output.residual_stride",
-              f"residual {list(rs)} with stride {s} does not fit output {list(layer.out_shape)}")
+            _check_fit(source, n, "output.residual_stride", shapes[r],
+                       layer.output.residual_stride, layer.out_shape)
         shapes[n] = tuple(layer.out_shape)
+
+
+def _check_fit(source: str, n: str, fld: str, rs: tuple[int, ...], s: int,
+               out: tuple[int, ...]) -> None:
+    """A residual of shape ``rs`` sampled with stride ``s`` fits an output of shape ``out``."""
+    _check(s >= 1 and rs[0] <= out[0] and -(-rs[1] // s) == out[1] and -(-rs[2] // s) == out[2],
+           source, n, fld, f"residual {list(rs)} with stride {s} does not fit output {list(out)}")
+
+
+def _validate_add(layer: Layer, source: str, shapes: dict[str, tuple[int, ...]],
+                  int8: set[str]) -> None:
+    n, a = layer.name, layer.add
+    _check(a is not None, source, n, "add", "an add layer needs its parameters")
+    _check(layer.weights is None and layer.output is None, source, n, "add",
+           "an add layer has no weights and no output folding")
+    _check(layer.input in int8, source, n, "input", f"{layer.input!r} is not an int8 value")
+    _check(a.other in int8 and a.other in shapes, source, n, "add.other",
+           f"{a.other!r} is not an earlier int8 value")
+    _check(len(layer.in_shape) == 3 and tuple(layer.out_shape) == tuple(layer.in_shape),
+           source, n, "out_shape", "add keeps the shape of its input")
+    _check_fit(source, n, "add.stride", shapes[a.other], a.stride, layer.out_shape)
+    _check(0 <= a.ma < 2 ** 15 and 0 <= a.mb < 2 ** 15, source, n, "add.ma",
+           "multipliers must be in [0, 2**15)")
+    _check(1 <= a.shift <= 30, source, n, "add.shift", "must be in [1, 30]")
+    _check(-128 <= a.act_min <= 0, source, n, "add.act_min", "must be in [-128, 0]")
 
 
 def _validate_weights(layer: Layer, source: str, shape: tuple[int, ...]) -> None:
@@ -336,6 +457,9 @@ def _validate_conv(layer: Layer, source: str) -> None:
     _validate_weights(layer, source, (cout, cin // layer.groups, layer.kernel, layer.kernel))
     o = layer.output
     _check(o is not None, source, n, "output", "conv2d needs a sign_threshold output")
+    if isinstance(o, Requant):
+        _validate_requant(o, source, n, cout)
+        return
     cols = (cout, 3) if o.residual is not None else (cout,)
     _check(o.threshold.dtype == np.int32 and tuple(o.threshold.shape) == cols, source, n,
            "output.threshold", f"expected int32 {list(cols)}, got {o.threshold.dtype} "
@@ -353,3 +477,15 @@ def _validate_dense(layer: Layer, source: str) -> None:
     _check(layer.bias is not None and layer.bias.dtype == np.int32
            and layer.bias.shape == (layer.out_shape[0],), source, n, "bias",
            f"expected int32 [{layer.out_shape[0]}]")
+
+
+def _validate_requant(o: Requant, source: str, n: str, cout: int) -> None:
+    for fld, arr, dtype in (("bias", o.bias, np.int32), ("mult", o.mult, np.int32),
+                            ("shift", o.shift, np.int8)):
+        _check(arr.dtype == dtype and tuple(arr.shape) == (cout,), source, n, f"output.{fld}",
+               f"expected {np.dtype(dtype).name} [{cout}], got {arr.dtype} {list(arr.shape)}")
+    _check(bool(((o.mult >= 2 ** 30) & (o.mult.astype(np.int64) < 2 ** 31)).all()), source, n,
+           "output.mult", "must be in [2**30, 2**31)")
+    _check(bool(((o.shift >= 33) & (o.shift <= 62)).all()), source, n, "output.shift",
+           "must be in [33, 62]")
+    _check(-128 <= o.act_min <= 0, source, n, "output.act_min", "must be in [-128, 0]")

@@ -8,7 +8,10 @@ parameter-free ("option A"): identity, or stride-2 subsampling with zero channel
 when a stage doubles the width. A block computes::
 
     h = act(bn(dw1(x)));  h = act(bn(pw1(h)));  h = act(bn(dw2(h)))
-    out = act(bn(pw2(h)) + shortcut(x))
+    out = act(q(bn(pw2(h))) + shortcut(x))
+
+where ``q`` is the scheme's residual quantizer (signed int8 with 8-bit activations, else the
+identity).
 
 The first block of stages 2 and 3 downsamples in ``dw1`` (stride 2). The model takes uint8
 pixels and normalises them as ``(p − 128) / 64`` so that zero padding of the normalised image
@@ -69,12 +72,13 @@ class DWSBlock(nn.Module):
         self.act_pw1: ActivationQuantizer = scheme.activation_quantizer()
         self.act_dw2: ActivationQuantizer = scheme.activation_quantizer()
         self.act_out: ActivationQuantizer = scheme.activation_quantizer()
+        self.res_quant = scheme.residual_quantizer()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.act_dw1(self.dw1(x))
         h = self.act_pw1(self.pw1(h))
         h = self.act_dw2(self.dw2(h))
-        return self.act_out(self.pw2(h) + shortcut(x, self.cout, self.stride))
+        return self.act_out(self.res_quant(self.pw2(h)) + shortcut(x, self.cout, self.stride))
 
 
 class DWSResNet(nn.Module):

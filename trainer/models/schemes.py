@@ -9,6 +9,7 @@ variant          stem     depthwise  pointwise   classifier  activation
 ``ttq-pw``       float    float      ternary     float       relu
 ``ttq-all``      float    ternary    ternary     ternary     relu
 ``ttq-all-bin``  int8     ternary    ternary     ternary     sign
+``ttq-all-a8``   int8     ternary    ternary     ternary     relu8
 ===============  =======  =========  ==========  ==========  ==========
 
 ``ttq-all-bin-sym`` is ``ttq-all-bin`` with one trained scale per layer (``Wp = Wn``): with
@@ -20,17 +21,24 @@ optimised kernels count one popcount chain per weight word and compare counts di
 "TTQ on all layers but the first" one (~11 kB); ``ttq-all-bin`` adds binary activations and
 keeps the input convolution in int8 so that every layer has an exact integer form (it is the
 variant ``trit export`` deploys).
+
+``ttq-all-a8`` has 8-bit activations: ReLU outputs quantized to int8 codes 0…127 with a
+learned step (:class:`~trainer.quant.ReLU8`), the residual branch quantized to signed int8
+before the add (:class:`~trainer.quant.Signed8`), and one scale per ternary layer, so that a
+layer's sum is ``Σ code·x`` over int8 inputs and the scale folds into the requantisation.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ..quant import (ActivationQuantizer, Int8Weight, OrderedDither, Passthrough, ReLU, SignSTE,
-                     TTQTernary, WeightQuantizer)
+from torch import nn
+
+from ..quant import (ActivationQuantizer, Int8Weight, OrderedDither, Passthrough, ReLU, ReLU8,
+                     Signed8, SignSTE, TTQTernary, WeightQuantizer)
 
 WEIGHT_FORMATS = ("float", "int8", "ternary")
-ACTIVATIONS = ("relu", "sign", "dither2d", "dither3d")
+ACTIVATIONS = ("relu", "sign", "dither2d", "dither3d", "relu8")
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,14 @@ class QuantScheme:
             return SignSTE()
         if self.activation.startswith("dither"):
             return OrderedDither(three_d=self.activation == "dither3d")
+        if self.activation == "relu8":
+            return ReLU8()
         return ReLU()
+
+    def residual_quantizer(self) -> nn.Module:
+        """Applied to a block's branch before the shortcut is added: signed int8 with 8-bit
+        activations (the deployed add takes two int8 tensors), the identity otherwise."""
+        return Signed8() if self.activation == "relu8" else nn.Identity()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,4 +101,6 @@ VARIANTS: dict[str, QuantScheme] = {
     "ttq-all-bin-sym": QuantScheme(stem="int8", depthwise="ternary", pointwise="ternary",
                                    classifier="ternary", activation="sign",
                                    ttq_shared_scale=True),
+    "ttq-all-a8": QuantScheme(stem="int8", depthwise="ternary", pointwise="ternary",
+                              classifier="ternary", activation="relu8", ttq_shared_scale=True),
 }

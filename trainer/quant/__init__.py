@@ -5,8 +5,9 @@ activation quantizers map pre-activations to the values the next layer sees. Lay
 quantizer instances as constructor arguments (see :mod:`trainer.layers`).
 """
 
-from .activations import ActivationQuantizer, OrderedDither, ReLU, SignSTE, dither_mask
+from .activations import (ActivationQuantizer, OrderedDither, ReLU, ReLU8, Signed8, SignSTE,
+                          UniformQuant, dither_mask)
 from .weights import Int8Weight, Passthrough, TTQTernary, WeightQuantizer
 
-__all__ = ["ActivationQuantizer", "Int8Weight", "OrderedDither", "Passthrough", "ReLU",
-           "SignSTE", "TTQTernary", "WeightQuantizer", "dither_mask"]
+__all__ = ["ActivationQuantizer", "Int8Weight", "OrderedDither", "Passthrough", "ReLU", "ReLU8",
+           "Signed8", "SignSTE", "TTQTernary", "UniformQuant", "WeightQuantizer", "dither_mask"]

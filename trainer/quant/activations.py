@@ -82,3 +82,59 @@ class ReLU(ActivationQuantizer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.relu(x)
+
+
+class _RoundSTE(torch.autograd.Function):
+    """``round(x)`` (half to even, as ``torch.round``) with an identity backward."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        return torch.round(x)
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> torch.Tensor:
+        return g
+
+
+class UniformQuant(ActivationQuantizer):
+    """Uniform quantizer with a learned step ``s`` (LSQ, Esser et al. 2020):
+    ``s · clamp(round(x / s), lo, hi)``. The integer ``clamp(round(x/s), lo, hi)`` is the
+    deployed int8 code; the gradient passes straight through inside ``[lo·s, hi·s]`` and
+    reaches ``s`` through the rounding error and the clipped values. ``step`` is the initial
+    ``s`` (the default 4/127 covers 4 standard deviations of a batch-normalised input)."""
+
+    def __init__(self, lo: int, hi: int, step: float = 4.0 / 127) -> None:
+        super().__init__()
+        self.lo, self.hi = lo, hi
+        self.step = nn.Parameter(torch.tensor(float(step)))
+
+    def scale(self) -> float:
+        """The step ``s`` as deployed: the real value of one integer code."""
+        return float(self.step.detach().abs()) + 1e-8
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.step.abs() + 1e-8
+        # LSQ's gradient scale keeps the step's updates in proportion with the weights'
+        g = 1.0 / (x[0].numel() * self.hi) ** 0.5
+        s = s * g + (s - s * g).detach()
+        v = torch.clamp(x / s, self.lo, self.hi)
+        return _RoundSTE.apply(v) * s
+
+    def extra_repr(self) -> str:
+        return f"codes [{self.lo}, {self.hi}]"
+
+
+class ReLU8(UniformQuant):
+    """8-bit ReLU activation: int8 codes ``0 … 127`` of step ``s`` (``max(x, 0)`` rounded and
+    clipped at ``127·s``); deployed as int8 tensors through requantisation."""
+
+    def __init__(self, step: float = 4.0 / 127) -> None:
+        super().__init__(0, 127, step)
+
+
+class Signed8(UniformQuant):
+    """Signed int8 quantizer, codes ``−128 … 127``: the branch of a residual block before it is
+    added to the shortcut (the deployed add sees two int8 tensors)."""
+
+    def __init__(self, step: float = 8.0 / 127) -> None:
+        super().__init__(-128, 127, step)

@@ -119,6 +119,31 @@ void trit_dw_s8(const int8_t *in, int h, int w, int c, const int8_t *weights, in
 void trit_add_s8(const int8_t *a, const int8_t *b, int n, int32_t ma, int32_t mb, int shift,
                  int32_t act_min, int8_t *out);
 
+/* ---- int8-activation layers with ternary weights (IR v2) --------------------------------
+ * int8 activations [H][W][C]; per output channel acc = wp * P - wn * N (P, N: sums of the
+ * inputs under +1, -1 codes), requantised to int8 with trit_requant. */
+
+/* Pointwise 1x1 ternary x int8 over `pixels` pixels; weights as the ternary pw/fc planes.
+ * cin <= 4 * TRIT_SCRATCH_INTS(cout) (the codes of one output channel). */
+void trit_pw_ternary_s8(const int8_t *in, int pixels, int cin, const uint32_t *sign,
+                        const uint32_t *nz, trit_scales_t s, int cout, const trit_requant_t *rq,
+                        int8_t *out, int32_t *scratch /* TRIT_SCRATCH_INTS(cout) */);
+
+/* Depthwise k x k ternary x int8 (codes [C][K*K]), taps outside the image add 0. */
+void trit_dw_ternary_s8(const int8_t *in, int h, int w, int c, const int8_t *codes,
+                        trit_scales_t s, int k, int stride, int pad, const trit_requant_t *rq,
+                        int8_t *out, int32_t *scratch /* TRIT_SCRATCH_INTS(c) */);
+
+/* Residual add with the option-A shortcut: out[y][x][ch] = clamp((a[y][x][ch] * ma +
+ * b[y * b_stride][x * b_stride][ch] * mb + 2^(shift - 1)) >> shift, act_min, 127), where b is
+ * [.][b_w][b_c] and reads 0 for ch >= b_c. ma, mb in [0, 2^15), shift in [1, 30]. */
+void trit_add_residual_s8(const int8_t *a, int h, int w, int c, const int8_t *b, int b_w,
+                          int b_c, int b_stride, int32_t ma, int32_t mb, int shift,
+                          int32_t act_min, int8_t *out);
+
+/* Global sum pooling of an int8 tensor: out[c] = sum over the pixels. */
+void trit_global_sum_pool_s8(const int8_t *in, int pixels, int c, int32_t *out);
+
 /* Portable population count (no libgcc call). */
 static inline int trit_popcount32(uint32_t v) {
     v = v - ((v >> 1) & 0x55555555u);
