@@ -131,6 +131,48 @@ class KernelCalls:
         return self._call("trit_add_s8", args, out)
 
 
+    # int8-activation layers with ternary weights (IR v2): tensors int8 [H][W][C]
+    @staticmethod
+    def _requant(output) -> Requant:
+        """The kernel argument of an IR requant output."""
+        return Requant(bias=output.bias, mult=output.mult, shift=output.shift.astype(np.int32),
+                       act_min=output.act_min)
+
+    def pw_ternary_s8(self, layer, x: np.ndarray) -> np.ndarray:
+        h, w, cin = x.shape
+        cout = layer.out_shape[0]
+        sign, nz = pack.pack_ternary(layer.weights.values)
+        out = np.zeros((h, w, cout), np.int8)
+        args = [np.ascontiguousarray(x, np.int8), h * w, cin, sign, nz,
+                Scales(*map(int, layer.weights.scales)), cout, self._requant(layer.output), out,
+                np.zeros(scratch_ints(cout), np.int32)]
+        return self._call("trit_pw_ternary_s8", args, out)
+
+    def dw_ternary_s8(self, layer, x: np.ndarray) -> np.ndarray:
+        h, w, c = x.shape
+        _, oh, ow = layer.out_shape
+        out = np.zeros((oh, ow, c), np.int8)
+        args = [np.ascontiguousarray(x, np.int8), h, w, c, pack.dw_codes(layer.weights.values),
+                Scales(*map(int, layer.weights.scales)), layer.kernel, layer.stride,
+                layer.padding, self._requant(layer.output), out,
+                np.zeros(scratch_ints(c), np.int32)]
+        return self._call("trit_dw_ternary_s8", args, out)
+
+    def add_residual_s8(self, a: np.ndarray, b: np.ndarray, stride: int, ma: int, mb: int,
+                        shift: int, act_min: int) -> np.ndarray:
+        h, w, c = a.shape
+        out = np.zeros(a.shape, np.int8)
+        args = [np.ascontiguousarray(a, np.int8), h, w, c, np.ascontiguousarray(b, np.int8),
+                b.shape[1], b.shape[2], stride, ma, mb, shift, act_min, out]
+        return self._call("trit_add_residual_s8", args, out)
+
+    def global_sum_pool_s8(self, x: np.ndarray) -> np.ndarray:
+        h, w, c = x.shape
+        out = np.zeros(c, np.int32)
+        return self._call("trit_global_sum_pool_s8",
+                          [np.ascontiguousarray(x, np.int8), h * w, c, out], out)
+
+
 class _ThresholdT(C.Structure):
     _fields_ = [("threshold", C.POINTER(C.c_int32)), ("negative", C.POINTER(C.c_uint32)),
                 ("has_residual", C.c_int)]

@@ -12,7 +12,7 @@ from hostbench.dut import DUT, ProtocolError
 from hostbench.firmware_build import build_firmware
 from hostbench.qemu import emulator
 from tests.conftest import needs_emulator
-from tests.test_export import trained_like_model
+from tests.test_export import trained_like_a8_model, trained_like_model
 from trainer.export import export_model
 
 pytestmark = needs_emulator
@@ -141,6 +141,20 @@ def test_other_emulated_cores_run_the_model_bit_exactly(board, cifar, tmp_path):
     reference."""
     from hostbench.bulk import fnv1a_logits, run_bulk
     ir = export_model(trained_like_model(seed=6), name="golden")
+    fw = build_firmware(ir, tmp_path / board, board=board, use_platformio=False)
+    images = cifar.test_images[:6]
+    res = run_bulk(fw.elf, images, board=board, instances=1)
+    want = reference.run(ir, images)
+    assert np.array_equal(res.pred, want["pred"])
+    assert np.array_equal(res.logits_hash, fnv1a_logits(want["logits"]))
+
+
+@pytest.mark.parametrize("board", ["mps2-an385", "mps2-an386"])
+def test_a8_model_runs_bit_exactly_on_emulated_cores(board, cifar, tmp_path):
+    """A model with 8-bit activations (IR v2) on the Cortex-M3 (portable kernels) and the
+    Cortex-M4 (ARMv7E-M kernels where the flavour has them)."""
+    from hostbench.bulk import fnv1a_logits, run_bulk
+    ir = export_model(trained_like_a8_model(seed=7, width=8), name="golden-a8")
     fw = build_firmware(ir, tmp_path / board, board=board, use_platformio=False)
     images = cifar.test_images[:6]
     res = run_bulk(fw.elf, images, board=board, instances=1)

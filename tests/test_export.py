@@ -119,6 +119,10 @@ def test_reference_agrees_with_pytorch():
 def test_non_binary_variants_are_refused():
     with pytest.raises(ExportError, match="activation is 'relu'"):
         export_model(build_model("ttq-pw", width=8))
+    from trainer.models import QuantScheme
+    from trainer.models.dws_resnet import DWSResNet
+    with pytest.raises(ExportError, match="one scale per ternary layer"):
+        export_model(DWSResNet(QuantScheme(activation="relu8"), width=8))
 
 
 def _rewrite(src, dst, graph_edit=None, tensor_edit=None):
@@ -181,3 +185,78 @@ def test_not_an_archive(tmp_path):
     p.write_text("hello")
     with pytest.raises(IRError, match="not a trit IR archive"):
         load_ir(p)
+
+
+# ---- 8-bit activations (IR v2) ---------------------------------------------------------------
+
+def test_binary_models_stay_ir_version_1_and_a8_models_are_version_2():
+    assert export_model(trained_like_model(width=8)).version == 1
+    ir = export_model(trained_like_a8_model())
+    assert ir.version == 2
+    assert [layer.name for layer in ir.layers if layer.op == "add"] == [
+        f"s{s}b{b}.add" for s in (1, 2, 3) for b in (1, 2, 3)]
+    assert ir.layer("s1b1.pw2").output.act_min == -128
+    assert ir.layer("s1b1.pw1").output.act_min == 0
+    assert ir.layer("s2b1.add").add.stride == 2 and ir.layer("s2b1.add").add.other == "s1b3.add"
+
+
+def test_a8_export_roundtrip_and_storage(tmp_path):
+    model = trained_like_a8_model(seed=2)
+    ir = export_model(model)
+    assert ir.storage().rows == model_storage(model).rows
+    save_ir(ir, tmp_path / "a8.trit")
+    back = load_ir(tmp_path / "a8.trit")
+    assert back.version == 2
+    for a, b in zip(ir.layers, back.layers):
+        assert a.add == b.add
+        for k, v in a.tensors().items():
+            assert np.array_equal(v, b.tensors()[k]) and v.dtype == b.tensors()[k].dtype
+
+
+def test_a8_reference_agrees_with_pytorch():
+    """The integer model rounds where the float one does (steps, multipliers), so the two
+    agree on nearly every image, and the stem's int8 codes match exactly but for rounding
+    ties."""
+    model = trained_like_a8_model(seed=1)
+    ir = export_model(model)
+    images = np.random.default_rng(0).integers(0, 256, (300, 3, 32, 32), dtype=np.uint8)
+    out = reference.run(ir, images, keep=True)
+    with torch.no_grad():
+        x = torch.from_numpy(images)
+        stem = model.act_stem(model.stem(model.normalise(x))) / model.act_stem.scale()
+        logits = model(x).numpy()
+    assert (np.rint(stem.numpy()) == out["stem"]).mean() >= 0.999
+    assert (logits.argmax(1) == out["pred"]).mean() >= 0.98
+
+
+def test_requantisation_matches_real_multipliers():
+    from trainer.export import requantisation
+    rng = np.random.default_rng(0)
+    m = np.exp(rng.uniform(np.log(1e-6), np.log(0.2), 64))
+    c = rng.uniform(-50, 150, 64)
+    rq = requantisation(m, c, act_min=0)
+    acc = rng.integers(-100000, 100000, (1000, 64))
+    got = rq.apply(acc, axis=1).astype(np.int64)
+    want = np.clip(np.rint(m * acc + c), 0, 127)
+    assert np.abs(got - want).max() <= 1 and (got == want).mean() > 0.99
+
+
+def test_a8_ir_errors_name_layer_and_field(tmp_path):
+    path = tmp_path / "ok.trit"
+    save_ir(export_model(trained_like_a8_model()), path)
+    bad = tmp_path / "bad.trit"
+
+    def mult(t):
+        t["s1b1.pw1.rq_mult"][0] = 5
+    _rewrite(path, bad, tensor_edit=mult)
+    with pytest.raises(IRError, match="layer 's1b1.pw1' field 'output.mult'"):
+        load_ir(bad)
+
+    def stride(g):
+        next(d for d in g["layers"] if d["name"] == "s2b1.add")["add"]["stride"] = 1
+    _rewrite(path, bad, graph_edit=stride)
+    with pytest.raises(IRError, match="layer 's2b1.add' field 'add.stride'"):
+        load_ir(bad)
+    _rewrite(path, bad, graph_edit=lambda g: g.update(version=1))
+    with pytest.raises(IRError, match="expected 'sign_threshold'"):
+        load_ir(bad)

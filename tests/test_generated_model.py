@@ -12,7 +12,7 @@ from codegen import reference
 from codegen.render import render_model
 from codegen.project import FIRMWARE, kernel_sources
 from hostbench.firmware_build import CFLAGS
-from tests.test_export import trained_like_model
+from tests.test_export import trained_like_a8_model, trained_like_model
 from trainer.export import export_model
 
 
@@ -45,6 +45,18 @@ def test_generated_model_matches_reference_on_1000_test_images(cifar, tmp_path):
     want = reference.run(ir, images)
     assert np.array_equal(logits, want["logits"])
     assert np.array_equal(preds, want["pred"])
+
+
+def test_generated_a8_model_matches_reference_on_300_test_images(cifar, tmp_path):
+    """8-bit activations (IR v2): requantised convolutions, residual adds, int8 pooling."""
+    ir = export_model(trained_like_a8_model(seed=4, width=8))
+    lib = build_model_lib(ir, tmp_path)
+    images = cifar.test_images[:300]
+    logits, preds = run_c(lib, images)
+    want = reference.run(ir, images)
+    assert np.array_equal(logits, want["logits"])
+    assert np.array_equal(preds, want["pred"])
+    assert len(np.unique(logits[:, 0])) > 50  # the logits follow the images
 
 
 def test_generated_source_is_readable(tmp_path):

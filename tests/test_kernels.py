@@ -229,3 +229,74 @@ def test_add_s8(kernels):
     for ma, mb, shift, act_min in [(16384, 12000, 14, -128), (32767, 1, 15, 0), (3, 5, 1, 0)]:
         want = i8.add_s8(a, b, ma, mb, shift, act_min)
         assert np.array_equal(kernels.add_s8(a, b, ma, mb, shift, act_min), want)
+
+
+# ---- int8-activation layers with ternary weights (IR v2) -------------------------------------
+
+def rand_requant(rng, c: int, acc_std: float, act_min: int):
+    """IR requant parameters that map accumulators of standard deviation ``acc_std`` to int8
+    outputs of standard deviation about 40 around a random offset (few clamped)."""
+    from codegen.ir import Requant
+    m = np.minimum(40.0 / acc_std * rng.uniform(0.5, 1.5, c), 0.24)  # shift >= 33
+    shift = 30 - np.floor(np.log2(m)).astype(np.int64)
+    mult = np.minimum(np.rint(m * 2.0 ** shift), 2 ** 31 - 1)
+    bias = np.rint(rng.integers(-30, 31, c) / m)
+    return Requant(bias=bias.astype(np.int32), mult=mult.astype(np.int32),
+                   shift=shift.astype(np.int8), act_min=act_min)
+
+
+def s8_conv_layer(rng, cin, cout, h, w, k, stride, pad, groups, equal, act_min) -> Layer:
+    weights = rand_ternary(rng, (cout, cin // groups, k, k), equal)
+    oh, ow = conv_out_size(h, k, stride, pad), conv_out_size(w, k, stride, pad)
+    return Layer(name="L", op="conv2d", input="x", in_shape=(cin, h, w),
+                 out_shape=(cout, oh, ow), kernel=k, stride=stride, padding=pad, groups=groups,
+                 weights=weights,
+                 output=rand_requant(rng, cout, float(weights.scales.mean()) * 74.0
+                                     * np.sqrt(k * k * cin // groups * 2 / 3), act_min))
+
+
+def hwc(x_nchw: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x_nchw[0].transpose(1, 2, 0))
+
+
+@pytest.mark.parametrize("equal", [False, True], ids=["wp!=wn", "wp==wn"])
+@pytest.mark.parametrize("cin,cout,h,w,act_min", [(20, 40, 4, 5, 0), (33, 17, 3, 3, -128),
+                                                  (80, 80, 2, 2, 0), (1, 3, 1, 2, 0)])
+def test_pw_ternary_s8(kernels, cin, cout, h, w, act_min, equal):
+    rng = np.random.default_rng(cin * 5 + cout)
+    layer = s8_conv_layer(rng, cin, cout, h, w, 1, 1, 0, 1, equal, act_min)
+    x = rand_s8(rng, (1, cin, h, w))
+    want = layer.output.apply(reference.conv2d_acc(layer, x))
+    assert np.array_equal(kernels.pw_ternary_s8(layer, hwc(x)), hwc(want))
+
+
+@pytest.mark.parametrize("equal", [False, True], ids=["wp!=wn", "wp==wn"])
+@pytest.mark.parametrize("c,h,w,stride,act_min", [(20, 8, 7, 1, 0), (40, 5, 6, 2, -128),
+                                                  (3, 3, 2, 1, 0), (80, 4, 4, 1, 0)])
+def test_dw_ternary_s8(kernels, c, h, w, stride, act_min, equal):
+    rng = np.random.default_rng(c * 3 + h)
+    layer = s8_conv_layer(rng, c, c, h, w, 3, stride, 1, c, equal, act_min)
+    x = rand_s8(rng, (1, c, h, w))
+    want = layer.output.apply(reference.conv2d_acc(layer, x))
+    assert np.array_equal(kernels.dw_ternary_s8(layer, hwc(x)), hwc(want))
+
+
+@pytest.mark.parametrize("c,h,w,b_c,stride", [(20, 8, 8, 20, 1), (40, 4, 4, 20, 2),
+                                              (17, 3, 5, 9, 2)])
+def test_add_residual_s8(kernels, c, h, w, b_c, stride):
+    from codegen.ir import AddParams
+    rng = np.random.default_rng(c + b_c)
+    a = rand_s8(rng, (1, c, h, w))
+    b = rand_s8(rng, (1, b_c, h * stride, w * stride))
+    for ma, mb, shift, act_min in [(16384, 12000, 14, -128), (32767, 1, 15, 0), (3, 5, 1, 0)]:
+        layer = Layer(name="L", op="add", input="a", in_shape=(c, h, w), out_shape=(c, h, w),
+                      add=AddParams("b", ma, mb, shift, act_min, stride))
+        want = reference.residual_add(layer, a, {"b": b})
+        got = kernels.add_residual_s8(hwc(a), hwc(b), stride, ma, mb, shift, act_min)
+        assert np.array_equal(got, hwc(want))
+
+
+def test_global_sum_pool_s8(kernels):
+    rng = np.random.default_rng(9)
+    x = rand_s8(rng, (8, 8, 80))
+    assert np.array_equal(kernels.global_sum_pool_s8(x), x.astype(np.int64).sum(axis=(0, 1)))

@@ -126,3 +126,32 @@ def test_full_precision_passthrough_and_relu():
     assert y.tolist() == [0.0, 0.5]
     y.sum().backward()
     assert x.grad.tolist() == [0.0, 1.0]
+
+
+def test_relu8_codes_steps_and_straight_through_gradient():
+    from trainer.quant import ReLU8
+    q = ReLU8(step=0.1)
+    q.initialised.fill_(True)  # keep the given step
+    x = torch.tensor([-1.0, 0.04, 0.06, 1.23, 12.6, 13.0], requires_grad=True)
+    y = q(x)
+    assert torch.allclose(y, torch.tensor([0.0, 0.0, 0.1, 1.2, 12.6, 12.7]), atol=1e-6)
+    y.sum().backward()
+    # identity inside [0, 127 s], zero where clipped (below 0 and above 12.7)
+    assert x.grad.tolist() == [0.0, 1.0, 1.0, 1.0, 1.0, 0.0]
+    assert q.step.grad is not None and q.step.grad != 0
+
+
+def test_uniform_quant_sets_its_step_from_the_first_training_batch():
+    from trainer.quant import Signed8
+    q = Signed8()
+    x = torch.randn(64, 8, 4, 4) * 3
+    q.train()
+    q(x)
+    assert bool(q.initialised)
+    assert q.scale() == pytest.approx(float(2 * x.abs().mean() / 127 ** 0.5), rel=1e-4)
+    before = q.scale()
+    q(x * 10)  # later batches leave it to the optimiser
+    assert q.scale() == before
+    q2 = Signed8(step=0.5).eval()
+    q2(x)
+    assert not bool(q2.initialised) and q2.scale() == pytest.approx(0.5)

@@ -101,18 +101,25 @@ class UniformQuant(ActivationQuantizer):
     ``s · clamp(round(x / s), lo, hi)``. The integer ``clamp(round(x/s), lo, hi)`` is the
     deployed int8 code; the gradient passes straight through inside ``[lo·s, hi·s]`` and
     reaches ``s`` through the rounding error and the clipped values. ``step`` is the initial
-    ``s`` (the default 4/127 covers 4 standard deviations of a batch-normalised input)."""
+    ``s`` until the first training batch sets it from the data as LSQ does,
+    ``s = 2·mean|x|/√hi`` (a fixed step clips the residual stream of a deep net, whose size
+    grows block by block, and training stalls)."""
 
     def __init__(self, lo: int, hi: int, step: float = 4.0 / 127) -> None:
         super().__init__()
         self.lo, self.hi = lo, hi
         self.step = nn.Parameter(torch.tensor(float(step)))
+        self.register_buffer("initialised", torch.tensor(False))
 
     def scale(self) -> float:
         """The step ``s`` as deployed: the real value of one integer code."""
         return float(self.step.detach().abs()) + 1e-8
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and not bool(self.initialised):
+            with torch.no_grad():
+                self.step.fill_(float(2.0 * x.detach().abs().mean() / self.hi ** 0.5) + 1e-6)
+                self.initialised.fill_(True)
         s = self.step.abs() + 1e-8
         # LSQ's gradient scale keeps the step's updates in proportion with the weights'
         g = 1.0 / (x[0].numel() * self.hi) ** 0.5

@@ -123,6 +123,12 @@ void trit_add_s8(const int8_t *a, const int8_t *b, int n, int32_t ma, int32_t mb
  * int8 activations [H][W][C]; per output channel acc = wp * P - wn * N (P, N: sums of the
  * inputs under +1, -1 codes), requantised to int8 with trit_requant. */
 
+/* wp * P - wn * N from d = P - N and t = P + N. */
+static inline int32_t trit_ternary_acc(int32_t d, int32_t t, trit_scales_t s) {
+    if (s.wp == s.wn) return s.wp * d;
+    return s.wp * ((t + d) / 2) - s.wn * ((t - d) / 2);
+}
+
 /* Pointwise 1x1 ternary x int8 over `pixels` pixels; weights as the ternary pw/fc planes.
  * cin <= 4 * TRIT_SCRATCH_INTS(cout) (the codes of one output channel). */
 void trit_pw_ternary_s8(const int8_t *in, int pixels, int cin, const uint32_t *sign,

@@ -1,0 +1,48 @@
+/* Private helper of the ARMv7E-M int8 kernels: the 2 x 2 (pixels x weight rows) SMLAD dot
+ * product over int8 vectors whose pixel side is pre-widened into int16 pairs in SXTB16 order
+ * (bytes 0,2 then 1,3 of each word). */
+#ifndef TRIT_ARMV7EM_INT8_DOT_H
+#define TRIT_ARMV7EM_INT8_DOT_H
+
+#include "acle_dsp.h"
+
+#include "trit/kernels.h"
+
+/* Widen n / 4 words of bytes into pairs[2 * (n / 4)]. */
+static inline void widen_pairs(const int8_t *bytes, int n, uint32_t *pairs) {
+    for (int g = 0; g < n / 4; ++g) {
+        const uint32_t p = trit_load_u32(bytes + 4 * g);
+        pairs[2 * g] = __sxtb16(p);
+        pairs[2 * g + 1] = trit_sxtb16_ror8(p);
+    }
+}
+
+/* Sums of patches a, b (pairs pa, pb; bytes ba, bb) with weight rows w0, w1 (n bytes). */
+static inline void dot_2x2(const uint32_t *pa, const uint32_t *pb, const int8_t *ba,
+                           const int8_t *bb, const int8_t *w0, const int8_t *w1, int n,
+                           int32_t s[4]) {
+    int32_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+    const int groups = n / 4;
+    for (int g = 0; g < groups; ++g) {
+        const uint32_t v0 = trit_load_u32(w0 + 4 * g), v1 = trit_load_u32(w1 + 4 * g);
+        const uint32_t x0 = __sxtb16(v0), y0 = trit_sxtb16_ror8(v0);
+        const uint32_t x1 = __sxtb16(v1), y1 = trit_sxtb16_ror8(v1);
+        const uint32_t pa0 = pa[2 * g], pa1 = pa[2 * g + 1], pb0 = pb[2 * g], pb1 = pb[2 * g + 1];
+        a0 = __smlad(pa1, y0, __smlad(pa0, x0, a0));
+        a1 = __smlad(pa1, y1, __smlad(pa0, x1, a1));
+        b0 = __smlad(pb1, y0, __smlad(pb0, x0, b0));
+        b1 = __smlad(pb1, y1, __smlad(pb0, x1, b1));
+    }
+    for (int i = 4 * groups; i < n; ++i) {
+        a0 += ba[i] * w0[i];
+        a1 += ba[i] * w1[i];
+        b0 += bb[i] * w0[i];
+        b1 += bb[i] * w1[i];
+    }
+    s[0] = a0;
+    s[1] = a1;
+    s[2] = b0;
+    s[3] = b1;
+}
+
+#endif
