@@ -94,6 +94,12 @@ void trit_conv_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights
 
 void trit_dw_s8(const int8_t *in, int h, int w, int c, const int8_t *weights, int k,
                 int stride, int pad, const trit_requant_t *rq, int8_t *out, int32_t *scratch) {
+    trit_armv7em_dw_s8_scaled(in, h, w, c, weights, 1, k, stride, pad, rq, out, scratch);
+}
+
+void trit_armv7em_dw_s8_scaled(const int8_t *in, int h, int w, int c, const int8_t *weights,
+                               int32_t scale, int k, int stride, int pad,
+                               const trit_requant_t *rq, int8_t *out, int32_t *scratch) {
     const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
     const int kk = k * k, c4 = c & ~3;
     int8_t *wt = (int8_t *)scratch; /* [tap][c4] */
@@ -124,17 +130,17 @@ void trit_dw_s8(const int8_t *in, int h, int w, int c, const int8_t *weights, in
                         s3 = __smlatt(a13, w13, s3);
                     }
                 }
-                y[ch] = trit_requant(s0, ch, rq);
-                y[ch + 1] = trit_requant(s1, ch + 1, rq);
-                y[ch + 2] = trit_requant(s2, ch + 2, rq);
-                y[ch + 3] = trit_requant(s3, ch + 3, rq);
+                y[ch] = trit_requant(scale * s0, ch, rq);
+                y[ch + 1] = trit_requant(scale * s1, ch + 1, rq);
+                y[ch + 2] = trit_requant(scale * s2, ch + 2, rq);
+                y[ch + 3] = trit_requant(scale * s3, ch + 3, rq);
             }
             for (; ch < c; ++ch) { /* channels past the last multiple of 4 */
                 int32_t s = 0;
                 for (int ky = ky0; ky < ky1; ++ky)
                     for (int kx = kx0; kx < kx1; ++kx)
                         s += in[((y0 + ky) * w + x0 + kx) * c + ch] * weights[ch * kk + ky * k + kx];
-                y[ch] = trit_requant(s, ch, rq);
+                y[ch] = trit_requant(scale * s, ch, rq);
             }
         }
     }

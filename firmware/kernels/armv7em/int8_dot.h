@@ -8,6 +8,12 @@
 
 #include "trit/kernels.h"
 
+/* trit_dw_s8 with every sum multiplied by `scale` before requantisation (int8_conv.c): the
+ * depthwise ternary x int8 kernel with wp == wn runs it on its codes. */
+void trit_armv7em_dw_s8_scaled(const int8_t *in, int h, int w, int c, const int8_t *weights,
+                               int32_t scale, int k, int stride, int pad,
+                               const trit_requant_t *rq, int8_t *out, int32_t *scratch);
+
 /* Widen n / 4 words of bytes into pairs[2 * (n / 4)]. */
 static inline void widen_pairs(const int8_t *bytes, int n, uint32_t *pairs) {
     for (int g = 0; g < n / 4; ++g) {
