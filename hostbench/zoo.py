@@ -29,7 +29,7 @@ class ModelCard:
     summary: str
     variant: str
     width: int
-    weights_bytes: int            # IR count: weights, scales, thresholds
+    weights_bytes: int            # IR count: weights, scales, thresholds or requantisation
     epochs: int
     train_minutes: float          # sum of the per-epoch training times
     hardware: str
@@ -93,6 +93,7 @@ def render_card(card: ModelCard) -> str:
     target = ("" if card.target_accuracy is None else
               f"| target | ≥ {card.target_accuracy:.2f} on device — "
               f"{'met' if card.meets_target else 'NOT met'} |\n")
+    folded = "requantisation" if card.variant.endswith("a8") else "thresholds"
     cmds = "\n".join(f"{what}:\n\n```sh\n{cmd}\n```\n" for what, cmd in card.commands.items())
     return f"""# {card.name}
 
@@ -101,7 +102,7 @@ def render_card(card: ModelCard) -> str:
 | | |
 |---|---|
 | architecture | DWS-ResNet-20, width {card.width} (variant `{card.variant}`) |
-| weights | {card.weights_bytes:,} B as the IR counts them (weights, scales, thresholds) |
+| weights | {card.weights_bytes:,} B as the IR counts them (weights, scales, {folded}) |
 | training | {card.epochs} epochs, {card.train_minutes:.0f} min on {card.hardware} |
 | validation accuracy | {card.val_accuracy:.4f} (best epoch; model selection) |
 | test accuracy on device | {card.device_accuracy:.4f} on {card.test_images:,} CIFAR-10 test images, `{card.board}` |

@@ -65,5 +65,7 @@ def test_shipped_cards_match_their_files(card, cifar):
         for key, value in a.tensors().items():
             assert np.array_equal(value, b.tensors()[key]), (a.name, key)
     r = float_vs_reference(model, ir, cifar.test_images[:500], cifar.test_labels[:500])
-    assert r.agreement == 1.0
+    # binary activations: exact but for float rounding at thresholds; int8 activations: the
+    # requantisation rounds (docs/ir.md), so an image near a class boundary may flip
+    assert r.agreement == 1.0 if ir.version == 1 else r.agreement >= 0.99
     assert f"--model models/{card.name} --images 10000" in card.commands["on-device test accuracy"]
