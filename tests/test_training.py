@@ -46,6 +46,9 @@ def test_resume_is_bit_exact(cifar, tmp_path):
     resumed = Trainer(Recipe(epochs=3, **base), tmp_path / "b", data=data, progress=False,
                       log=lambda _: None)
     assert resumed.resume()
+    # last.pt knows the epoch it was written after was the best so far: a worse next epoch
+    # must not replace best.pt
+    assert resumed.best_val == first.best_val >= 0
     resumed.fit()
     a, b = straight.model.state_dict(), resumed.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)

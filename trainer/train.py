@@ -276,9 +276,11 @@ class Trainer:
                              len(self.train_data) / secs)
             history.append(m)
             self._write_metrics(m)
-            self.save("last.pt")
-            if val_acc > self.best_val:
+            is_best = val_acc > self.best_val
+            if is_best:  # before last.pt, so that a resumed run knows this epoch's figure
                 self.best_val = val_acc
+            self.save("last.pt")
+            if is_best:
                 self.save("best.pt")
             self.log(f"epoch {m.epoch:3d}/{self.r.epochs}  lr {lr:.2e}  train loss {tr_loss:.4f}"
                      f" acc {tr_acc:.4f}  val loss {val_loss:.4f} acc {val_acc:.4f}  "
