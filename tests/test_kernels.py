@@ -288,7 +288,8 @@ def test_add_residual_s8(kernels, c, h, w, b_c, stride):
     rng = np.random.default_rng(c + b_c)
     a = rand_s8(rng, (1, c, h, w))
     b = rand_s8(rng, (1, b_c, h * stride, w * stride))
-    for ma, mb, shift, act_min in [(16384, 12000, 14, -128), (32767, 1, 15, 0), (3, 5, 1, 0)]:
+    for ma, mb, shift, act_min in [(16384, 12000, 14, -128), (2 ** 22 - 1, 2 ** 22 - 1, 30, 0),
+                                   (3_000_000, 900_000, 22, -128), (3, 5, 1, 0)]:
         layer = Layer(name="L", op="add", input="a", in_shape=(c, h, w), out_shape=(c, h, w),
                       add=AddParams("b", ma, mb, shift, act_min, stride))
         want = reference.residual_add(layer, a, {"b": b})

@@ -113,9 +113,17 @@ def _conv_layer(name: str, unit: ConvBN, src: str, in_shape: tuple[int, int, int
 # -- 8-bit activations (IR v2) -----------------------------------------------------------------
 
 #: Largest real multiplier a requantisation takes (``mult < 2**31``, ``shift ≥ 33``), and the
-#: target below it that a ternary layer's integer scale brings every channel under.
+#: target that a ternary layer's integer scale brings every channel under: the bias is an
+#: integer in accumulator units, so its rounding moves the output by up to half the multiplier
+#: (2**-13 codes here; at 2**-3, 1.8 % of the first layer's codes came out one off the float
+#: model's, and the difference grew layer by layer).
 REQUANT_MAX = 2.0 ** -2
-REQUANT_TARGET = 2.0 ** -3
+REQUANT_TARGET = 2.0 ** -12
+#: Largest integer scale of a ternary int8-activation layer: accumulators stay below
+#: 2**14 · 96 · 128 < 2**28, with room for the bias in int32.
+A8_SCALE_MAX_BITS = 14
+#: Residual-add multipliers are below 2**ADD_MULT_BITS (``trit_add_residual_s8``).
+ADD_MULT_BITS = 22
 #: Channels whose multiplier is below this are constant (their weights are dropped).
 REQUANT_DEAD = 2.0 ** -22
 
@@ -160,7 +168,8 @@ def _a8_conv(name: str, unit: ConvBN, src: str, in_shape: tuple[int, int, int],
         values = q.ternary_codes(conv.weight).numpy().astype(np.int8)
         v = np.full(conv.out_channels, float(q.wp) * in_scale)
         top = float(np.max(np.abs(a * v))) / s_out
-        k = int(2 ** np.clip(np.ceil(np.log2(max(top, 1e-30) / REQUANT_TARGET)), 0, SCALE_BITS))
+        k = int(2 ** np.clip(np.ceil(np.log2(max(top, 1e-30) / REQUANT_TARGET)), 0,
+                             A8_SCALE_MAX_BITS))
         v = v / k
     av = a * v
     flip = av < 0
@@ -182,9 +191,9 @@ def _a8_add(name: str, branch: Layer, branch_scale: float, other: Layer, other_s
     """``act(branch + shortcut(other))`` as an IR v2 add: ``ma/2**shift ≈ s_branch/s_out``."""
     s_out = out_quant.scale()
     ra, rb = branch_scale / s_out, other_scale / s_out
-    shift = int(min(30, np.floor(np.log2((2 ** 15 - 1) / max(ra, rb)))))
+    shift = int(min(30, np.floor(np.log2((2 ** ADD_MULT_BITS - 1) / max(ra, rb)))))
     if shift < 1:
-        raise ExportError(f"{name}: residual scales differ by more than 2**14")
+        raise ExportError(f"{name}: residual scales differ by more than 2**{ADD_MULT_BITS - 1}")
     add = AddParams(other=other.name, ma=int(round(ra * 2 ** shift)),
                     mb=int(round(rb * 2 ** shift)), shift=shift, act_min=out_quant.lo,
                     stride=stride)

@@ -99,7 +99,8 @@ class AddParams:
     """Residual add of two int8 values (IR v2): ``y = clamp((a·ma + b·mb + 2**(shift − 1)) >>
     shift, act_min, 127)`` where ``a`` is the layer's input and ``b`` the value ``other``
     sampled at ``(y·stride, x·stride)``, channels beyond its own count reading 0 (the option-A
-    shortcut). ``ma``, ``mb`` in ``[0, 2**15)``, ``shift`` in ``[1, 30]``."""
+    shortcut). ``ma``, ``mb`` in ``[0, 2**22)``, ``shift`` in ``[1, 30]`` (int32 arithmetic:
+    ``|a·ma + b·mb| < 2**30``)."""
 
     other: str
     ma: int
@@ -420,8 +421,8 @@ def _validate_add(layer: Layer, source: str, shapes: dict[str, tuple[int, ...]],
     _check(len(layer.in_shape) == 3 and tuple(layer.out_shape) == tuple(layer.in_shape),
            source, n, "out_shape", "add keeps the shape of its input")
     _check_fit(source, n, "add.stride", shapes[a.other], a.stride, layer.out_shape)
-    _check(0 <= a.ma < 2 ** 15 and 0 <= a.mb < 2 ** 15, source, n, "add.ma",
-           "multipliers must be in [0, 2**15)")
+    _check(0 <= a.ma < 2 ** 22 and 0 <= a.mb < 2 ** 22, source, n, "add.ma",
+           "multipliers must be in [0, 2**22)")
     _check(1 <= a.shift <= 30, source, n, "add.shift", "must be in [1, 30]")
     _check(-128 <= a.act_min <= 0, source, n, "add.act_min", "must be in [-128, 0]")
 
