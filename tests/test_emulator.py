@@ -134,27 +134,20 @@ def test_serial_and_bulk_count_the_same_instructions(device, cifar):
     assert abs(int(run_bulk(fw.elf, img[None], instances=1).counter[0]) - serial_count) <= 40
 
 
-@pytest.mark.parametrize("board", ["mps2-an385", "mps2-an500", "mps3-an547"])
-def test_other_emulated_cores_run_the_model_bit_exactly(board, cifar, tmp_path):
-    """Cortex-M3 (portable kernels), Cortex-M7 and Cortex-M55 (ARMv7E-M kernels): firmware
-    built with gcc for the board's core, images through bulk mode, logits bit-identical to the
-    reference."""
+# Cortex-M3 (portable kernels), Cortex-M7 and Cortex-M55 (ARMv7E-M kernels) with the binary
+# model; the Cortex-M3 and M4 with 8-bit activations (IR v2: requantised convolutions, adds)
+@pytest.mark.parametrize("board,make", [
+    ("mps2-an385", lambda: trained_like_model(seed=6)),
+    ("mps2-an500", lambda: trained_like_model(seed=6)),
+    ("mps3-an547", lambda: trained_like_model(seed=6)),
+    ("mps2-an385", lambda: trained_like_a8_model(seed=7, width=8)),
+    ("mps2-an386", lambda: trained_like_a8_model(seed=7, width=8))],
+    ids=["an385", "an500", "an547", "an385-a8", "an386-a8"])
+def test_other_emulated_cores_run_the_model_bit_exactly(board, make, cifar, tmp_path):
+    """Firmware built with gcc for the board's core, images through bulk mode, logits
+    bit-identical to the reference."""
     from hostbench.bulk import fnv1a_logits, run_bulk
-    ir = export_model(trained_like_model(seed=6), name="golden")
-    fw = build_firmware(ir, tmp_path / board, board=board, use_platformio=False)
-    images = cifar.test_images[:6]
-    res = run_bulk(fw.elf, images, board=board, instances=1)
-    want = reference.run(ir, images)
-    assert np.array_equal(res.pred, want["pred"])
-    assert np.array_equal(res.logits_hash, fnv1a_logits(want["logits"]))
-
-
-@pytest.mark.parametrize("board", ["mps2-an385", "mps2-an386"])
-def test_a8_model_runs_bit_exactly_on_emulated_cores(board, cifar, tmp_path):
-    """A model with 8-bit activations (IR v2) on the Cortex-M3 (portable kernels) and the
-    Cortex-M4 (ARMv7E-M kernels where the flavour has them)."""
-    from hostbench.bulk import fnv1a_logits, run_bulk
-    ir = export_model(trained_like_a8_model(seed=7, width=8), name="golden-a8")
+    ir = export_model(make(), name="golden")
     fw = build_firmware(ir, tmp_path / board, board=board, use_platformio=False)
     images = cifar.test_images[:6]
     res = run_bulk(fw.elf, images, board=board, instances=1)

@@ -16,11 +16,9 @@ from trainer.models import build_model
 from trainer.size_report import model_storage
 
 
-def trained_like_model(seed: int = 0, width: int = 16):
-    """A ttq-all-bin model with random TTQ scales and batch-norm statistics (negative
-    gammas included), standing in for a trained one."""
-    torch.manual_seed(seed)
-    model = build_model("ttq-all-bin", width=width)
+def _randomise(model):
+    """Random TTQ scales, activation steps and batch-norm statistics (negative gammas
+    included), standing in for a trained model's."""
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
@@ -31,30 +29,24 @@ def trained_like_model(seed: int = 0, width: int = 16):
                 m.running_var.copy_(torch.rand(c) * 20 + 0.5)
             if hasattr(m, "wp"):
                 m.wp.copy_(torch.rand(()) + 0.3)
-                m.wn.copy_(torch.rand(()) + 0.3)
-        model.fc.bias.copy_(torch.randn(10))
-    return model.eval()
-
-
-def trained_like_a8_model(seed: int = 0, width: int = 8):
-    """A ttq-all-a8 model with random scales, activation steps and batch-norm statistics
-    (negative gammas included), standing in for a trained one."""
-    torch.manual_seed(seed)
-    model = build_model("ttq-all-a8", width=width)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                c = m.num_features
-                m.weight.copy_(torch.randn(c))
-                m.bias.copy_(torch.randn(c) * 0.5)
-                m.running_mean.copy_(torch.randn(c) * 3)
-                m.running_var.copy_(torch.rand(c) * 20 + 0.5)
-            if hasattr(m, "wp"):
-                m.wp.copy_(torch.rand(()) + 0.3)
+                if m.wn is not m.wp:
+                    m.wn.copy_(torch.rand(()) + 0.3)
             if hasattr(m, "step"):
                 m.step.copy_((torch.rand(()) + 0.5) * 0.03)
         model.fc.bias.copy_(torch.randn(10))
     return model.eval()
+
+
+def trained_like_model(seed: int = 0, width: int = 16):
+    """A ttq-all-bin model standing in for a trained one (see :func:`_randomise`)."""
+    torch.manual_seed(seed)
+    return _randomise(build_model("ttq-all-bin", width=width))
+
+
+def trained_like_a8_model(seed: int = 0, width: int = 8):
+    """A ttq-all-a8 model standing in for a trained one (see :func:`_randomise`)."""
+    torch.manual_seed(seed)
+    return _randomise(build_model("ttq-all-a8", width=width))
 
 
 def test_fold_hand_values():

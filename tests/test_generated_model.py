@@ -37,21 +37,15 @@ def run_c(lib: C.CDLL, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return logits, preds
 
 
-def test_generated_model_matches_reference_on_1000_test_images(cifar, tmp_path):
-    ir = export_model(trained_like_model(seed=3))
+@pytest.mark.parametrize("make,n", [(lambda: trained_like_model(seed=3), 1000),
+                                     (lambda: trained_like_a8_model(seed=4, width=8), 300)],
+                         ids=["binary", "a8"])
+def test_generated_model_matches_reference_on_test_images(make, n, cifar, tmp_path):
+    """Binary activations (IR v1), and 8-bit activations (IR v2: requantised convolutions,
+    residual adds, int8 pooling)."""
+    ir = export_model(make())
     lib = build_model_lib(ir, tmp_path)
-    images = cifar.test_images[:1000]
-    logits, preds = run_c(lib, images)
-    want = reference.run(ir, images)
-    assert np.array_equal(logits, want["logits"])
-    assert np.array_equal(preds, want["pred"])
-
-
-def test_generated_a8_model_matches_reference_on_300_test_images(cifar, tmp_path):
-    """8-bit activations (IR v2): requantised convolutions, residual adds, int8 pooling."""
-    ir = export_model(trained_like_a8_model(seed=4, width=8))
-    lib = build_model_lib(ir, tmp_path)
-    images = cifar.test_images[:300]
+    images = cifar.test_images[:n]
     logits, preds = run_c(lib, images)
     want = reference.run(ir, images)
     assert np.array_equal(logits, want["logits"])

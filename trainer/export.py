@@ -102,12 +102,18 @@ def _conv_layer(name: str, unit: ConvBN, src: str, in_shape: tuple[int, int, int
     out = fold_sign_threshold(a * unit_value, b, residual is not None)
     if residual is not None:
         out.residual, out.residual_stride = residual
+    return conv_ir_layer(name, conv, src, in_shape, weights, out)
+
+
+def conv_ir_layer(name: str, conv: QConv2d, src: str, in_shape: tuple[int, int, int],
+                  weights: Weights, output: SignThreshold | Requant) -> Layer:
+    """The IR conv2d of ``conv`` (geometry from the module) on a value of ``in_shape``."""
     k, s, p = conv.kernel_size[0], conv.stride[0], conv.padding[0]
-    cin, h, w = in_shape
+    _, h, w = in_shape
     oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
     return Layer(name=name, op="conv2d", input=src, in_shape=in_shape,
                  out_shape=(conv.out_channels, oh, ow), kernel=k, stride=s, padding=p,
-                 groups=conv.groups, weights=weights, output=out)
+                 groups=conv.groups, weights=weights, output=output)
 
 
 # -- 8-bit activations (IR v2) -----------------------------------------------------------------
@@ -178,12 +184,7 @@ def _a8_conv(name: str, unit: ConvBN, src: str, in_shape: tuple[int, int, int],
     values[np.abs(av) / s_out < REQUANT_DEAD] = 0
     weights = Weights("int8", values) if k is None else \
         Weights("ternary", values, np.array([k, k], np.int32))
-    kk, st, p = conv.kernel_size[0], conv.stride[0], conv.padding[0]
-    cin, h, w = in_shape
-    oh, ow = (h + 2 * p - kk) // st + 1, (w + 2 * p - kk) // st + 1
-    return Layer(name=name, op="conv2d", input=src, in_shape=in_shape,
-                 out_shape=(conv.out_channels, oh, ow), kernel=kk, stride=st, padding=p,
-                 groups=conv.groups, weights=weights, output=rq)
+    return conv_ir_layer(name, conv, src, in_shape, weights, rq)
 
 
 def _a8_add(name: str, branch: Layer, branch_scale: float, other: Layer, other_scale: float,
