@@ -92,3 +92,23 @@ def test_batch_norm_recalibration_averages_whole_batches():
 def test_recipe_rejects_negative_recalibration():
     with pytest.raises(ValueError, match="bn_recalibration_batches"):
         Recipe(bn_recalibration_batches=-1).validate()
+
+
+def test_init_from_same_configuration_continues_every_tensor(cifar, tmp_path):
+    """A new schedule from a checkpoint of the same configuration keeps the trained scales
+    and activation steps; from another configuration the TTQ scales start fresh."""
+    data = small_splits(cifar, 128, 64)
+    base = dict(variant="ttq-all-a8", width=4, blocks_per_stage=1, batch_size=64, lr=0.01)
+    src = Trainer(Recipe(epochs=1, **base), tmp_path / "a", data=data, progress=False,
+                  log=lambda _: None)
+    src.fit()
+    cont = Trainer(Recipe(epochs=1, init_from=str(tmp_path / "a" / "last.pt"), **base),
+                   tmp_path / "b", data=data, progress=False, log=lambda _: None)
+    a, b = src.model.state_dict(), cont.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    other = Trainer(Recipe(epochs=1, init_from=str(tmp_path / "a" / "last.pt"),
+                           **{**base, "variant": "ttq-all-bin"}),
+                    tmp_path / "c", data=data, progress=False, log=lambda _: None)
+    c = other.model.state_dict()
+    wp = [k for k in c if k.endswith(".wp")]
+    assert wp and not any(torch.equal(a[k], c[k]) for k in wp if k in a)

@@ -49,7 +49,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
             ("epochs", int, None), ("batch-size", int, None), ("optimizer", str, "adam | sgd"),
             ("lr", float, None), ("weight-decay", float, None),
             ("schedule", str, "cosine | step | constant"), ("seed", int, None),
-            ("init-from", str, "float checkpoint to fine-tune from"),
+            ("init-from", str, "checkpoint to start from: a float one (TTQ fine-tuning) or one of the same configuration (a new schedule continuing it)"),
             ("time-limit-min", float, "stop after the epoch that crosses this many minutes"),
             ("bn-recalibration-batches", int, "before each validation, re-estimate batch-norm "
              "statistics over this many augmented training batches (0: running averages)")):

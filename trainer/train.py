@@ -142,17 +142,22 @@ def recalibrate_batch_norm(model: torch.nn.Module, images: torch.Tensor, batches
     return n
 
 
-def load_float_init(model: DWSResNet, path: str | Path) -> list[str]:
-    """Copy matching tensors from a (float) checkpoint; returns the names copied.
+def load_init(model: DWSResNet, path: str | Path) -> tuple[list[str], bool]:
+    """Copy matching tensors from a checkpoint; returns (names copied, continued).
 
-    TTQ layers start from the float weights, as in the papers' fine-tuning recipe.
+    From a float checkpoint (or one of another quantization scheme), TTQ layers start from its
+    latent weights and keep fresh scales, as in the papers' fine-tuning recipe. From a
+    checkpoint of the same configuration every tensor is copied, scales and activation steps
+    included, so a new schedule continues the trained network (``continued`` is True).
     """
-    state = torch.load(path, map_location="cpu", weights_only=False)["model"]
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    state = ckpt["model"]
     own = model.state_dict()
+    continued = ckpt.get("config") == model.config
     copied = [k for k, v in state.items() if k in own and own[k].shape == v.shape
-              and not k.endswith((".wp", ".wn"))]
+              and (continued or not k.endswith((".wp", ".wn")))]
     model.load_state_dict({k: state[k] for k in copied}, strict=False)
-    return copied
+    return copied, continued
 
 
 def init_ttq_from_weights(model: torch.nn.Module) -> None:
@@ -182,9 +187,11 @@ class Trainer:
         torch.manual_seed(recipe.seed)
         self.model = build_model(recipe.variant, recipe.width, recipe.blocks_per_stage)
         if recipe.init_from:
-            copied = load_float_init(self.model, recipe.init_from)
-            log(f"initialised {len(copied)} tensors from {recipe.init_from}")
-        init_ttq_from_weights(self.model)
+            copied, continued = load_init(self.model, recipe.init_from)
+            log(f"initialised {len(copied)} tensors from {recipe.init_from}"
+                + (" (same configuration: continuing it)" if continued else ""))
+        if not (recipe.init_from and continued):
+            init_ttq_from_weights(self.model)
         self.model.to(self.device, memory_format=torch.channels_last)
         self.opt = make_optimizer(self.model, recipe)
         self.steps_per_epoch = math.ceil(len(self.data.train) / recipe.batch_size)
