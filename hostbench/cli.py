@@ -139,6 +139,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--board", default=DEFAULT_BOARD)
     k.add_argument("--kernels", help="flavour to compare with ref (default: the board's)")
     k.add_argument("--json", type=Path, help="also write the rows as JSON")
+    k.add_argument("--only", choices=["pw", "dw", "pw8", "dw8", "input"],
+                   help="just the fixed-shape cases of one kernel: pw/dw binary activations, "
+                   "pw8/dw8 int8 activations, input the int8 input conv")
     k.add_argument("--network", type=Path, metavar="MODEL",
                    help="instead of the fixed shapes: every convolution of MODEL (IR file, zoo "
                    "folder or name), binary kernels (optimised and portable) beside the same "
@@ -402,7 +405,7 @@ def cmd_kernelbench(args: argparse.Namespace) -> int:
             args.json.write_text(json.dumps([{"layer": r.name, "kind": r.kind, "macs": r.macs,
                                               **r.ticks} for r in net], indent=1))
         return 0
-    rows = run_kernelbench(args.board, args.kernels)
+    rows = run_kernelbench(args.board, args.kernels, only=args.only)
     print(f"{args.board} ({board.core}), counter: {board.counter}")
     print(format_rows(rows, "instr" if board.counter == "instructions" else "cycles"))
     if args.json:

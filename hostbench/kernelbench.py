@@ -3,7 +3,8 @@ portable reference twin, both in the same emulated firmware image (the kernel jo
 timed with the board counter (instructions under QEMU). Prints MACs per instruction.
 
 A MAC here is one weight x activation product of the layer as specified (binary x ternary for
-pw/dw, int8 x int8 for the input conv), border taps of a 3x3 window included."""
+pw/dw, ternary x int8 for the int8-activation pw8/dw8, int8 x int8 for the input conv), border
+taps of a 3x3 window included."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from codegen import pack
-from codegen.ir import Layer, SignThreshold, Weights
+from codegen.int8_reference import random_requant
+from codegen.ir import Layer, Requant as IRRequant, SignThreshold, Weights
 from codegen.ir.model import conv_out_size
 
 from .boards import get_board
@@ -23,7 +25,7 @@ from .kernel_jobs import KernelRunner
 @dataclass
 class KernelCase:
     name: str
-    op: str             # pw | dw | input
+    op: str             # pw | dw (binary activations) | pw8 | dw8 (int8 activations) | input
     cin: int
     cout: int
     size: int           # input height = width
@@ -31,9 +33,9 @@ class KernelCase:
 
     @property
     def macs(self) -> int:
-        if self.op == "pw":
+        if self.op in ("pw", "pw8"):
             return self.cin * self.cout * self.size * self.size
-        if self.op == "dw":
+        if self.op in ("dw", "dw8"):
             return 9 * self.cin * self.size * self.size
         return 9 * self.cin * self.cout * self.size * self.size
 
@@ -50,13 +52,33 @@ CASES = [
     KernelCase("dw 64 8x8, wp==wn", "dw", 64, 64, 8, True),
     KernelCase("dw 16 32x32, wp==wn", "dw", 16, 16, 32, True),
     KernelCase("input 3->16 32x32 int8", "input", 3, 16, 32),
+    KernelCase("pw8 20->20 32x32, wp==wn", "pw8", 20, 20, 32, True),
+    KernelCase("pw8 40->40 16x16, wp==wn", "pw8", 40, 40, 16, True),
+    KernelCase("pw8 80->80 8x8, wp==wn", "pw8", 80, 80, 8, True),
+    KernelCase("pw8 64->64 8x8, wp!=wn", "pw8", 64, 64, 8),
+    KernelCase("dw8 20 32x32, wp==wn", "dw8", 20, 20, 32, True),
+    KernelCase("dw8 80 8x8, wp==wn", "dw8", 80, 80, 8, True),
 ]
 
 
 def make_layer(case: KernelCase, rng: np.random.Generator) -> tuple[Layer, np.ndarray]:
-    """A random layer for ``case`` and its packed input."""
-    k, groups = (1, 1) if case.op == "pw" else (3, case.cin if case.op == "dw" else 1)
-    pad = 0 if case.op == "pw" else 1
+    """A random layer for ``case`` and its input (packed bits; int8 [H][W][C] for pw8/dw8)."""
+    k = 1 if case.op in ("pw", "pw8") else 3
+    groups = case.cin if case.op in ("dw", "dw8") else 1
+    pad = 0 if k == 1 else 1
+    out = conv_out_size(case.size, k, 1, pad)
+    if case.op in ("pw8", "dw8"):
+        shape = (case.cout, case.cin // groups, k, k)
+        scales = rng.integers(1, 17, 2).astype(np.int32)
+        if case.equal_scales:
+            scales[1] = scales[0]
+        weights = Weights("ternary", rng.integers(-1, 2, shape).astype(np.int8), scales)
+        rq = random_requant(rng, case.cout, int(scales.max()) * k * k * case.cin // groups, 0)
+        layer = Layer(name=case.name, op="conv2d", input="x",
+                      in_shape=(case.cin, case.size, case.size), out_shape=(case.cout, out, out),
+                      kernel=k, stride=1, padding=pad, groups=groups, weights=weights,
+                      output=IRRequant(rq.bias, rq.mult, rq.shift.astype(np.int8), 0))
+        return layer, rng.integers(0, 128, (case.size, case.size, case.cin)).astype(np.int8)
     if case.op == "input":
         weights = Weights("int8", rng.integers(-127, 128, (case.cout, case.cin, 3, 3))
                           .astype(np.int8))
@@ -71,7 +93,6 @@ def make_layer(case: KernelCase, rng: np.random.Generator) -> tuple[Layer, np.nd
         x = pack.pack_binary(rng.choice(np.array([-1, 1], np.int8),
                                         (case.cin, case.size, case.size)))
         spread = 4096 * 4
-    out = conv_out_size(case.size, k, 1, pad)
     layer = Layer(name=case.name, op="conv2d", input="x", in_shape=(case.cin, case.size, case.size),
                   out_shape=(case.cout, out, out), kernel=k, stride=1, padding=pad,
                   groups=groups, weights=weights,
@@ -86,17 +107,25 @@ def _run(calls: EmulatedBoard, case: KernelCase, layer: Layer, x: np.ndarray) ->
         return calls.pw_ternary_bin(layer, x)
     if case.op == "dw":
         return calls.dw_ternary_bin(layer, x)
+    if case.op == "pw8":
+        return calls.pw_ternary_s8(layer, x)
+    if case.op == "dw8":
+        return calls.dw_ternary_s8(layer, x)
     return calls.conv_input_s8(layer, x)
 
 
-def run_kernelbench(board: str, flavour: str | None = None, seed: int = 0) -> list[dict]:
-    """Time every case on ``board`` for its flavour (or ``flavour``) and the portable twin."""
+def run_kernelbench(board: str, flavour: str | None = None, seed: int = 0,
+                    only: str | None = None) -> list[dict]:
+    """Time every case on ``board`` for its flavour (or ``flavour``) and the portable twin;
+    ``only``: just the cases of that op (pw, dw, pw8, dw8, input)."""
     spec = get_board(board)
     runner = KernelRunner(flavour or spec.kernels, board)
     rng = np.random.default_rng(seed)
     rows = []
     for case in CASES:
-        layer, x = make_layer(case, rng)
+        layer, x = make_layer(case, rng)  # drawn for every case: the same layers either way
+        if only and case.op != only:
+            continue
         opt, ref = EmulatedBoard(runner), EmulatedBoard(runner, reference=True)
         out_opt, out_ref = _run(opt, case, layer, x), _run(ref, case, layer, x)
         if not np.array_equal(out_opt, out_ref):

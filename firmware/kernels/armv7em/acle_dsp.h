@@ -1,5 +1,5 @@
 /* The ACLE DSP intrinsics the ARMv7E-M kernels use: __smlad, __sxtb16, __usada8, __smlabb,
- * __smlatt.
+ * __smlatt, __ssat, __usat.
  *
  * GCC's <arm_acle.h> provides them from GCC 10 on. Older toolchains (some PlatformIO platforms
  * still ship GCC 7-9) get single-instruction inline-assembly versions with the same
@@ -54,6 +54,19 @@ static inline int32_t trit_smlatt(uint32_t a, uint32_t b, int32_t sum) {
 #define __smlatt(a, b, sum) trit_smlatt((a), (b), (sum))
 #define __sxtb16(x) trit_sxtb16(x)
 #define __usada8(a, b, acc) trit_usada8((a), (b), (acc))
+/* saturate to a signed `bits`-bit / unsigned `bits`-bit range (bits a constant) */
+#define __ssat(x, bits)                                                                        \
+    __extension__({                                                                            \
+        int32_t r_;                                                                            \
+        __asm__("ssat %0, %1, %2" : "=r"(r_) : "I"(bits), "r"((int32_t)(x)));                 \
+        r_;                                                                                    \
+    })
+#define __usat(x, bits)                                                                        \
+    __extension__({                                                                            \
+        uint32_t r_;                                                                           \
+        __asm__("usat %0, %1, %2" : "=r"(r_) : "I"(bits), "r"((int32_t)(x)));                 \
+        r_;                                                                                    \
+    })
 
 #else
 #include <arm_acle.h>

@@ -1,14 +1,121 @@
 /* ARMv7E-M flavour: depthwise ternary x int8 convolution with requantised int8 outputs
- * (int8-activation models, IR v2; kernels.h). With wp == wn the codes ([C][K*K] int8, the
- * layout of int8 depthwise weights) go through the int8 depthwise kernel, four channels per
- * word with SMLABB / SMLATT, and each sum is multiplied by wp; unequal scales sum P and N
- * apart. */
+ * (int8-activation models, IR v2; kernels.h).
+ * - 3 x 3, wp == wn, act_min 0 or -128 and a multiple of 4 channels (the models' case): the
+ *   codes are widened once per call into int16 pairs, [group of 4 channels][tap] x 2 words
+ *   (channels 0 and 2, then 1 and 3, SXTB16 order); four channels per input word with
+ *   SMLABB / SMLATT, the nine taps unrolled where the window lies inside the image, and the
+ *   requantisation ends in one saturation (requant_sat).
+ * - other wp == wn layers: the int8 depthwise kernel on the codes, each sum times wp.
+ * - unequal scales: P and N summed apart. */
 #include "int8_dot.h"
 #include "trit/kernels.h"
+
+/* Sums of one group of 4 channels over the window rows ky0..ky1-1 and columns kx0..kx1-1;
+ * `a` points at the window's top-left input (channel 4g), wg at the group's widened codes. */
+static void group_sums(const int8_t *a, int row_bytes, int c, const uint32_t *wg, int ky0,
+                       int ky1, int kx0, int kx1, int32_t s[4]) {
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int ky = ky0; ky < ky1; ++ky)
+        for (int kx = kx0; kx < kx1; ++kx) {
+            const uint32_t av = trit_load_u32(a + ky * row_bytes + kx * c);
+            const uint32_t a02 = __sxtb16(av), a13 = trit_sxtb16_ror8(av);
+            const uint32_t w02 = wg[2 * (3 * ky + kx)], w13 = wg[2 * (3 * ky + kx) + 1];
+            s0 = __smlabb(a02, w02, s0);
+            s2 = __smlatt(a02, w02, s2);
+            s1 = __smlabb(a13, w13, s1);
+            s3 = __smlatt(a13, w13, s3);
+        }
+    s[0] = s0;
+    s[1] = s1;
+    s[2] = s2;
+    s[3] = s3;
+}
+
+/* One tap of the whole-window sums (group_sums_full). */
+#define TAP(t, offset)                                                                         \
+    do {                                                                                       \
+        const uint32_t av = trit_load_u32(a + (offset));                                       \
+        const uint32_t a02 = __sxtb16(av), a13 = trit_sxtb16_ror8(av);                         \
+        const uint32_t w02 = wg[2 * (t)], w13 = wg[2 * (t) + 1];                               \
+        s0 = __smlabb(a02, w02, s0);                                                           \
+        s2 = __smlatt(a02, w02, s2);                                                           \
+        s1 = __smlabb(a13, w13, s1);                                                           \
+        s3 = __smlatt(a13, w13, s3);                                                           \
+    } while (0)
+
+/* group_sums over the whole 3 x 3 window, the nine taps unrolled. */
+static inline __attribute__((always_inline)) void
+group_sums_full(const int8_t *a, int row_bytes, int c, const uint32_t *wg, int32_t s[4]) {
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    TAP(0, 0);
+    TAP(1, c);
+    TAP(2, 2 * c);
+    a += row_bytes;
+    TAP(3, 0);
+    TAP(4, c);
+    TAP(5, 2 * c);
+    a += row_bytes;
+    TAP(6, 0);
+    TAP(7, c);
+    TAP(8, 2 * c);
+    s[0] = s0;
+    s[1] = s1;
+    s[2] = s2;
+    s[3] = s3;
+}
+#undef TAP
+
+static inline __attribute__((always_inline)) void
+dw3_rows(const int8_t *in, int h, int w, int c, const uint32_t *wt, int32_t wp, int stride,
+         int pad, const trit_requant_t *rq, int8_t *out, int relu) {
+    const int oh = (h + 2 * pad - 3) / stride + 1, ow = (w + 2 * pad - 3) / stride + 1;
+    const int32_t *const bias = rq->bias, *const mult = rq->mult, *const shift = rq->shift;
+    int32_t r[4];
+    for (int oy = 0; oy < oh; ++oy) {
+        const int y0 = oy * stride - pad;
+        const int ky0 = y0 < 0 ? -y0 : 0, ky1 = y0 + 3 > h ? h - y0 : 3;
+        for (int ox = 0; ox < ow; ++ox) {
+            const int x0 = ox * stride - pad;
+            const int kx0 = x0 < 0 ? -x0 : 0, kx1 = x0 + 3 > w ? w - x0 : 3;
+            const int full = ky0 == 0 && ky1 == 3 && kx0 == 0 && kx1 == 3;
+            const int8_t *a = in + (y0 * w + x0) * c;
+            int8_t *y = out + (oy * ow + ox) * c;
+            for (int ch = 0; ch < c; ch += 4) {
+                if (full)
+                    group_sums_full(a + ch, w * c, c, wt + 18 * (ch / 4), r);
+                else
+                    group_sums(a + ch, w * c, c, wt + 18 * (ch / 4), ky0, ky1, kx0, kx1, r);
+                y[ch] = (int8_t)requant_sat(wp * r[0], bias[ch], mult[ch], shift[ch], relu);
+                y[ch + 1] = (int8_t)requant_sat(wp * r[1], bias[ch + 1], mult[ch + 1],
+                                                shift[ch + 1], relu);
+                y[ch + 2] = (int8_t)requant_sat(wp * r[2], bias[ch + 2], mult[ch + 2],
+                                                shift[ch + 2], relu);
+                y[ch + 3] = (int8_t)requant_sat(wp * r[3], bias[ch + 3], mult[ch + 3],
+                                                shift[ch + 3], relu);
+            }
+        }
+    }
+}
 
 void trit_dw_ternary_s8(const int8_t *in, int h, int w, int c, const int8_t *codes,
                         trit_scales_t s, int k, int stride, int pad, const trit_requant_t *rq,
                         int8_t *out, int32_t *scratch) {
+    if (s.wp == s.wn && k == 3 && c % 4 == 0 && 18 * (c / 4) <= TRIT_SCRATCH_INTS(c) &&
+        (rq->act_min == 0 || rq->act_min == -128)) {
+        uint32_t *const wt = (uint32_t *)scratch;
+        for (int g = 0; g < c / 4; ++g)
+            for (int t = 0; t < 9; ++t)
+                for (int half = 0; half < 2; ++half) {
+                    const int8_t lo = codes[(4 * g + half) * 9 + t],
+                                 hi = codes[(4 * g + half + 2) * 9 + t];
+                    wt[18 * g + 2 * t + half] = (uint16_t)lo | (uint32_t)(uint16_t)hi << 16;
+                }
+        if (rq->act_min == 0)
+            dw3_rows(in, h, w, c, wt, s.wp, stride, pad, rq, out, 1);
+        else
+            dw3_rows(in, h, w, c, wt, s.wp, stride, pad, rq, out, 0);
+        return;
+    }
     if (s.wp == s.wn) {
         trit_armv7em_dw_s8_scaled(in, h, w, c, codes, s.wp, k, stride, pad, rq, out, scratch);
         return;

@@ -51,4 +51,51 @@ static inline void dot_2x2(const uint32_t *pa, const uint32_t *pb, const int8_t 
     s[3] = b1;
 }
 
+/* Widen n bytes into pairs[2 * ceil(n / 4)] like widen_pairs, the bytes past n read as 0
+ * (nothing is read beyond bytes[n - 1]). */
+static inline void widen_pairs_padded(const int8_t *bytes, int n, uint32_t *pairs) {
+    widen_pairs(bytes, n, pairs);
+    const int g = n / 4;
+    if (n % 4) {
+        uint32_t p = 0;
+        for (int i = 0; i < n % 4; ++i) p |= (uint32_t)(uint8_t)bytes[4 * g + i] << (8 * i);
+        pairs[2 * g] = __sxtb16(p);
+        pairs[2 * g + 1] = trit_sxtb16_ror8(p);
+    }
+}
+
+/* Sums over `words` (even) int16-pair words: patches pa, pb times weight rows w0, w1, all
+ * pre-widened in the same order; 4 SMLAD per 4 loads. */
+static inline void dot_2x2_pairs(const uint32_t *pa, const uint32_t *pb, const uint32_t *w0,
+                                 const uint32_t *w1, int words, int32_t s[4]) {
+    int32_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+    for (int i = 0; i < words; i += 2) {
+        uint32_t x = pa[i], y = pb[i], u = w0[i], v = w1[i];
+        a0 = __smlad(x, u, a0);
+        a1 = __smlad(x, v, a1);
+        b0 = __smlad(y, u, b0);
+        b1 = __smlad(y, v, b1);
+        x = pa[i + 1], y = pb[i + 1], u = w0[i + 1], v = w1[i + 1];
+        a0 = __smlad(x, u, a0);
+        a1 = __smlad(x, v, a1);
+        b0 = __smlad(y, u, b0);
+        b1 = __smlad(y, v, b1);
+    }
+    s[0] = a0;
+    s[1] = a1;
+    s[2] = b0;
+    s[3] = b1;
+}
+
+/* trit_requant of acc for one channel (bias, mult, shift = its parameters), bit-exact, with
+ * the rounding shift as ((hi >> (r - 1)) + 1) >> 1 and the clamp as one saturation: USAT to
+ * 0..127 when relu (act_min 0), SSAT to -128..127 otherwise (act_min -128). */
+static inline __attribute__((always_inline)) int32_t requant_sat(int32_t acc, int32_t bias,
+                                                                 int32_t mult, int32_t shift,
+                                                                 int relu) {
+    const int32_t hi = (int32_t)(((int64_t)(acc + bias) * mult) >> 32);
+    const int32_t y = ((hi >> (shift - 33)) + 1) >> 1;
+    return relu ? (int32_t)__usat(y, 7) : __ssat(y, 8);
+}
+
 #endif
