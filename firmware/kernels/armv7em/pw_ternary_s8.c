@@ -49,11 +49,11 @@ static void pw_loops(const int8_t *in, int pixels, int cin, const uint32_t *sign
         }
 }
 
-/* Codes of channel o as int16 pairs in SXTB16 order, 2 * groups words: word 2g holds the
- * codes of inputs 4g (low half) and 4g + 2, word 2g + 1 those of 4g + 1 and 4g + 3; 0 past
- * cin. */
+/* Codes of channel o as int16 pairs in SXTB16 order, 2 * groups words `step` words apart:
+ * word 2g holds the codes of inputs 4g (low half) and 4g + 2, word 2g + 1 those of 4g + 1 and
+ * 4g + 3; 0 past cin. */
 static void unpack_pairs(const uint32_t *sign, const uint32_t *nz, int nw, int cin, int o,
-                         uint32_t *row, int groups) {
+                         uint32_t *row, int groups, int step) {
     for (int g = 0; g < groups; ++g) {
         uint32_t half[4];
         for (int k = 0; k < 4; ++k) {
@@ -61,56 +61,100 @@ static void unpack_pairs(const uint32_t *sign, const uint32_t *nz, int nw, int c
             const uint32_t bit = 1u << (i % 32), word = (uint32_t)(o * nw + i / 32);
             half[k] = i >= cin || !(nz[word] & bit) ? 0u : (sign[word] & bit) ? 0xffffu : 1u;
         }
-        row[2 * g] = half[0] | half[2] << 16;
-        row[2 * g + 1] = half[1] | half[3] << 16;
+        row[2 * g * step] = half[0] | half[2] << 16;
+        row[(2 * g + 1) * step] = half[1] | half[3] << 16;
     }
 }
 
-/* The wp == wn path: rows[j] are channel o0 + j's codes as pairs (row_words each). */
+/* Sums of one pixel's pairs x (words, even, > 0) with four channels' code pairs interleaved
+ * in w (word i of channel k at w[4 i + k]). Per pass of two pair words (16 products): one LDRD
+ * of the pixel, four of the codes and eight SMLAD (GCC loads the codes one word at a time). */
+static inline __attribute__((always_inline)) void dot_1x4_pairs(const uint32_t *x,
+                                                                const uint32_t *w, int words,
+                                                                int32_t s[4]) {
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    const uint32_t *const end = x + words;
+    uint32_t x0, x1, u0, u1, u2, u3;
+    __asm__ volatile("1:\n\t"
+                     "ldrd %[x0], %[x1], [%[x]], #8\n\t"
+                     "ldrd %[u0], %[u1], [%[w]], #8\n\t"
+                     "ldrd %[u2], %[u3], [%[w]], #8\n\t"
+                     "smlad %[s0], %[x0], %[u0], %[s0]\n\t"
+                     "smlad %[s1], %[x0], %[u1], %[s1]\n\t"
+                     "smlad %[s2], %[x0], %[u2], %[s2]\n\t"
+                     "smlad %[s3], %[x0], %[u3], %[s3]\n\t"
+                     "ldrd %[u0], %[u1], [%[w]], #8\n\t"
+                     "ldrd %[u2], %[u3], [%[w]], #8\n\t"
+                     "smlad %[s0], %[x1], %[u0], %[s0]\n\t"
+                     "smlad %[s1], %[x1], %[u1], %[s1]\n\t"
+                     "smlad %[s2], %[x1], %[u2], %[s2]\n\t"
+                     "smlad %[s3], %[x1], %[u3], %[s3]\n\t"
+                     "cmp %[x], %[end]\n\t"
+                     "bne 1b"
+                     : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [x] "+r"(x),
+                       [w] "+r"(w), [x0] "=&r"(x0), [x1] "=&r"(x1), [u0] "=&r"(u0),
+                       [u1] "=&r"(u1), [u2] "=&r"(u2), [u3] "=&r"(u3)
+                     : [end] "r"(end)
+                     : "cc", "memory");
+    s[0] = s0;
+    s[1] = s1;
+    s[2] = s2;
+    s[3] = s3;
+}
+
+/* The wp == wn path over one tile of n_ch channels from o0: rows holds them in groups of 4,
+ * interleaved (dot_1x4_pairs), 4 * row_words words per group. */
 static inline __attribute__((always_inline)) void
 pw_equal_tile(const int8_t *in, int pixels, int cin, int32_t wp, int cout, int o0, int n_ch,
               const uint32_t *rows, int row_words, const trit_requant_t *rq, int8_t *out,
-              uint32_t *pa, uint32_t *pb_own, int relu) {
+              uint32_t *px, int relu) {
     int32_t r[4];
     /* locals: stores through int8_t pointers would otherwise reload them */
     const int32_t *const bias = rq->bias + o0, *const mult = rq->mult + o0,
                          *const shift = rq->shift + o0;
-    for (int p = 0; p < pixels; p += 2) {
-        const int two = p + 1 < pixels;
-        uint32_t *pb = two ? pb_own : pa;
-        widen_pairs_padded(in + p * cin, cin, pa);
-        if (two) widen_pairs_padded(in + (p + 1) * cin, cin, pb);
-        int8_t *ya = out + p * cout + o0, *yb = ya + cout;
-        for (int j = 0; j < n_ch; j += 2) {
-            /* an odd last channel is paired with itself */
-            const int j1 = j + 1 < n_ch ? j + 1 : j;
-            dot_2x2_pairs(pa, pb, rows + j * row_words, rows + j1 * row_words, row_words, r);
-            const int32_t b0 = bias[j], m0 = mult[j], s0 = shift[j];
-            ya[j] = (int8_t)requant_sat(wp * r[0], b0, m0, s0, relu);
-            if (two) yb[j] = (int8_t)requant_sat(wp * r[2], b0, m0, s0, relu);
-            if (j + 1 < n_ch) {
-                const int32_t b1 = bias[j + 1], m1 = mult[j + 1], s1 = shift[j + 1];
-                ya[j + 1] = (int8_t)requant_sat(wp * r[1], b1, m1, s1, relu);
-                if (two) yb[j + 1] = (int8_t)requant_sat(wp * r[3], b1, m1, s1, relu);
-            }
+    const int full = n_ch & ~3;
+    for (int p = 0; p < pixels; ++p) {
+        widen_pairs_padded(in + p * cin, cin, px);
+        int8_t *const y = out + p * cout + o0;
+        int j = 0;
+        for (; j < full; j += 4) {
+            dot_1x4_pairs(px, rows + j * row_words, row_words, r);
+            y[j] = (int8_t)requant_sat(wp * r[0], bias[j], mult[j], shift[j], relu);
+            y[j + 1] = (int8_t)requant_sat(wp * r[1], bias[j + 1], mult[j + 1], shift[j + 1],
+                                           relu);
+            y[j + 2] = (int8_t)requant_sat(wp * r[2], bias[j + 2], mult[j + 2], shift[j + 2],
+                                           relu);
+            y[j + 3] = (int8_t)requant_sat(wp * r[3], bias[j + 3], mult[j + 3], shift[j + 3],
+                                           relu);
+        }
+        if (j < n_ch) { /* a last group of 1 to 3 channels (zero codes beyond) */
+            dot_1x4_pairs(px, rows + j * row_words, row_words, r);
+            for (int k = 0; j + k < n_ch; ++k)
+                y[j + k] = (int8_t)requant_sat(wp * r[k], bias[j + k], mult[j + k],
+                                               shift[j + k], relu);
         }
     }
 }
 
+/* tile: channels per tile, a multiple of 4. */
 static void pw_equal(const int8_t *in, int pixels, int cin, const uint32_t *sign,
                      const uint32_t *nz, int32_t wp, int cout, const trit_requant_t *rq,
-                     int8_t *out, uint32_t *pa, uint32_t *pb, uint32_t *rows, int tile) {
+                     int8_t *out, uint32_t *px, uint32_t *rows, int tile) {
     const int nw = TRIT_WORDS(cin), groups = (cin + 3) / 4, row_words = 2 * groups;
     for (int o0 = 0; o0 < cout; o0 += tile) {
         const int n_ch = cout - o0 < tile ? cout - o0 : tile;
-        for (int j = 0; j < n_ch; ++j)
-            unpack_pairs(sign, nz, nw, cin, o0 + j, rows + j * row_words, groups);
+        for (int j = 0; j < ((n_ch + 3) & ~3); ++j) {
+            uint32_t *const row = rows + (j & ~3) * row_words + (j & 3);
+            if (j < n_ch) {
+                unpack_pairs(sign, nz, nw, cin, o0 + j, row, groups, 4);
+            } else {
+                for (int i = 0; i < row_words; ++i) row[4 * i] = 0;
+            }
+        }
         if (rq->act_min == 0)
-            pw_equal_tile(in, pixels, cin, wp, cout, o0, n_ch, rows, row_words, rq, out, pa,
-                          pb, 1);
+            pw_equal_tile(in, pixels, cin, wp, cout, o0, n_ch, rows, row_words, rq, out, px, 1);
         else
-            pw_equal_tile(in, pixels, cin, wp, cout, o0, n_ch, rows, row_words, rq, out, pa,
-                          pb, 0);
+            pw_equal_tile(in, pixels, cin, wp, cout, o0, n_ch, rows, row_words, rq, out, px, 0);
     }
 }
 
@@ -120,13 +164,12 @@ void trit_pw_ternary_s8(const int8_t *in, int pixels, int cin, const uint32_t *s
     const int nw = TRIT_WORDS(cin), pair_words = 2 * (cin / 4), stride = 4 * ((cin + 3) / 4);
     const int equal = s.wp == s.wn;
     if (equal && (rq->act_min == 0 || rq->act_min == -128)) {
-        /* scratch: pairs of pixel a and b, then the tile's rows of pairs */
+        /* scratch: the pixel's pairs, then the tile's rows of pairs */
         const int words = 2 * ((cin + 3) / 4);
-        const int tile = (TRIT_SCRATCH_INTS(cout) - 2 * words) / words;
-        if (tile >= 2) {
-            uint32_t *const pa = (uint32_t *)scratch;
-            pw_equal(in, pixels, cin, sign, nz, s.wp, cout, rq, out, pa, pa + words,
-                     pa + 2 * words, tile);
+        const int tile = ((TRIT_SCRATCH_INTS(cout) - words) / words) & ~3;
+        if (tile >= 4) {
+            uint32_t *const px = (uint32_t *)scratch;
+            pw_equal(in, pixels, cin, sign, nz, s.wp, cout, rq, out, px, px + words, tile);
             return;
         }
     }
