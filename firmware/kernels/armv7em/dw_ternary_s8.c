@@ -65,6 +65,16 @@ group_sums_full(const int8_t *a, int row_bytes, int c, const uint32_t *wg, int32
 }
 #undef TAP
 
+/* Requantise four channels' sums into y[0..3]. */
+static inline __attribute__((always_inline)) void
+store4(int8_t *y, const int32_t r[4], int32_t wp, const int32_t *bias, const int32_t *mult,
+       const int32_t *shift, int relu) {
+    y[0] = (int8_t)requant_sat(wp * r[0], bias[0], mult[0], shift[0], relu);
+    y[1] = (int8_t)requant_sat(wp * r[1], bias[1], mult[1], shift[1], relu);
+    y[2] = (int8_t)requant_sat(wp * r[2], bias[2], mult[2], shift[2], relu);
+    y[3] = (int8_t)requant_sat(wp * r[3], bias[3], mult[3], shift[3], relu);
+}
+
 static inline __attribute__((always_inline)) void
 dw3_rows(const int8_t *in, int h, int w, int c, const uint32_t *wt, int32_t wp, int stride,
          int pad, const trit_requant_t *rq, int8_t *out, int relu) {
@@ -85,13 +95,7 @@ dw3_rows(const int8_t *in, int h, int w, int c, const uint32_t *wt, int32_t wp, 
                     group_sums_full(a + ch, w * c, c, wt + 18 * (ch / 4), r);
                 else
                     group_sums(a + ch, w * c, c, wt + 18 * (ch / 4), ky0, ky1, kx0, kx1, r);
-                y[ch] = (int8_t)requant_sat(wp * r[0], bias[ch], mult[ch], shift[ch], relu);
-                y[ch + 1] = (int8_t)requant_sat(wp * r[1], bias[ch + 1], mult[ch + 1],
-                                                shift[ch + 1], relu);
-                y[ch + 2] = (int8_t)requant_sat(wp * r[2], bias[ch + 2], mult[ch + 2],
-                                                shift[ch + 2], relu);
-                y[ch + 3] = (int8_t)requant_sat(wp * r[3], bias[ch + 3], mult[ch + 3],
-                                                shift[ch + 3], relu);
+                store4(y + ch, r, wp, bias + ch, mult + ch, shift + ch, relu);
             }
         }
     }

@@ -1,5 +1,5 @@
-/* Portable flavour (used by every flavour): the residual add with the option-A shortcut and
- * the global sum pooling of int8-activation models (IR v2, kernels.h). */
+/* Portable flavour: the residual add with the option-A shortcut of int8-activation models
+ * (IR v2, kernels.h). */
 #include "trit/kernels.h"
 
 void trit_add_residual_s8(const int8_t *a, int h, int w, int c, const int8_t *b, int b_w,
@@ -19,10 +19,4 @@ void trit_add_residual_s8(const int8_t *a, int h, int w, int c, const int8_t *b,
                 op[ch] = (int8_t)v;
             }
         }
-}
-
-void trit_global_sum_pool_s8(const int8_t *in, int pixels, int c, int32_t *out) {
-    for (int ch = 0; ch < c; ++ch) out[ch] = 0;
-    for (int p = 0; p < pixels; ++p)
-        for (int ch = 0; ch < c; ++ch) out[ch] += in[p * c + ch];
 }
