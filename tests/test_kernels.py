@@ -185,9 +185,13 @@ def test_kernelbench_flavours_agree_on_every_case(capsys):
     assert main(["kernelbench", "--board", "mps2-an386"]) == 0
     out = capsys.readouterr().out
     from hostbench.kernelbench import CASES
-    rows = [line for line in out.splitlines() if line.startswith(("pw ", "dw ", "input "))]
+    rows = [line for line in out.splitlines() if line.startswith(("pw", "dw", "input "))]
     assert len(rows) == len(CASES)
     assert all(int(r.split()[-4].replace(",", "")) > 0 for r in rows)
+    assert main(["kernelbench", "--board", "mps2-an386", "--only", "dw8"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("dw")]
+    assert len(rows) == sum(c.op == "dw8" for c in CASES) > 0
+    assert all(r.startswith("dw8 ") for r in rows)
 
 
 # ---- int8 comparison kernels (the CMSIS-NN-style baseline of `trit kernelbench --network`) ----
