@@ -31,33 +31,35 @@ static void group_sums(const int8_t *a, int row_bytes, int c, const uint32_t *wg
     s[3] = s3;
 }
 
-/* One tap of the whole-window sums (group_sums_full). */
-#define TAP(t, offset)                                                                         \
-    do {                                                                                       \
-        const uint32_t av = trit_load_u32(a + (offset));                                       \
-        const uint32_t a02 = __sxtb16(av), a13 = trit_sxtb16_ror8(av);                         \
-        const uint32_t w02 = wg[2 * (t)], w13 = wg[2 * (t) + 1];                               \
-        s0 = __smlabb(a02, w02, s0);                                                           \
-        s2 = __smlatt(a02, w02, s2);                                                           \
-        s1 = __smlabb(a13, w13, s1);                                                           \
-        s3 = __smlatt(a13, w13, s3);                                                           \
-    } while (0)
+/* One tap of group_sums_full: the input word at address `at`, its bytes 0, 2 and 1, 3
+ * widened, the tap's two code words by LDRD (post-increment), four SMLAxy. */
+#define TAP(at)                                                                                \
+    "ldr %[av], " at "\n\t"                                                                   \
+    "ldrd %[w02], %[w13], [%[wg]], #8\n\t"                                                    \
+    "sxtb16 %[a13], %[av], ror #8\n\t"                                                        \
+    "sxtb16 %[av], %[av]\n\t"                                                                 \
+    "smlabb %[s0], %[av], %[w02], %[s0]\n\t"                                                  \
+    "smlatt %[s2], %[av], %[w02], %[s2]\n\t"                                                  \
+    "smlabb %[s1], %[a13], %[w13], %[s1]\n\t"                                                 \
+    "smlatt %[s3], %[a13], %[w13], %[s3]\n\t"
 
-/* group_sums over the whole 3 x 3 window, the nine taps unrolled. */
+/* group_sums over the whole 3 x 3 window, the nine taps unrolled in inline assembly (GCC's
+ * version of the same C kept a register per tap address and spilled). wg is word aligned. */
 static inline __attribute__((always_inline)) void
 group_sums_full(const int8_t *a, int row_bytes, int c, const uint32_t *wg, int32_t s[4]) {
     int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    TAP(0, 0);
-    TAP(1, c);
-    TAP(2, 2 * c);
-    a += row_bytes;
-    TAP(3, 0);
-    TAP(4, c);
-    TAP(5, 2 * c);
-    a += row_bytes;
-    TAP(6, 0);
-    TAP(7, c);
-    TAP(8, 2 * c);
+    uint32_t av, a13, w02, w13;
+    const int c2 = 2 * c;
+    __asm__(TAP("[%[a]]") TAP("[%[a], %[c]]") TAP("[%[a], %[c2]]")
+            "add %[a], %[a], %[rb]\n\t"
+            TAP("[%[a]]") TAP("[%[a], %[c]]") TAP("[%[a], %[c2]]")
+            "add %[a], %[a], %[rb]\n\t"
+            TAP("[%[a]]") TAP("[%[a], %[c]]") TAP("[%[a], %[c2]]")
+            : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [a] "+r"(a),
+              [wg] "+r"(wg), [av] "=&r"(av), [a13] "=&r"(a13), [w02] "=&r"(w02),
+              [w13] "=&r"(w13)
+            : [c] "r"(c), [c2] "r"(c2), [rb] "r"(row_bytes)
+            : "memory");
     s[0] = s0;
     s[1] = s1;
     s[2] = s2;
