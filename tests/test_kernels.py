@@ -200,11 +200,13 @@ def rand_s8(rng, shape) -> np.ndarray:
     return rng.integers(-128, 128, shape).astype(np.int8)
 
 
-# pointwise (k = 1), the 3x3 RGB input layer, odd channel counts, strides, borders, and a
-# patch too large for the optimised path's scratch (k = 3, cin = 40 -> 360 bytes for cout 2)
+# pointwise (k = 1), the 3x3 RGB input layer (even and odd channel and pixel counts), odd
+# channel counts, strides, borders, and a patch too large for the optimised path's scratch
+# (k = 3, cin = 40 -> 360 bytes for cout 2)
 @pytest.mark.parametrize("cin,cout,h,w,k,stride,act_min", [
     (64, 64, 4, 4, 1, 1, -128), (3, 24, 7, 6, 3, 1, 0), (17, 9, 3, 5, 1, 1, 0),
-    (5, 7, 6, 5, 3, 2, -128), (40, 2, 4, 4, 3, 1, -128), (96, 33, 2, 3, 1, 2, 0)])
+    (5, 7, 6, 5, 3, 2, -128), (40, 2, 4, 4, 3, 1, -128), (96, 33, 2, 3, 1, 2, 0),
+    (3, 7, 5, 5, 3, 2, -128)])
 def test_conv_s8(kernels, cin, cout, h, w, k, stride, act_min):
     from codegen import int8_reference as i8
     rng = np.random.default_rng(cin * 7 + cout)

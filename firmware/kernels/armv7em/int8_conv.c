@@ -5,7 +5,9 @@
  * the image) gathered and widened once into int16 pairs in SXTB16 order (bytes 0,2 then 1,3 of
  * each word) in the scratch; then two output channels at a time, each weight word widened once
  * and used for both pixels: 8 SMLAD per 16 products. The n % 4 last products are plain
- * multiply-adds. Patches too large for the scratch take the portable loops.
+ * multiply-adds. Patches too large for the scratch take the portable loops. The 3x3 RGB input
+ * layer (27 products) widens its weights once per call instead and runs the two-pixel by
+ * two-channel LDRD/SMLAD dot of rgb3x3.h, as the binary models' input layer does.
  * Depthwise: four channels per word; per tap, input and weight words (weights transposed to
  * [tap][channel] in the scratch) widened with SXTB16 and multiplied lane by lane with SMLABB /
  * SMLATT; taps outside the image skipped by clipping the tap range per pixel. */
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "int8_dot.h"
+#include "rgb3x3.h"
 #include "trit/kernels.h"
 
 /* The patch of output pixel (oy, ox) into bytes[n] (zero outside the image), widened into
@@ -52,9 +55,60 @@ static void conv_loops(const int8_t *in, int h, int w, int cin, const int8_t *we
             }
 }
 
+/* 3x3 RGB, weights widened into wide[cout][14] (rgb3x3.h), two pixels by two channels per
+ * pass; relu: act_min 0 (else -128), the clamp as one saturation. */
+static inline __attribute__((always_inline)) void
+conv3x3_rgb(const int8_t *in, int h, int w, const uint32_t *wide, int cout, int stride, int pad,
+            const trit_requant_t *rq, int8_t *out, int relu) {
+    const int oh = (h + 2 * pad - 3) / stride + 1, ow = (w + 2 * pad - 3) / stride + 1;
+    const int32_t *const bias = rq->bias, *const mult = rq->mult, *const shift = rq->shift;
+    uint32_t pix[28]; /* two widened patches: pixel p at 0..13, p + 1 at 14..27 */
+    int32_t s4[4];
+    for (int p = 0; p < oh * ow; p += 2) {
+        const int two = p + 1 < oh * ow;
+        gather28(in, h, w, (p / ow) * stride - pad, (p % ow) * stride - pad, pix);
+        if (two)
+            gather28(in, h, w, ((p + 1) / ow) * stride - pad, ((p + 1) % ow) * stride - pad,
+                     pix + 14);
+        else
+            for (int i = 14; i < 28; ++i) pix[i] = 0;
+        int8_t *const ya = out + p * cout, *const yb = ya + cout;
+        int o = 1;
+        for (; o < cout; o += 2) { /* s4 = {A.o, A.o-1, B.o, B.o-1} */
+            dot28_2x2(pix, wide + 14 * (o - 1), s4);
+            ya[o - 1] = (int8_t)requant_sat(s4[1], bias[o - 1], mult[o - 1], shift[o - 1], relu);
+            ya[o] = (int8_t)requant_sat(s4[0], bias[o], mult[o], shift[o], relu);
+            if (two) {
+                yb[o - 1] =
+                    (int8_t)requant_sat(s4[3], bias[o - 1], mult[o - 1], shift[o - 1], relu);
+                yb[o] = (int8_t)requant_sat(s4[2], bias[o], mult[o], shift[o], relu);
+            }
+        }
+        if (o == cout) { /* odd channel count: the last one alone */
+            const int l = cout - 1;
+            ya[l] = (int8_t)requant_sat(dot28(pix, wide + 14 * l), bias[l], mult[l], shift[l],
+                                        relu);
+            if (two)
+                yb[l] = (int8_t)requant_sat(dot28(pix + 14, wide + 14 * l), bias[l], mult[l],
+                                            shift[l], relu);
+        }
+    }
+}
+
 void trit_conv_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights, int cout,
                   int k, int stride, int pad, const trit_requant_t *rq, int8_t *out,
                   int32_t *scratch) {
+    if (k == 3 && cin == 3 && 14 * cout <= TRIT_SCRATCH_INTS(cout) &&
+        (rq->act_min == 0 || rq->act_min == -128)) {
+        uint32_t *const wide = (uint32_t *)scratch;
+        for (int o = 0; o < cout; ++o) {
+            const int8_t *wt = weights + o * 27;
+            widen_rows(wt, wt + 9, wt + 18, wide + 14 * o);
+        }
+        if (rq->act_min == 0) conv3x3_rgb(in, h, w, wide, cout, stride, pad, rq, out, 1);
+        else conv3x3_rgb(in, h, w, wide, cout, stride, pad, rq, out, 0);
+        return;
+    }
     const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
     const int n = k * k * cin, pair_words = 2 * (n / 4), byte_words = (n + 3) / 4;
     /* scratch: pairs of patch a and b, then their bytes */
