@@ -64,29 +64,6 @@ static inline void widen_pairs_padded(const int8_t *bytes, int n, uint32_t *pair
     }
 }
 
-/* Sums over `words` (even) int16-pair words: patches pa, pb times weight rows w0, w1, all
- * pre-widened in the same order; 4 SMLAD per 4 loads. */
-static inline void dot_2x2_pairs(const uint32_t *pa, const uint32_t *pb, const uint32_t *w0,
-                                 const uint32_t *w1, int words, int32_t s[4]) {
-    int32_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
-    for (int i = 0; i < words; i += 2) {
-        uint32_t x = pa[i], y = pb[i], u = w0[i], v = w1[i];
-        a0 = __smlad(x, u, a0);
-        a1 = __smlad(x, v, a1);
-        b0 = __smlad(y, u, b0);
-        b1 = __smlad(y, v, b1);
-        x = pa[i + 1], y = pb[i + 1], u = w0[i + 1], v = w1[i + 1];
-        a0 = __smlad(x, u, a0);
-        a1 = __smlad(x, v, a1);
-        b0 = __smlad(y, u, b0);
-        b1 = __smlad(y, v, b1);
-    }
-    s[0] = a0;
-    s[1] = a1;
-    s[2] = b0;
-    s[3] = b1;
-}
-
 /* trit_requant of acc for one channel (bias, mult, shift = its parameters), bit-exact, with
  * the rounding shift as ((hi >> (r - 1)) + 1) >> 1 and the clamp as one saturation: USAT to
  * 0..127 when relu (act_min 0), SSAT to -128..127 otherwise (act_min -128). */
