@@ -1,15 +1,15 @@
 /* ARMv7E-M flavour: pointwise ternary x int8 convolution with requantised int8 outputs
- * (int8-activation models, IR v2; kernels.h).
- *
- * Output channels go in tiles whose codes are unpacked from the bit planes once per call;
- * then two pixels at a time, each pixel widened once into int16 pairs (SXTB16 order), two
- * output channels at a time through a 2 x 2 SMLAD dot.
- * - wp == wn and act_min 0 or -128 (the models' case): the rows are the channels' codes
- *   already widened into int16 pairs, so the dot is 4 SMLAD per 4 loads (8 products), and
- *   the requantisation ends in one saturation (requant_sat); acc = wp * (P - N).
- * - otherwise the rows are int8 (one channel's codes and their absolute values, giving P - N
- *   and P + N) widened in the dot (int8_dot.h dot_2x2).
- * Shapes whose pixel buffers and two rows do not fit the scratch take the portable loops. */
+ * (int8-activation models, IR v2; kernels.h). Output channels go in tiles whose codes are
+ * unpacked from the bit planes once per call.
+ * - wp == wn and act_min 0 or -128 (the models' case): the codes widened into int16 pairs,
+ *   four channels interleaved; per pixel (widened once per tile) and group of four channels,
+ *   one LDRD of the pixel, four of the codes and eight SMLAD per 16 products (inline
+ *   assembly), then the requantisation ending in one saturation (requant_sat);
+ *   acc = wp * (P - N). With Helium (Cortex-M55): int8 code rows and one VMLADAV per 16
+ *   inputs.
+ * - otherwise two pixels by two rows of int8 codes (one channel's codes and their absolute
+ *   values, giving P - N and P + N) through int8_dot.h's dot_2x2.
+ * Shapes whose buffers do not fit the scratch take the portable loops. */
 #include "acle_dsp.h"
 
 #include "int8_dot.h"
@@ -136,6 +136,71 @@ pw_equal_tile(const int8_t *in, int pixels, int cin, int32_t wp, int cout, int o
     }
 }
 
+#ifdef __ARM_FEATURE_MVE
+#include <arm_mve.h>
+
+/* Helium, wp == wn: the tile's codes as int8 rows of `stride` bytes (a multiple of 16, zero
+ * past cin); per pixel and output channel, one VMLADAV per 16 inputs. nv: the pixel's vectors
+ * (1 to 5, a constant: they stay in registers across the channels), 0 for any cin (reloaded
+ * per channel); the last one loaded under a tail predicate, so nothing past cin is read. */
+static inline __attribute__((always_inline)) void
+pw_equal_tile_helium(const int8_t *in, int pixels, int cin, int32_t wp, int cout, int o0,
+                     int n_ch, const int8_t *rows, int stride, const trit_requant_t *rq,
+                     int8_t *out, int relu, int nv) {
+    const int32_t *const bias = rq->bias + o0, *const mult = rq->mult + o0,
+                         *const shift = rq->shift + o0;
+    for (int p = 0; p < pixels; ++p) {
+        const int8_t *const x = in + p * cin;
+        int8_t *const y = out + p * cout + o0;
+        int8x16_t v[5];
+        for (int k = 0; k < nv; ++k)
+            v[k] = vldrbq_z_s8(x + 16 * k, vctp8q((uint32_t)(cin - 16 * k)));
+        for (int j = 0; j < n_ch; ++j) {
+            const int8_t *const row = rows + j * stride;
+            int32_t acc = 0;
+            if (nv) {
+                for (int k = 0; k < nv; ++k) acc = vmladavaq_s8(acc, v[k], vld1q_s8(row + 16 * k));
+            } else {
+                for (int i = 0; i < cin; i += 16)
+                    acc = vmladavaq_s8(acc, vldrbq_z_s8(x + i, vctp8q((uint32_t)(cin - i))),
+                                       vld1q_s8(row + i));
+            }
+            y[j] = (int8_t)requant_sat(wp * acc, bias[j], mult[j], shift[j], relu);
+        }
+    }
+}
+
+/* pw_equal_tile_helium with nv and relu as constants. */
+static void pw_equal_tile_helium_any(const int8_t *in, int pixels, int cin, int32_t wp,
+                                     int cout, int o0, int n_ch, const int8_t *rows, int stride,
+                                     const trit_requant_t *rq, int8_t *out) {
+#define TILE(relu, nv)                                                                         \
+    pw_equal_tile_helium(in, pixels, cin, wp, cout, o0, n_ch, rows, stride, rq, out, relu, nv)
+    const int relu = rq->act_min == 0;
+    switch ((cin + 15) / 16) {
+    case 1: relu ? TILE(1, 1) : TILE(0, 1); break;
+    case 2: relu ? TILE(1, 2) : TILE(0, 2); break;
+    case 3: relu ? TILE(1, 3) : TILE(0, 3); break;
+    case 4: relu ? TILE(1, 4) : TILE(0, 4); break;
+    case 5: relu ? TILE(1, 5) : TILE(0, 5); break;
+    default: relu ? TILE(1, 0) : TILE(0, 0); break;
+    }
+#undef TILE
+}
+
+static void pw_equal_helium(const int8_t *in, int pixels, int cin, const uint32_t *sign,
+                            const uint32_t *nz, int32_t wp, int cout,
+                            const trit_requant_t *rq, int8_t *out, int8_t *rows, int tile) {
+    const int nw = TRIT_WORDS(cin), stride = 16 * ((cin + 15) / 16);
+    for (int o0 = 0; o0 < cout; o0 += tile) {
+        const int n_ch = cout - o0 < tile ? cout - o0 : tile;
+        for (int j = 0; j < n_ch; ++j)
+            unpack_row(sign, nz, nw, cin, o0 + j, 0, rows + j * stride, stride);
+        pw_equal_tile_helium_any(in, pixels, cin, wp, cout, o0, n_ch, rows, stride, rq, out);
+    }
+}
+#endif
+
 /* tile: channels per tile, a multiple of 4. */
 static void pw_equal(const int8_t *in, int pixels, int cin, const uint32_t *sign,
                      const uint32_t *nz, int32_t wp, int cout, const trit_requant_t *rq,
@@ -164,6 +229,14 @@ void trit_pw_ternary_s8(const int8_t *in, int pixels, int cin, const uint32_t *s
     const int nw = TRIT_WORDS(cin), pair_words = 2 * (cin / 4), stride = 4 * ((cin + 3) / 4);
     const int equal = s.wp == s.wn;
     if (equal && (rq->act_min == 0 || rq->act_min == -128)) {
+#ifdef __ARM_FEATURE_MVE
+        const int tile16 = 4 * TRIT_SCRATCH_INTS(cout) / (16 * ((cin + 15) / 16));
+        if (tile16 >= 1) {
+            pw_equal_helium(in, pixels, cin, sign, nz, s.wp, cout, rq, out, (int8_t *)scratch,
+                            tile16);
+            return;
+        }
+#endif
         /* scratch: the pixel's pairs, then the tile's rows of pairs */
         const int words = 2 * ((cin + 3) / 4);
         const int tile = ((TRIT_SCRATCH_INTS(cout) - words) / words) & ~3;
