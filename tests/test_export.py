@@ -252,3 +252,30 @@ def test_a8_ir_errors_name_layer_and_field(tmp_path):
     _rewrite(path, bad, graph_edit=lambda g: g.update(version=1))
     with pytest.raises(IRError, match="expected 'sign_threshold'"):
         load_ir(bad)
+
+
+def test_a8_layer_divergence_isolates_each_layers_rounding():
+    """Fed the reference's own inputs, every PyTorch layer rounds to the reference's int8 codes
+    but for values within a hair of a rounding boundary (a channel whose inputs are all zero
+    can put many values at the same such point); end to end the differences can only add up.
+    A wrong bias in one layer shows there and nowhere else."""
+    from trainer.agreement import layer_divergence
+    model = trained_like_a8_model(seed=2)
+    ir = export_model(model)
+    images = np.random.default_rng(1).integers(0, 256, (40, 3, 32, 32), dtype=np.uint8)
+    rows = layer_divergence(model, ir, images)
+    assert [r.layer for r in rows] == [l.name for l in ir.layers if l.op in ("conv2d", "add")]
+    assert all(r.own <= 0.01 and r.own_margin <= 1e-3 for r in rows), rows
+    assert all(r.free >= r.own for r in rows)
+    broken = next(l for l in ir.layers if l.name == "s1b1.pw1")
+    broken.output.bias[:] += 2 ** 20
+    rows = {r.layer: r for r in layer_divergence(model, ir, images)}
+    assert rows["s1b1.pw1"].own > 0.1 and rows["s1b1.pw1"].own_margin > 0.1
+    assert all(r.own_margin <= 1e-3 for name, r in rows.items() if name != "s1b1.pw1")
+
+
+def test_layer_divergence_needs_8bit_activations():
+    from trainer.agreement import layer_divergence
+    model = trained_like_model(width=8)
+    with pytest.raises(ValueError, match="8-bit activations"):
+        layer_divergence(model, export_model(model), np.zeros((1, 3, 32, 32), np.uint8))

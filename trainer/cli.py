@@ -66,6 +66,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--check", type=int, default=0, metavar="N",
                    help="run the first N test images through the PyTorch model and the integer "
                    "reference interpreter and report how often their predictions agree")
+    e.add_argument("--layers", action="store_true",
+                   help="with --check, 8-bit-activation models: per layer, the fraction of int8 "
+                   "codes where PyTorch and the integer reference differ, end to end and with the "
+                   "reference's inputs fed to each PyTorch layer (its own rounding only), and how "
+                   "far from a rounding boundary those lie")
     e.add_argument("--data", help="CIFAR-10 location for --check")
     e.set_defaults(func=cmd_export)
 
@@ -175,6 +180,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"first {r.images} test images: PyTorch accuracy {r.float_accuracy:.4f}, "
               f"integer reference accuracy {r.reference_accuracy:.4f}, "
               f"prediction agreement {r.agreement:.4f}")
+        if args.layers:
+            from .agreement import format_divergence, layer_divergence
+            print(f"\nint8 codes that differ, first {min(args.check, 500)} test images "
+                  "(margin: largest distance from a rounding boundary among the own-input "
+                  "differences, in codes)")
+            print(format_divergence(layer_divergence(model, ir, data.test_images[:500][:args.check])))
     return 0 if ir_bytes == report.total else 1
 
 

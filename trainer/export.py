@@ -202,6 +202,17 @@ def _a8_add(name: str, branch: Layer, branch_scale: float, other: Layer, other_s
                  out_shape=branch.out_shape, add=add)
 
 
+def activation_layers(model: DWSResNet) -> list[tuple[str, torch.nn.Module]]:
+    """The 8-bit activation quantizers of a ``ttq-all-a8`` model with the names of the IR
+    layers whose int8 outputs they are (``stem``, ``s1b1.dw1`` … ``s1b1.pw2``, ``s1b1.add``)."""
+    out: list[tuple[str, torch.nn.Module]] = [("stem", model.act_stem)]
+    for bname, block in model.blocks.named_children():
+        out += [(f"{bname}.dw1", block.act_dw1), (f"{bname}.pw1", block.act_pw1),
+                (f"{bname}.dw2", block.act_dw2), (f"{bname}.pw2", block.res_quant),
+                (f"{bname}.add", block.act_out)]
+    return out
+
+
 def _export_a8(model: DWSResNet) -> list[Layer]:
     layers = [_a8_conv("stem", model.stem, "input", (3, 32, 32), 1.0, model.act_stem)]
     scale = model.act_stem.scale()
