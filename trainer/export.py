@@ -202,14 +202,21 @@ def _a8_add(name: str, branch: Layer, branch_scale: float, other: Layer, other_s
                  out_shape=branch.out_shape, add=add)
 
 
+def _a8_block_convs(block: torch.nn.Module) -> list[tuple[str, torch.nn.Module, torch.nn.Module]]:
+    """The convolutions of one ``ttq-all-a8`` block in order, as (IR part name, conv unit,
+    the 8-bit quantizer of its output); the block's add follows them, quantized by
+    ``block.act_out``."""
+    return [("dw1", block.dw1, block.act_dw1), ("pw1", block.pw1, block.act_pw1),
+            ("dw2", block.dw2, block.act_dw2), ("pw2", block.pw2, block.res_quant)]
+
+
 def activation_layers(model: DWSResNet) -> list[tuple[str, torch.nn.Module]]:
     """The 8-bit activation quantizers of a ``ttq-all-a8`` model with the names of the IR
     layers whose int8 outputs they are (``stem``, ``s1b1.dw1`` … ``s1b1.pw2``, ``s1b1.add``)."""
     out: list[tuple[str, torch.nn.Module]] = [("stem", model.act_stem)]
     for bname, block in model.blocks.named_children():
-        out += [(f"{bname}.dw1", block.act_dw1), (f"{bname}.pw1", block.act_pw1),
-                (f"{bname}.dw2", block.act_dw2), (f"{bname}.pw2", block.res_quant),
-                (f"{bname}.add", block.act_out)]
+        out += [(f"{bname}.{part}", quant) for part, _, quant in _a8_block_convs(block)]
+        out.append((f"{bname}.add", block.act_out))
     return out
 
 
@@ -218,10 +225,7 @@ def _export_a8(model: DWSResNet) -> list[Layer]:
     scale = model.act_stem.scale()
     for bname, block in model.blocks.named_children():
         block_in, in_scale = layers[-1], scale
-        for part, unit, quant in (("dw1", block.dw1, block.act_dw1),
-                                  ("pw1", block.pw1, block.act_pw1),
-                                  ("dw2", block.dw2, block.act_dw2),
-                                  ("pw2", block.pw2, block.res_quant)):
+        for part, unit, quant in _a8_block_convs(block):
             prev = layers[-1]
             layers.append(_a8_conv(f"{bname}.{part}", unit, prev.name, prev.out_shape, scale,
                                    quant))
