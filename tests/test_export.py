@@ -108,6 +108,32 @@ def test_reference_agrees_with_pytorch():
     assert (logits.argmax(1) == out["pred"]).mean() >= 0.995
 
 
+def test_stride2_stem_exports_and_agrees_with_pytorch():
+    """A stride-2 input convolution: the stages run on 16x16, 8x8 and 4x4 maps, the IR says
+    so, and the integer reference follows PyTorch as at stride 1."""
+    torch.manual_seed(2)
+    model = _randomise(build_model("ttq-all-bin", width=16, stem_stride=2))
+    ir = export_model(model)
+    stem = ir.layer("stem")
+    assert (stem.stride, stem.out_shape) == (2, (16, 16, 16))
+    assert ir.layer("s3b3.pw2").out_shape == (64, 4, 4)
+    assert ir.meta["model_config"]["stem_stride"] == 2
+    assert ir.storage().rows == model_storage(build_model("ttq-all-bin", width=16)).rows
+    images = np.random.default_rng(1).integers(0, 256, (300, 3, 32, 32), dtype=np.uint8)
+    out = reference.run(ir, images, keep=True)
+    with torch.no_grad():
+        x = torch.from_numpy(images)
+        assert np.array_equal(model.act_stem(model.stem(model.normalise(x))).numpy(),
+                              out["stem"])
+        logits = model(x).numpy()
+    assert (logits.argmax(1) == out["pred"]).mean() >= 0.99
+
+
+def test_stem_stride_must_be_1_or_2():
+    with pytest.raises(ValueError, match="stem_stride must be 1 or 2"):
+        build_model("ttq-all-bin", width=8, stem_stride=3)
+
+
 def test_non_binary_variants_are_refused():
     with pytest.raises(ExportError, match="activation is 'relu'"):
         export_model(build_model("ttq-pw", width=8))

@@ -89,6 +89,11 @@ def test_batch_norm_recalibration_averages_whole_batches():
     torch.testing.assert_close(model[4].running_mean, second.mean(dim=(1, 3, 4)).mean(0))
 
 
+def test_recipe_rejects_other_stem_strides():
+    with pytest.raises(ValueError, match="stem_stride must be 1 or 2"):
+        Recipe(stem_stride=4).validate()
+
+
 def test_recipe_rejects_negative_recalibration():
     with pytest.raises(ValueError, match="bn_recalibration_batches"):
         Recipe(bn_recalibration_batches=-1).validate()
@@ -112,3 +117,12 @@ def test_init_from_same_configuration_continues_every_tensor(cifar, tmp_path):
     c = other.model.state_dict()
     wp = [k for k in c if k.endswith(".wp")]
     assert wp and not any(torch.equal(a[k], c[k]) for k in wp if k in a)
+    # the stem's stride changes no tensor: everything carries over, and the new model keeps
+    # its own stride
+    strided = Trainer(Recipe(epochs=1, init_from=str(tmp_path / "a" / "last.pt"),
+                             stem_stride=2, **base),
+                      tmp_path / "d", data=data, progress=False, log=lambda _: None)
+    d = strided.model.state_dict()
+    assert all(torch.equal(a[k], d[k]) for k in a)
+    assert strided.model.stem.conv.stride == (2, 2)
+    assert strided.model.config["stem_stride"] == 2 and "stem_stride" not in src.model.config

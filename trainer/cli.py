@@ -46,6 +46,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     for name, typ, help_ in (
             ("variant", str, "fp | ttq-pw | ttq-all | ttq-all-bin | ttq-all-bin-sym"),
             ("width", int, "channels of the first stage"),
+            ("stem-stride", int, "2: the input convolution halves the map (a quarter of the "
+             "MACs and activation memory, the same weights)"),
             ("epochs", int, None), ("batch-size", int, None), ("optimizer", str, "adam | sgd"),
             ("lr", float, None), ("weight-decay", float, None),
             ("schedule", str, "cosine | step | constant"), ("seed", int, None),
@@ -130,7 +132,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train import Trainer, evaluate, load_checkpoint_model
 
     overrides = {k: getattr(args, k) for k in (
-        "variant", "width", "epochs", "batch_size", "optimizer", "lr", "weight_decay",
+        "variant", "width", "stem_stride", "epochs", "batch_size", "optimizer", "lr", "weight_decay",
         "schedule", "seed", "init_from", "time_limit_min", "bn_recalibration_batches")}
     recipe = load_recipe(args.recipe, overrides)
     out = args.out or DEFAULT_RUNS / Path(args.recipe).stem

@@ -19,6 +19,7 @@ class Recipe:
     variant: str = "ttq-all-bin"
     width: int = 16
     blocks_per_stage: int = 3
+    stem_stride: int = 1             # 2: the input convolution halves the map (1/4 of the MACs)
     epochs: int = 10
     batch_size: int = 256
     optimizer: str = "adam"          # adam | sgd
@@ -48,6 +49,8 @@ class Recipe:
                              f"got {self.schedule!r}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("recipe: epochs and batch_size must be positive")
+        if self.stem_stride not in (1, 2):
+            raise ValueError(f"recipe: stem_stride must be 1 or 2, got {self.stem_stride}")
         if self.bn_recalibration_batches < 0:
             raise ValueError("recipe: bn_recalibration_batches must be 0 or positive")
 

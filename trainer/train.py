@@ -148,16 +148,22 @@ def load_init(model: DWSResNet, path: str | Path) -> tuple[list[str], bool]:
     From a float checkpoint (or one of another quantization scheme), TTQ layers start from its
     latent weights and keep fresh scales, as in the papers' fine-tuning recipe. From a
     checkpoint of the same configuration every tensor is copied, scales and activation steps
-    included, so a new schedule continues the trained network (``continued`` is True).
+    included, so a new schedule continues the trained network (``continued`` is True); the
+    stem's stride may differ (it changes no tensor).
     """
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     state = ckpt["model"]
     own = model.state_dict()
-    continued = ckpt.get("config") == model.config
+    continued = _weights_config(ckpt.get("config") or {}) == _weights_config(model.config)
     copied = [k for k, v in state.items() if k in own and own[k].shape == v.shape
               and (continued or not k.endswith((".wp", ".wn")))]
     model.load_state_dict({k: state[k] for k in copied}, strict=False)
     return copied, continued
+
+
+def _weights_config(config: dict) -> dict:
+    """A model config without the keys that change no parameter (the stem's stride)."""
+    return {k: v for k, v in config.items() if k != "stem_stride"}
 
 
 def init_ttq_from_weights(model: torch.nn.Module) -> None:
@@ -185,7 +191,8 @@ class Trainer:
         # CPU kernels used here are deterministic at a fixed thread count (the resume test
         # checks bit-exact continuation); torch.use_deterministic_algorithms costs ~20 % speed.
         torch.manual_seed(recipe.seed)
-        self.model = build_model(recipe.variant, recipe.width, recipe.blocks_per_stage)
+        self.model = build_model(recipe.variant, recipe.width, recipe.blocks_per_stage,
+                                 recipe.stem_stride)
         if recipe.init_from:
             copied, continued = load_init(self.model, recipe.init_from)
             log(f"initialised {len(copied)} tensors from {recipe.init_from}"
