@@ -130,7 +130,11 @@ def test_dw_ternary_bin_other_kernel_sizes(kernels, c, h, w, k, pad, equal):
     (16, 16, 3, 3, 16, 1), (9, 12, 1, 3, 0, 1), (16, 16, 5, 3, 16, 2), (64, 16, 3, 3, 16, 1),
     (200, 20, 2, 2, 0, 1), (300, 11, 1, 2, 7, 1), (96, 24, 2, 3, 24, 1),
     (96, 96, 3, 2, 96, 1), (24, 24, 3, 4, 24, 1), (24, 48, 2, 3, 24, 2), (127, 40, 2, 2, 0, 1),
-    (128, 40, 2, 2, 40, 1), (140, 140, 2, 2, 140, 1), (31, 6, 3, 3, 6, 1)])
+    (128, 40, 2, 2, 40, 1), (140, 140, 2, 2, 140, 1), (31, 6, 3, 3, 6, 1),
+    # 32 pixels and more: the ARMv7E-M nibble tables (fewer pixels go bit-sliced), every
+    # tile width, residuals at stride 1 and 2, the largest cin they take
+    (24, 24, 8, 4, 24, 1), (17, 33, 6, 6, 0, 1), (96, 96, 4, 8, 96, 1), (45, 70, 6, 6, 45, 2),
+    (31, 6, 8, 4, 6, 1), (127, 40, 4, 8, 0, 1)])
 @pytest.mark.parametrize("equal", [False, True], ids=["wp!=wn", "wp==wn"])
 def test_pw_ternary_bin(kernels, cin, cout, h, w, res_c, res_stride, equal):
     rng = np.random.default_rng(cin + cout * h)

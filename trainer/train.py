@@ -196,7 +196,7 @@ class Trainer:
         if recipe.init_from:
             copied, continued = load_init(self.model, recipe.init_from)
             log(f"initialised {len(copied)} tensors from {recipe.init_from}"
-                + (" (same configuration: continuing it)" if continued else ""))
+                + (" (same weights and quantizers: continuing them)" if continued else ""))
         if not (recipe.init_from and continued):
             init_ttq_from_weights(self.model)
         self.model.to(self.device, memory_format=torch.channels_last)

@@ -3,9 +3,10 @@
  * Activation bits a (1 = -1), weight planes s (1 = -1) and nz (1 = non-zero).
  * Equal scales (wp == wn = alpha): acc = alpha * (|nz| - 2 cnt), cnt = popcount(nz & (a ^ s));
  *   the batch-norm threshold becomes a count limit per channel (and residual value), computed
- *   once per call. The counts come from nibble tables (pw_nibble_lut.h, cin <= 127; on
- *   Helium the bit-sliced kernel below comes first), the bit-sliced kernel (32 output channels
- *   per word), or, where neither fits the scratch, one popcount chain per output.
+ *   once per call. The counts come from nibble tables (pw_nibble_lut.h: cin <= 127 and 32
+ *   pixels or more; on Helium the bit-sliced kernel below comes first), the bit-sliced kernel
+ *   (32 output channels per word), or, where neither fits the scratch, one popcount chain per
+ *   output.
  * Unequal scales: with t = nz & a (inputs -1 under non-zero weights) and u = t & s,
  *   acc = wp |nz & ~s| - wn |nz & s| - 2 wp popcount(t) + 2 (wp + wn) popcount(u).
  * Popcounts are SWAR nibble counts summed with USADA8 (bitcount.h). */
