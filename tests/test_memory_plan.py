@@ -42,3 +42,20 @@ def test_plans_are_valid_and_tight():
     assert zoo.arena_bytes == _live_bytes_bound(zoo) == 3 * 32 * 32 * 4 + 4 * 96 * 6
     assert zoo.scratch_words == 64 * 24
     assert all(b.first == b.last for name, b in zoo.buffers.items() if name.startswith("scratch:"))
+
+
+def test_stride2_stem_plan_fits_8_kib():
+    """The zoo network with a stride-2 input convolution (dws-tern-bin-32k-s2): the largest
+    live set is the first downsampling block's, its 16x16 input (kept for the shortcut, one
+    word per pixel) beside two 8x8 maps of 48 channels (two words per pixel) and the
+    48-channel pointwise scratch (6 KiB)."""
+    import torch
+
+    from tests.test_export import _randomise
+    from trainer.models import build_model
+    torch.manual_seed(0)
+    ir = export_model(_randomise(build_model("ttq-all-bin-sym", width=24, stem_stride=2)))
+    plan = plan_memory(ir)
+    _check(plan)
+    assert plan.arena_bytes == _live_bytes_bound(plan) == 16 * 16 * 4 + 2 * 8 * 8 * 8 + 6144
+    assert plan.arena_bytes <= 8 * 1024
