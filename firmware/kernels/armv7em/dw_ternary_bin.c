@@ -238,31 +238,47 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
      * [MAX_CLASSES][9][words][2] (the layout of sz), after the bias planes */
     uint32_t *class_w = bp + 6 * words;
     for (int i = 0; i < MAX_TAPS * tw + words; ++i) sz[i] = 0;
-    if (k == 3) { /* 9-bit masks per channel, then a bit transpose per 32 channels */
-        for (int g = 0; g < words; ++g) {
-            uint32_t nzt[32], negt[32]; /* bit t: tap t non-zero / -1, channel g * 32 + row */
-            for (int r = 0; r < 32; ++r) {
-                const int ch = g * 32 + r;
-                uint32_t msk = 0, neg = 0;
-                if (ch < c) {
-                    /* codes -1, 0, +1 as bytes: bit 0 set iff non-zero, bit 7 iff -1 */
-                    const int8_t *cd = codes + ch * 9;
-                    const uint32_t w0 = trit_load_u32(cd), w1 = trit_load_u32(cd + 4);
-                    const uint32_t last = (uint8_t)cd[8];
-                    msk = byte_lsbs(w0) | byte_lsbs(w1) << 4 | (last & 1u) << 8;
-                    neg = byte_lsbs(w0 >> 7) | byte_lsbs(w1 >> 7) << 4 | (last >> 7) << 8;
-                    mask[ch] = (int32_t)msk;
-                }
-                nzt[r] = msk;
-                negt[r] = neg;
-            }
-            transpose32(nzt); /* row t: bit r = tap t of channel g * 32 + r */
-            transpose32(negt);
+    if (k == 3) {
+        /* tap t's planes, four channels at a time: their code bytes (9 apart) in one word,
+         * then bit 0 (non-zero) and bit 7 (-1) of each byte gathered by one multiply */
+        for (int g = 0; g < words; ++g)
             for (int t = 0; t < MAX_TAPS; ++t) {
-                sz[t * tw + 2 * g] = negt[t];
-                sz[t * tw + 2 * g + 1] = nzt[t];
+                const uint8_t *cd = (const uint8_t *)codes + g * 32 * 9 + t;
+                uint32_t nzw = 0, negw = 0;
+                if (g * 32 + 32 <= c) { /* a full word: offsets and shifts constant */
+#pragma GCC unroll 8
+                    for (int q = 0; q < 8; ++q) {
+                        const uint8_t *e = cd + 36 * q;
+                        const uint32_t b = e[0] | (uint32_t)e[9] << 8 | (uint32_t)e[18] << 16 |
+                                           (uint32_t)e[27] << 24;
+                        nzw |= byte_lsbs(b) << (4 * q);
+                        negw |= byte_lsbs(b >> 7) << (4 * q);
+                    }
+                } else { /* the last word's channels: by four, then one by one */
+                    int j = 0;
+                    for (; g * 32 + j + 4 <= c; j += 4) {
+                        const uint8_t *e = cd + 9 * j;
+                        const uint32_t b = e[0] | (uint32_t)e[9] << 8 | (uint32_t)e[18] << 16 |
+                                           (uint32_t)e[27] << 24;
+                        nzw |= byte_lsbs(b) << j;
+                        negw |= byte_lsbs(b >> 7) << j;
+                    }
+                    for (; g * 32 + j < c; ++j) {
+                        const uint32_t v = cd[9 * j];
+                        nzw |= (v & 1u) << j;
+                        negw |= (v >> 7) << j;
+                    }
+                }
+                sz[t * tw + 2 * g] = negw;
+                sz[t * tw + 2 * g + 1] = nzw;
             }
-        }
+        if (!equal) /* the per-channel 9-bit masks of the unequal-scale path */
+            for (int ch = 0; ch < c; ++ch) {
+                const int8_t *cd = codes + ch * 9;
+                mask[ch] = (int32_t)(byte_lsbs(trit_load_u32(cd)) |
+                                     byte_lsbs(trit_load_u32(cd + 4)) << 4 |
+                                     ((uint32_t)cd[8] & 1u) << 8);
+            }
     } else
     for (int ch = 0; ch < c; ++ch) {
         int32_t msk = 0;
