@@ -77,8 +77,9 @@ def conv_layer(rng, cin, cout, h, w, k, stride, pad, groups, weights, residual=F
                  output=rand_threshold(rng, cout, residual, spread))
 
 
-# 3x3 RGB (the input layer; stride 2 as in a stride-2-stem model), odd widths, more than 32 outputs, patches that are not 27 bytes
-# (k = 3, cin = 4: 36) and patches too long for the optimised path's scratch (k = 5, cin = 8)
+# 3x3 RGB (the input layer; at stride 2 as in a stride-2-stem model), odd widths, more than 32
+# outputs, patches that are not 27 bytes (k = 3, cin = 4: 36) and patches too long for the
+# optimised path's scratch (k = 5, cin = 8)
 @pytest.mark.parametrize("cin,cout,h,w,stride,k", [(3, 16, 32, 32, 1, 3), (3, 24, 32, 32, 2, 3),
                                                     (3, 5, 7, 9, 2, 3),
                                                     (3, 33, 6, 5, 1, 3), (4, 7, 5, 6, 1, 3),

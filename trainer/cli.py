@@ -132,7 +132,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train import Trainer, evaluate, load_checkpoint_model
 
     overrides = {k: getattr(args, k) for k in (
-        "variant", "width", "stem_stride", "epochs", "batch_size", "optimizer", "lr", "weight_decay",
+        "variant", "width", "stem_stride", "epochs", "batch_size", "optimizer", "lr",
+        "weight_decay",
         "schedule", "seed", "init_from", "time_limit_min", "bn_recalibration_batches")}
     recipe = load_recipe(args.recipe, overrides)
     out = args.out or DEFAULT_RUNS / Path(args.recipe).stem
