@@ -71,6 +71,11 @@ static inline uint32_t byte_lsbs(uint32_t x) {
     return x >> 28;
 }
 
+/* Four channels' code bytes of one tap, 9 bytes apart (codes [C][9]), as bytes 0..3 of a word. */
+static inline uint32_t tap_bytes4(const uint8_t *e) {
+    return e[0] | (uint32_t)e[9] << 8 | (uint32_t)e[18] << 16 | (uint32_t)e[27] << 24;
+}
+
 /* Bias planes [words][6]: bit l of plane j of word g = bit j of bias2[g * 32 + l] (6-bit two's
  * complement, bias2 in [-32, 30]; lanes past c: 0). Built once per call for class_limits. */
 static void bias_planes(int c, const int32_t *bias2, uint32_t *bp) {
@@ -248,18 +253,14 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                 if (g * 32 + 32 <= c) { /* a full word: offsets and shifts constant */
 #pragma GCC unroll 8
                     for (int q = 0; q < 8; ++q) {
-                        const uint8_t *e = cd + 36 * q;
-                        const uint32_t b = e[0] | (uint32_t)e[9] << 8 | (uint32_t)e[18] << 16 |
-                                           (uint32_t)e[27] << 24;
+                        const uint32_t b = tap_bytes4(cd + 36 * q);
                         nzw |= byte_lsbs(b) << (4 * q);
                         negw |= byte_lsbs(b >> 7) << (4 * q);
                     }
                 } else { /* the last word's channels: by four, then one by one */
                     int j = 0;
                     for (; g * 32 + j + 4 <= c; j += 4) {
-                        const uint8_t *e = cd + 9 * j;
-                        const uint32_t b = e[0] | (uint32_t)e[9] << 8 | (uint32_t)e[18] << 16 |
-                                           (uint32_t)e[27] << 24;
+                        const uint32_t b = tap_bytes4(cd + 9 * j);
                         nzw |= byte_lsbs(b) << j;
                         negw |= byte_lsbs(b >> 7) << j;
                     }
