@@ -54,7 +54,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
             ("init-from", str, "checkpoint to start from: a float one (TTQ fine-tuning) or one of the same configuration (a new schedule continuing it)"),
             ("time-limit-min", float, "stop after the epoch that crosses this many minutes"),
             ("bn-recalibration-batches", int, "before each validation, re-estimate batch-norm "
-             "statistics over this many augmented training batches (0: running averages)")):
+             "statistics over this many augmented training batches (0: running averages)"),
+            ("teacher", str, "checkpoint to distil from: its logits on each augmented batch, "
+             "softened by --distill-temperature, join the labels in the loss"),
+            ("distill-weight", float, "weight of the teacher's soft targets in [0, 1] (the "
+             "labels get 1 minus it; recipe default 0.9)"),
+            ("distill-temperature", float, "softmax temperature of the soft targets (recipe "
+             "default 4)")):
         over.add_argument(f"--{name}", type=typ, default=None, help=help_)
     t.set_defaults(func=cmd_train)
 
@@ -134,7 +140,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides = {k: getattr(args, k) for k in (
         "variant", "width", "stem_stride", "epochs", "batch_size", "optimizer", "lr",
         "weight_decay",
-        "schedule", "seed", "init_from", "time_limit_min", "bn_recalibration_batches")}
+        "schedule", "seed", "init_from", "time_limit_min", "bn_recalibration_batches",
+        "teacher", "distill_weight", "distill_temperature")}
     recipe = load_recipe(args.recipe, overrides)
     out = args.out or DEFAULT_RUNS / Path(args.recipe).stem
     splits = make_splits(load_cifar10(args.data), recipe.val_size)

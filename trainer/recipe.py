@@ -40,6 +40,11 @@ class Recipe:
     # before each validation, batch-norm statistics re-estimated over this many training
     # batches, augmented as in training ("precise BN"); 0 keeps the running averages
     bn_recalibration_batches: int = 0
+    # knowledge distillation (trainer/distill.py): a checkpoint whose logits, softened by the
+    # temperature, are blended into the loss with this weight (0: labels only)
+    teacher: str | None = None
+    distill_weight: float = 0.9
+    distill_temperature: float = 4.0
 
     def validate(self) -> None:
         if self.optimizer not in ("adam", "sgd"):
@@ -53,6 +58,11 @@ class Recipe:
             raise ValueError(f"recipe: stem_stride must be 1 or 2, got {self.stem_stride}")
         if self.bn_recalibration_batches < 0:
             raise ValueError("recipe: bn_recalibration_batches must be 0 or positive")
+        if not 0.0 <= self.distill_weight <= 1.0:
+            raise ValueError(f"recipe: distill_weight must be in [0, 1], got {self.distill_weight}")
+        if self.distill_temperature <= 0.0:
+            raise ValueError(f"recipe: distill_temperature must be positive, "
+                             f"got {self.distill_temperature}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from .data import augment_batch, load_cifar10, make_splits
 from .data.tensors import DataSplits, Split
+from .distill import Teacher
 from .models import DWSResNet, build_model, model_from_config
 from .quant import TTQTernary
 from .recipe import Recipe
@@ -207,6 +208,13 @@ class Trainer:
         self.epoch = 0
         self.best_val = -1.0
         self.train_data = self.data.train.to(self.device)
+        self.teacher = (Teacher.from_checkpoint(recipe.teacher, recipe.distill_weight,
+                                                recipe.distill_temperature, self.device)
+                        if recipe.teacher else None)
+        if self.teacher:
+            _, teacher_val = evaluate(self.teacher.model, self.data.val, recipe.eval_batch_size)
+            log(f"distilling from {recipe.teacher} (validation accuracy {teacher_val:.4f}; "
+                f"weight {recipe.distill_weight}, temperature {recipe.distill_temperature})")
 
     # -- checkpoints -------------------------------------------------------------------------
     def state(self) -> dict:
@@ -259,7 +267,10 @@ class Trainer:
             x = x.contiguous(memory_format=torch.channels_last)
             y = data.labels[idx]
             logits = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=r.label_smoothing)
+            if self.teacher:
+                loss = self.teacher.loss(logits, x, y, r.label_smoothing)
+            else:
+                loss = F.cross_entropy(logits, y, label_smoothing=r.label_smoothing)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()
