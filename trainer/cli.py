@@ -139,9 +139,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     overrides = {k: getattr(args, k) for k in (
         "variant", "width", "stem_stride", "epochs", "batch_size", "optimizer", "lr",
-        "weight_decay",
-        "schedule", "seed", "init_from", "time_limit_min", "bn_recalibration_batches",
-        "teacher", "distill_weight", "distill_temperature")}
+        "weight_decay", "schedule", "seed", "init_from", "time_limit_min",
+        "bn_recalibration_batches", "teacher", "distill_weight", "distill_temperature")}
     recipe = load_recipe(args.recipe, overrides)
     out = args.out or DEFAULT_RUNS / Path(args.recipe).stem
     splits = make_splits(load_cifar10(args.data), recipe.val_size)
