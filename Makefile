@@ -44,24 +44,18 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 setup: apt
 	@$(MAKE) --no-print-directory $(VENV)/.installed
 
-# The zoo's popcount model: list the zoo, export its training checkpoint again and compare the
-# integer reference interpreter with PyTorch on 1,000 test images, then generate C, build the
-# firmware with PlatformIO and run 1,000 test images on the emulated Cortex-M4.
+# The zoo's popcount model through `trit demo`: list the zoo, export its training checkpoint
+# again (same bytes as the shipped IR), compare the integer reference interpreter with PyTorch
+# on 1,000 test images, then generate C, build the firmware and run 1,000 test images on the
+# emulated Cortex-M4 and on 64-bit Arm Linux in QEMU, every result checked bit-exactly.
 demo: setup
 	$(BIN)/trit models
-	$(BIN)/trit export $(DEMO_MODEL)/checkpoint.pt -o $(DEMO_RUN)/model.trit --check 1000
-	$(BIN)/trit bench --board mps2-an386 --model $(DEMO_MODEL) --images 1000 \
-	  --json $(DEMO_RUN)/bench.json
-	$(BIN)/trit bench --board qemu-aarch64 --model $(DEMO_MODEL) --images 1000 \
-	  --json $(DEMO_RUN)/bench-aarch64.json
+	$(BIN)/trit demo --model $(DEMO_MODEL) --out $(DEMO_RUN)
 
-# Train the short demo-bin recipe from scratch (resumes an interrupted run), export it, check it
-# against PyTorch and run it on the emulated Cortex-M4.
+# The same from scratch: train the short demo-bin recipe (an interrupted run in
+# $(DEMO_RUN)/run resumes), export it, check it against PyTorch, run it on the emulated M4.
 demo-train: setup
-	$(BIN)/trit train --recipe demo-bin --out $(DEMO_RUN) --resume
-	$(BIN)/trit export $(DEMO_RUN)/best.pt -o $(DEMO_RUN)/model.trit --check 1000
-	$(BIN)/trit bench --board mps2-an386 --model $(DEMO_RUN)/model.trit --images 1000 \
-	  --json $(DEMO_RUN)/bench.json
+	$(BIN)/trit demo --train demo-bin --board mps2-an386 --out $(DEMO_RUN)
 
 test: setup
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

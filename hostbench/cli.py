@@ -130,6 +130,33 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "field.")
     bl.set_defaults(func=cmd_boards)
 
+    d = sub.add_parser(
+        "demo", help="the whole pipeline on a zoo model: export, check, build, run on emulators",
+        description="Run the pipeline on one model and check every step: export the "
+        "model's training checkpoint to the IR again (for a zoo entry: the same bytes as the "
+        "shipped model.trit), compare PyTorch with the integer reference interpreter on the "
+        "first test images, then generate C, build the firmware and run the test images on "
+        "each emulated board, every result checked against the reference interpreter. Ends "
+        "with a summary table (also OUT/demo.json); exits 1 when a check fails. `make demo` "
+        "runs it with the defaults.")
+    d.add_argument("--model", default=None,
+                   help="zoo name or folder, training run folder (best.pt) or checkpoint "
+                   "(default: the zoo's dws-tern-bin-32k)")
+    d.add_argument("--train", metavar="RECIPE", nargs="?", const="demo-bin",
+                   help="train RECIPE first (default demo-bin: 2 epochs, about 9 minutes on two "
+                   "CPU cores; an interrupted run in OUT/run resumes) and use its best.pt")
+    d.add_argument("--board", action="append", dest="boards", metavar="BOARD",
+                   help="emulated board of boards.yaml, repeatable (default: mps2-an386 and "
+                   "qemu-aarch64)")
+    d.add_argument("--images", type=int, default=1000, help="test images on each board")
+    d.add_argument("--check", type=int, default=1000,
+                   help="test images for the PyTorch vs integer reference check (0: skip)")
+    d.add_argument("--data", help="CIFAR-10 location (default: $TRIT_CIFAR10, data/, "
+                   "../shared/datasets/)")
+    d.add_argument("--out", type=Path, default=Path("build/demo"),
+                   help="output folder: model.trit, firmware projects, reports")
+    d.set_defaults(func=cmd_demo)
+
     k = sub.add_parser(
         "kernelbench", help="time each kernel flavour on fixed shapes in the emulator",
         description="Run every kernel on fixed layer shapes in the emulated board, in the "
@@ -348,6 +375,24 @@ def cmd_models_publish(args: argparse.Namespace) -> int:
                    hardware=args.hardware, progress=sys.stderr.isatty())
     print(render_card(card))
     return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import DEFAULT_BOARDS, DEFAULT_MODEL, run_demo
+    if args.train and args.model:
+        raise ValueError("--train trains its own model: leave out --model")
+    summary = run_demo(args.model or DEFAULT_MODEL, tuple(args.boards or DEFAULT_BOARDS),
+                       images=args.images, check=args.check, data=args.data, out=args.out,
+                       train_recipe=args.train, progress=sys.stderr.isatty())
+    print(f"\n{summary.model}: {summary.weights_bytes} B of weights (IR count)"
+          + ("" if summary.float_agreement is None else
+             f"; PyTorch and the integer reference agree on {summary.float_agreement:.4f} of "
+             f"{summary.check_images} test images"))
+    print(summary.table())
+    print(f"reports in {args.out}/ (demo.json)")
+    if not summary.ok:
+        print("error: a board's results differ from the integer reference", file=sys.stderr)
+    return 0 if summary.ok else 1
 
 
 def cmd_ports(args: argparse.Namespace) -> int:

@@ -1,0 +1,189 @@
+"""`trit demo`: the whole pipeline on one model, every step checked against the one before.
+
+1. the model: a zoo entry (``models/<name>``: its training checkpoint and shipped IR), a
+   training run folder (its ``best.pt``) or a checkpoint file; with ``train_recipe``, a run
+   trained (or resumed) first;
+2. export: the checkpoint exported to the IR again; for a zoo entry the new file must have the
+   shipped ``model.trit``'s bytes (exports are reproducible);
+3. float vs integer: PyTorch and the integer reference interpreter on the first test images;
+4. on each board: firmware generated and built, test images run in the emulator and every
+   result compared with the reference interpreter (agreement must be 1.0);
+5. a summary table, also written as ``demo.json`` in the output folder.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from trainer.data import DataSplits
+
+from .bench import BenchReport
+
+#: What `trit demo` and `make demo` run by default.
+DEFAULT_MODEL = "dws-tern-bin-32k"
+DEFAULT_BOARDS = ("mps2-an386", "qemu-aarch64")
+
+
+class DemoError(RuntimeError):
+    """A demo step whose check failed (the message says which and why)."""
+
+
+@dataclass
+class DemoSource:
+    """Where the demo's model comes from: a checkpoint, and the shipped IR of a zoo entry."""
+    checkpoint: Path
+    name: str
+    shipped_ir: Path | None = None
+
+
+@dataclass
+class DemoSummary:
+    model: str
+    checkpoint: str
+    ir: str
+    weights_bytes: int
+    ir_reproduced: bool | None        # None: not a zoo entry, nothing to compare with
+    check_images: int
+    float_accuracy: float | None
+    reference_accuracy: float | None
+    float_agreement: float | None     # PyTorch vs integer reference, predictions
+    boards: list[BenchReport]
+
+    @property
+    def ok(self) -> bool:
+        return self.ir_reproduced is not False and all(r.agreement == 1.0 for r in self.boards)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["boards"] = [r.to_json() for r in self.boards]
+        return d
+
+    def table(self) -> str:
+        lines = [f"{'board':14s} {'images':>6s} {'accuracy':>8s} {'agreement':>9s} "
+                 f"{'per inference':>26s} {'flash B':>8s} {'RAM B':>7s}"]
+        for r in self.boards:
+            if r.instructions_per_inference:
+                per = f"{r.instructions_per_inference['median']:,} instructions"
+            elif r.cycles_per_inference:
+                per = f"{r.cycles_per_inference['median']:,} cycles"
+            else:
+                per = f"{r.milliseconds_per_inference['median']} ms"
+            lines.append(f"{r.board:14s} {r.images:6d} {r.accuracy:8.4f} {r.agreement:9.4f} "
+                         f"{per:>26s} {r.flash_bytes:8d} {r.ram_bytes:7d}")
+        return "\n".join(lines)
+
+
+def resolve_source(model: str | Path) -> DemoSource:
+    """A zoo name or folder, a run folder (``best.pt``) or a checkpoint file."""
+    from .zoo import ZOO
+    p = Path(model)
+    if not p.exists() and (ZOO / str(model)).is_dir():
+        p = ZOO / str(model)
+    if p.is_dir():
+        if (p / "checkpoint.pt").exists() and (p / "model.trit").exists():
+            return DemoSource(p / "checkpoint.pt", p.name, p / "model.trit")
+        if (p / "best.pt").exists():
+            return DemoSource(p / "best.pt", p.name)
+        raise DemoError(f"{p} holds neither a zoo entry (checkpoint.pt, model.trit) nor a "
+                        f"training run (best.pt)")
+    if p.suffix == ".pt" and p.exists():
+        return DemoSource(p, p.parent.name or p.stem)
+    from .zoo import list_models
+    names = ", ".join(c.name for c in list_models()) or "zoo empty"
+    raise DemoError(f"no model {model}: not a zoo name ({names}), zoo or run folder, or "
+                    f"checkpoint (.pt)")
+
+
+def train_run(recipe: str, out: Path, data: str | None, log: Callable[[str], None],
+              progress: bool, splits: DataSplits | None = None) -> Path:
+    """Train ``recipe`` into ``out`` (resuming a run already there) on ``splits`` (default:
+    the recipe's split of the CIFAR-10 training images at ``data``); returns best.pt."""
+    from trainer.data import load_cifar10, make_splits
+    from trainer.recipe import load_recipe
+    from trainer.train import Trainer
+    r = load_recipe(recipe, {})
+    if splits is None:
+        splits = make_splits(load_cifar10(data), r.val_size)
+    trainer = Trainer(r, out, data=splits, log=log, progress=progress)
+    if trainer.resume():
+        log(f"continuing the run in {out}")
+    trainer.fit()
+    return out / "best.pt"
+
+
+def run_demo(model: str | Path = DEFAULT_MODEL, boards: tuple[str, ...] = DEFAULT_BOARDS,
+             images: int = 1000, check: int = 1000, data: str | None = None,
+             out: Path = Path("build/demo"), train_recipe: str | None = None,
+             train_splits: DataSplits | None = None, log: Callable[[str], None] = print,
+             progress: bool = False) -> DemoSummary:
+    """Run the steps of the module docstring; raises :class:`DemoError` where a check fails
+    before the boards (a board's agreement below 1.0 is reported in the summary).
+    ``train_splits``: training and validation images for ``train_recipe`` instead of the
+    CIFAR-10 training split."""
+    from codegen.ir import load_ir, save_ir
+    from trainer.agreement import float_vs_reference
+    from trainer.data import load_cifar10
+    from trainer.export import export_model
+    from trainer.train import load_checkpoint_model
+
+    from .bench import bench_bulk
+    from .boards import get_board
+    from .firmware_build import build_firmware
+
+    for b in boards:
+        if not get_board(b).emulated:
+            raise DemoError(f"{b} is a real board: the demo runs emulated boards only "
+                            f"(on a board: `trit flash`, then `trit bench --board {b}`)")
+    out.mkdir(parents=True, exist_ok=True)
+    if train_recipe:
+        log(f"== train: recipe {train_recipe} in {out / 'run'}")
+        source = DemoSource(train_run(train_recipe, out / "run", data, log, progress,
+                                      train_splits),
+                            f"demo-{Path(train_recipe).stem}")
+    else:
+        source = resolve_source(model)
+
+    log(f"== export: {source.checkpoint} -> {out / 'model.trit'}")
+    net, _ = load_checkpoint_model(source.checkpoint)
+    ir_path = out / "model.trit"
+    save_ir(export_model(net, name=source.name), ir_path)
+    ir = load_ir(ir_path)
+    reproduced = None
+    if source.shipped_ir is not None:
+        reproduced = ir_path.read_bytes() == source.shipped_ir.read_bytes()
+        if not reproduced:
+            raise DemoError(f"the export of {source.checkpoint} differs from the shipped "
+                            f"{source.shipped_ir}: the zoo entry is stale (republish it with "
+                            f"`trit models publish`)")
+        log(f"   same bytes as the shipped {source.shipped_ir}")
+    log(f"   {ir.storage().total} B of weights, scales and thresholds (IR count), "
+        f"{len(ir.layers)} layers")
+
+    test = load_cifar10(data)
+    fa = ra = agree = None
+    if check:
+        log(f"== float vs integer: PyTorch and the integer reference on {check} test images")
+        r = float_vs_reference(net, ir, test.test_images[:check], test.test_labels[:check])
+        fa, ra, agree = r.float_accuracy, r.reference_accuracy, r.agreement
+        log(f"   PyTorch accuracy {fa:.4f}, integer reference {ra:.4f}, predictions agree "
+            f"on {agree:.4f}")
+
+    reports = []
+    for b in boards:
+        log(f"== {b}: generate C, build, run {images} test images in the emulator")
+        fw = build_firmware(ir, out / b, board=b)
+        report = bench_bulk(fw.elf, ir, test.test_images[:images], test.test_labels[:images],
+                            b, str(ir_path), fw.flash_bytes, fw.ram_bytes, progress=progress)
+        log("   " + report.text().replace("\n", "\n   "))
+        (out / f"bench-{b}.json").write_text(json.dumps(report.to_json(), indent=1))
+        reports.append(report)
+
+    summary = DemoSummary(model=source.name, checkpoint=str(source.checkpoint),
+                          ir=str(ir_path), weights_bytes=ir.storage().total,
+                          ir_reproduced=reproduced, check_images=check, float_accuracy=fa,
+                          reference_accuracy=ra, float_agreement=agree, boards=reports)
+    (out / "demo.json").write_text(json.dumps(summary.to_json(), indent=1) + "\n")
+    return summary
