@@ -137,7 +137,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "shipped model.trit), compare PyTorch with the integer reference interpreter on the "
         "first test images, then generate C, build the firmware and run the test images on "
         "each emulated board, every result checked against the reference interpreter. Ends "
-        "with a summary table (also OUT/demo.json); exits 1 when a check fails. `make demo` "
+        "with a summary table (also OUT/demo.json); exits non-zero when a check fails. `make demo` "
         "runs it with the defaults.")
     d.add_argument("--model", default=None,
                    help="zoo name or folder, training run folder (best.pt) or checkpoint "
