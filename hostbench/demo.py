@@ -91,6 +91,9 @@ def resolve_source(model: str | Path) -> DemoSource:
                         f"training run (best.pt)")
     if p.suffix == ".pt" and p.exists():
         return DemoSource(p, p.parent.name or p.stem)
+    if p.suffix == ".trit" and p.exists():
+        raise DemoError(f"{p} is an IR file: the demo starts from a training checkpoint "
+                        f"(`trit bench --model {p}` runs an IR on a board)")
     from .zoo import list_models
     names = ", ".join(c.name for c in list_models()) or "zoo empty"
     raise DemoError(f"no model {model}: not a zoo name ({names}), zoo or run folder, or "

@@ -73,5 +73,8 @@ def test_real_boards_and_unknown_models_are_clear_errors(tmp_path):
         run_demo(boards=("nucleo_f746zg",), out=tmp_path, log=lambda _: None)
     with pytest.raises(DemoError, match="no model nope: not a zoo name"):
         run_demo("nope", (BOARD,), out=tmp_path, log=lambda _: None)
+    with pytest.raises(DemoError, match="is an IR file: the demo starts from a training"):
+        run_demo(ZOO / "dws-tern-bin-32k" / "model.trit", (BOARD,), out=tmp_path,
+                 log=lambda _: None)
     assert main(["demo", "--train", "--model", "dws-tern-bin-32k"]) == 2
     assert main(["demo", "--model", "nope", "--out", str(tmp_path)]) == 2
