@@ -60,7 +60,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
             ("distill-weight", float, "weight of the teacher's soft targets in [0, 1] (the "
              "labels get 1 minus it; recipe default 0.9)"),
             ("distill-temperature", float, "softmax temperature of the soft targets (recipe "
-             "default 4)")):
+             "default 4)"),
+            ("ema-decay", float, "validate, select and deploy an exponential moving average "
+             "of the weights, this decay per step (0: off; 0.999 spans about 1,000 steps)")):
         over.add_argument(f"--{name}", type=typ, default=None, help=help_)
     t.set_defaults(func=cmd_train)
 
@@ -140,7 +142,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides = {k: getattr(args, k) for k in (
         "variant", "width", "stem_stride", "epochs", "batch_size", "optimizer", "lr",
         "weight_decay", "schedule", "seed", "init_from", "time_limit_min",
-        "bn_recalibration_batches", "teacher", "distill_weight", "distill_temperature")}
+        "bn_recalibration_batches", "teacher", "distill_weight", "distill_temperature",
+        "ema_decay")}
     recipe = load_recipe(args.recipe, overrides)
     out = args.out or DEFAULT_RUNS / Path(args.recipe).stem
     splits = make_splits(load_cifar10(args.data), recipe.val_size)

@@ -45,6 +45,9 @@ class Recipe:
     teacher: str | None = None
     distill_weight: float = 0.9
     distill_temperature: float = 4.0
+    # weight averaging (trainer/ema.py): validate, select and deploy an exponential moving
+    # average of the weights with this decay per step (0: off; 0.999 spans about 1,000 steps)
+    ema_decay: float = 0.0
 
     def validate(self) -> None:
         if self.optimizer not in ("adam", "sgd"):
@@ -63,6 +66,9 @@ class Recipe:
         if self.distill_temperature <= 0.0:
             raise ValueError(f"recipe: distill_temperature must be positive, "
                              f"got {self.distill_temperature}")
+
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"recipe: ema_decay must be in [0, 1), got {self.ema_decay}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -19,6 +19,7 @@ from tqdm import tqdm
 from .data import augment_batch, load_cifar10, make_splits
 from .data.tensors import DataSplits, Split
 from .distill import Teacher
+from .ema import WeightAverage
 from .models import DWSResNet, build_model, model_from_config
 from .quant import TTQTernary
 from .recipe import Recipe
@@ -207,6 +208,7 @@ class Trainer:
             self.opt, lambda s: lr_factor(recipe, s, self.steps_per_epoch))
         self.epoch = 0
         self.best_val = -1.0
+        self.ema = WeightAverage(self.model, recipe.ema_decay) if recipe.ema_decay else None
         self.train_data = self.data.train.to(self.device)
         self.teacher = (Teacher.from_checkpoint(recipe.teacher, recipe.distill_weight,
                                                 recipe.distill_temperature, self.device)
@@ -216,12 +218,24 @@ class Trainer:
             log(f"distilling from {recipe.teacher} (validation accuracy {teacher_val:.4f}; "
                 f"weight {recipe.distill_weight}, temperature {recipe.distill_temperature})")
 
+    @property
+    def evaluated_model(self) -> torch.nn.Module:
+        """The network validation sees, checkpoints store as ``model`` and export deploys: the
+        weight average when the recipe keeps one, else the trained network itself."""
+        return self.ema.model if self.ema else self.model
+
     # -- checkpoints -------------------------------------------------------------------------
     def state(self) -> dict:
-        return {"version": CHECKPOINT_VERSION, "config": self.model.config,
-                "recipe": self.r.to_dict(), "epoch": self.epoch, "best_val": self.best_val,
-                "model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
-                "scheduler": self.sched.state_dict()}
+        """``model``: the evaluated network; with weight averaging also ``train_model`` (the
+        network the optimizer moves) and ``ema_updates``."""
+        state = {"version": CHECKPOINT_VERSION, "config": self.model.config,
+                 "recipe": self.r.to_dict(), "epoch": self.epoch, "best_val": self.best_val,
+                 "model": self.evaluated_model.state_dict(), "optimizer": self.opt.state_dict(),
+                 "scheduler": self.sched.state_dict()}
+        if self.ema:
+            state["train_model"] = self.model.state_dict()
+            state["ema_updates"] = self.ema.updates
+        return state
 
     def save(self, name: str) -> Path:
         path = self.out / name
@@ -241,7 +255,9 @@ class Trainer:
             changed = sorted(k for k in now if ck["recipe"].get(k, default[k]) != now[k])
             if changed:
                 self.log(f"note: resuming with changed recipe fields: {', '.join(changed)}")
-        self.model.load_state_dict(ck["model"])
+        self.model.load_state_dict(ck.get("train_model", ck["model"]))
+        if self.ema:  # a run that kept no average starts one from its weights
+            self.ema.load_state_dict({"model": ck["model"], "updates": ck.get("ema_updates", 0)})
         self.opt.load_state_dict(ck["optimizer"])
         self.sched.load_state_dict(ck["scheduler"])
         self.epoch, self.best_val = ck["epoch"], ck["best_val"]
@@ -275,6 +291,8 @@ class Trainer:
             loss.backward()
             self.opt.step()
             self.sched.step()
+            if self.ema:
+                self.ema.update(model)
             loss_sum += loss.detach() * len(y)
             correct += (logits.argmax(1) == y).sum()
             if i % 20 == 0:
@@ -290,12 +308,13 @@ class Trainer:
         while self.epoch < self.r.epochs:
             lr = self.opt.param_groups[0]["lr"]
             tr_loss, tr_acc, secs = self.train_epoch()
+            net = self.evaluated_model
             if self.r.bn_recalibration_batches:
                 recalibrate_batch_norm(
-                    self.model, self.train_data.images, self.r.bn_recalibration_batches,
+                    net, self.train_data.images, self.r.bn_recalibration_batches,
                     self.r.batch_size, augment=self.r.augment,
                     generator=torch.Generator().manual_seed(self.r.seed * 100_019 + self.epoch))
-            val_loss, val_acc = evaluate(self.model, self.data.val, self.r.eval_batch_size)
+            val_loss, val_acc = evaluate(net, self.data.val, self.r.eval_batch_size)
             self.epoch += 1
             m = EpochMetrics(self.epoch, lr, tr_loss, tr_acc, val_loss, val_acc, secs,
                              len(self.train_data) / secs)
