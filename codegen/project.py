@@ -120,7 +120,7 @@ def write_project(ir: ModelIR, target: ProjectTarget, out_dir: str | Path, kerne
         shutil.rmtree(out / sub, ignore_errors=True)
     shutil.copytree(FIRMWARE / "include", out / "include")
     (out / "src" / "runtime").mkdir(parents=True)
-    for name, text in render_model(ir).items():
+    for name, text in render_model(ir, kernels).items():
         (out / "src" / name).write_text(text)
     for f in runtime_sources(target.framework):
         shutil.copy2(f, out / "src" / "runtime" / f.name)

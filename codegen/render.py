@@ -8,7 +8,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from . import pack
+from . import pack, sliced
 from .ir import Layer, ModelIR, Requant, SignThreshold
 from .memory import SCRATCH, MemoryPlan, _const_bytes, plan_memory, value_kind
 
@@ -83,7 +83,8 @@ def _arrays(layer: Layer, c: str) -> list[CArray]:
     return out
 
 
-def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str) -> str:
+def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str,
+          sliced_constants: bool = False) -> str:
     def ptr(value: str) -> str:
         return f"(arena + {plan.buffers[value].offset // 4})"
 
@@ -126,8 +127,9 @@ def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str) -> str:
         residual = f"{ptr(res)}, {rw}, {rc}, {layer.output.residual_stride}"
     else:
         residual = "0, 0, 0, 1"
+    sliced = f"{c}_sliced" if sliced_constants else "0"
     return (f"trit_pw_ternary_bin({ptr(layer.input)}, {h}, {w}, {cin}, {c}_sign, {c}_nz, "
-            f"{wp_wn}, {cout}, &{c}_thr, {residual}, {ptr(layer.name)}, {scratch});")
+            f"{wp_wn}, {cout}, &{c}_thr, {residual}, {ptr(layer.name)}, {scratch}, {sliced});")
 
 
 def _call_int8(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str) -> str:
@@ -191,8 +193,31 @@ def _weight_note(layer: Layer) -> str:
             f"{int((w.values != 0).sum())} non-zero, wp_q={wp} wn_q={wn}")
 
 
-def render_model(ir: ModelIR) -> dict[str, str]:
-    """``{"model.h": ..., "model.c": ...}`` for ``ir``."""
+def wants_sliced_constants(layer: Layer, kernels: str) -> bool:
+    """Whether the generated call passes the layer's bit-sliced constants (codegen/sliced.py):
+    for the ARMv7E-M flavour's pointwise layers of fewer than 32 pixels, where it counts
+    bit-sliced and its per-call setup outweighs the pixels' work."""
+    return (kernels.partition("+")[0] == "armv7em" and sliced.usable(layer)
+            and layer.in_shape[1] * layer.in_shape[2] < sliced.FEW_PIXELS)
+
+
+def sliced_constant_bytes(ir: ModelIR, kernels: str) -> int:
+    """Flash bytes of the bit-sliced constants a build for ``kernels`` adds to the layers'."""
+    return sum(4 * sliced.sliced_words(layer.in_shape[0], layer.out_shape[0])
+               for layer in ir.layers if wants_sliced_constants(layer, kernels))
+
+
+def _sliced_array(ir: ModelIR, layer: Layer, c: str) -> CArray:
+    res = layer.output.residual
+    res_c = ir.layer(res).out_shape[0] if res else 0
+    v = sliced.pw_sliced_constants(layer.weights.values, int(layer.weights.scales[0]),
+                                   layer.output, res_c)
+    return CArray("uint32_t", f"{c}_sliced", v.size, c_body(v, 6, True))
+
+
+def render_model(ir: ModelIR, kernels: str = "ref") -> dict[str, str]:
+    """``{"model.h": ..., "model.c": ...}`` for ``ir``, calling the kernels of flavour
+    ``kernels`` (the ARMv7E-M flavour gets precomputed constants for some layers)."""
     plan = plan_memory(ir)
     layers = []
     for layer in ir.layers:
@@ -207,7 +232,13 @@ def render_model(ir: ModelIR) -> dict[str, str]:
             requant=layer.output if isinstance(layer.output, Requant) else None)
         if layer.weights is not None:
             ctx.arrays = _arrays(layer, c)
-        ctx.call = _call(ir, layer, plan, c)
+        with_sliced = wants_sliced_constants(layer, kernels)
+        if with_sliced:
+            ctx.arrays.append(_sliced_array(ir, layer, c))
+            ctx.const_bytes += 4 * ctx.arrays[-1].count
+            ctx.weight_note += ("; bit-sliced constants for the ARMv7E-M kernel "
+                                "(codegen/sliced.py)")
+        ctx.call = _call(ir, layer, plan, c, with_sliced)
         ctx.header = (f"{layer.name}: {layer.kind} {'x'.join(map(str, layer.in_shape))} -> "
                       f"{'x'.join(map(str, layer.out_shape))}"
                       + (f", stride {layer.stride}" if layer.stride > 1 else "")
@@ -221,9 +252,9 @@ def render_model(ir: ModelIR) -> dict[str, str]:
     return {name: env.get_template(f"{name}.j2").render(**ctx) for name in ("model.h", "model.c")}
 
 
-def write_model(ir: ModelIR, out_dir: str | Path) -> MemoryPlan:
+def write_model(ir: ModelIR, out_dir: str | Path, kernels: str = "ref") -> MemoryPlan:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name, text in render_model(ir).items():
+    for name, text in render_model(ir, kernels).items():
         (out / name).write_text(text)
     return plan_memory(ir)

@@ -180,7 +180,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 def _build(args: argparse.Namespace):
     from codegen.ir import load_ir
     from codegen.memory import plan_memory
+    from codegen.render import sliced_constant_bytes
 
+    from .boards import get_board
     from .firmware_build import build_firmware, project_dir
     from .zoo import resolve_model
     args.model = resolve_model(args.model)
@@ -189,7 +191,11 @@ def _build(args: argparse.Namespace):
     out = args.out or project_dir(args.board, args.model, args.kernels)
     fw = build_firmware(ir, out, board=args.board, use_platformio=not args.direct,
                         kernels=args.kernels)
-    print(f"memory plan: weights {plan.weight_bytes} B (flash, C layout), activations "
+    extra = sliced_constant_bytes(ir, args.kernels or get_board(args.board).kernels)
+    weights = (f"weights {plan.weight_bytes + extra} B (flash, C layout; {extra} B of them "
+               f"bit-sliced constants of the pointwise kernels)" if extra else
+               f"weights {plan.weight_bytes} B (flash, C layout)")
+    print(f"memory plan: {weights}, activations "
           f"{plan.activation_bytes} B (one arena, each layer's kernel scratch in it; the largest "
           f"{4 * plan.scratch_words} B)")
     what = "runtime" if fw.elf.name == "trit-runtime" else "firmware"

@@ -21,6 +21,7 @@ import numpy as np
 from codegen import pack
 from codegen.int8_reference import Requant
 from codegen.memory import scratch_ints
+from codegen.sliced import pw_sliced_constants
 from codegen.project import kernel_sources
 
 from .firmware_build import CFLAGS
@@ -65,15 +66,22 @@ class KernelCalls:
         return self._call("trit_conv_input_s8", args, out)
 
     def pw_ternary_bin(self, layer, x: np.ndarray, residual: np.ndarray | None = None,
-                       res_c: int = 0) -> np.ndarray:
+                       res_c: int = 0, sliced: bool = False) -> np.ndarray:
+        """``sliced``: pass the layer's code-generation constants (codegen/sliced.py; equal
+        scales only), as generated models do for layers of few pixels."""
         cin, h, w = layer.in_shape
         cout = layer.out_shape[0]
         sign, nz = pack.pack_ternary(layer.weights.values)
         out = np.zeros((h, w, pack.words(cout)), np.uint32)
         res_w = 0 if residual is None else residual.shape[1]
+        constants = None
+        if sliced:
+            constants = pw_sliced_constants(layer.weights.values, int(layer.weights.scales[0]),
+                                            layer.output, res_c if residual is not None else 0)
         args = [x, h, w, cin, sign, nz, Scales(*map(int, layer.weights.scales)), cout,
                 threshold_arg(layer.output), residual, res_w, res_c,
-                layer.output.residual_stride, out, np.zeros(scratch_ints(cout), np.int32)]
+                layer.output.residual_stride, out, np.zeros(scratch_ints(cout), np.int32),
+                constants]
         return self._call("trit_pw_ternary_bin", args, out)
 
     def dw_ternary_bin(self, layer, x: np.ndarray) -> np.ndarray:

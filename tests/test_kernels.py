@@ -156,6 +156,32 @@ def test_pw_ternary_bin(kernels, cin, cout, h, w, res_c, res_stride, equal):
     assert np.array_equal(pack.unpack_binary(got, cout), want[0])
 
 
+@pytest.mark.parametrize("cin,cout,h,w,res_c,res_stride", [
+    (16, 16, 4, 4, 0, 1), (17, 33, 3, 5, 0, 1), (64, 64, 2, 3, 64, 1), (45, 70, 3, 3, 45, 2),
+    (5, 7, 2, 2, 7, 1), (96, 96, 3, 2, 96, 1), (24, 48, 2, 3, 24, 2), (200, 20, 2, 2, 0, 1),
+    (16, 16, 5, 3, 16, 2), (140, 140, 2, 2, 140, 1), (9, 12, 1, 3, 0, 1), (254, 8, 1, 2, 0, 1),
+    (96, 96, 4, 8, 96, 1)])
+def test_pw_ternary_bin_sliced_constants(kernels, cin, cout, h, w, res_c, res_stride):
+    """Equal scales with the code-generation constants of codegen/sliced.py passed, as
+    generated models pass them: the ARMv7E-M flavour then counts bit-sliced from them (any
+    pixel count), the others ignore them."""
+    rng = np.random.default_rng(7 * cin + cout + h)
+    residual = res_c > 0
+    layer = conv_layer(rng, cin, cout, h, w, 1, 1, 0, 1,
+                       rand_ternary(rng, (cout, cin, 1, 1), True), residual=residual,
+                       spread=3 * cin)
+    layer.output.residual_stride = res_stride
+    x = binary(rng, cin, h, w)
+    values, res_packed = {}, None
+    if residual:
+        res = binary(rng, res_c, h * res_stride, w * res_stride)
+        values["res"] = res
+        res_packed = pack.pack_binary(res[0])
+    want = reference.sign_threshold(layer, reference.conv2d_acc(layer, x), values)
+    got = kernels.pw_ternary_bin(layer, pack.pack_binary(x[0]), res_packed, res_c, sliced=True)
+    assert np.array_equal(pack.unpack_binary(got, cout), want[0])
+
+
 @pytest.mark.parametrize("c,h,w", [(64, 8, 8), (33, 3, 5), (1, 1, 1)])
 def test_pool_and_dense(kernels, c, h, w):
     rng = np.random.default_rng(c)

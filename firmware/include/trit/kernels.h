@@ -60,12 +60,22 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
 
 /* Pointwise 1x1 ternary x binary on an h x w grid (stride 1). residual: NULL, or a binary
  * tensor [.][res_w][words(res_c)] whose pixel (y*res_stride, x*res_stride) is added before
- * the sign of output pixel (y, x) (the option-A shortcut of a block). */
+ * the sign of output pixel (y, x) (the option-A shortcut of a block).
+ * sliced: NULL, or the layer's bit-sliced constants made at code generation (equal scales
+ * wp == wn, cin <= 254; codegen/sliced.py), which a flavour that counts 32 output channels
+ * per word reads instead of deriving them per call; flavours that do not ignore it.
+ * TRIT_PW_SLICED_WORDS(cin, cout) words: lane vectors [words(cout)][cin][2] (bit l of
+ * [g][i][0]: the weight of output g*32+l at input i is -1; of [g][i][1]: it is +1), then
+ * count-limit planes [words(cout)][2][8] (bit l of plane b of [g][r]: bit b of K + 1, where
+ * output g*32+l is -1 exactly when (count of -1 products > K) XOR its direction bit; r = 0
+ * for a residual value +1 or no residual, r = 1 for -1; lanes past cout 0). */
+#define TRIT_PW_SLICED_WORDS(cin, cout) (TRIT_WORDS(cout) * (2 * (cin) + 16))
 void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32_t *sign,
                          const uint32_t *nz, trit_scales_t s, int cout,
                          const trit_threshold_t *thr, const uint32_t *residual, int res_w,
                          int res_c, int res_stride, uint32_t *out,
-                         int32_t *scratch /* TRIT_SCRATCH_INTS(cout) */);
+                         int32_t *scratch /* TRIT_SCRATCH_INTS(cout) */,
+                         const uint32_t *sliced);
 
 /* Depthwise k x k ternary x binary on an h x w input, taps outside the image add 0. */
 void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *codes,

@@ -234,16 +234,23 @@ __attribute__((optimize("no-schedule-insns")))
 static int pw_equal_sliced(const uint32_t *in, int pixels, int cin, int w, const uint32_t *sign,
                            const uint32_t *nz, int32_t alpha, int cout,
                            const trit_threshold_t *thr, const uint32_t *residual, int res_w,
-                           int res_c, int res_stride, uint32_t *out, int32_t *scratch) {
+                           int res_c, int res_stride, uint32_t *out, int32_t *scratch,
+                           const uint32_t *prepared) {
     const int iw = TRIT_WORDS(cin), ow = TRIT_WORDS(cout);
     int nb = 1;
     while ((1 << nb) <= cin + 1) ++nb;
     if (nb < 5) nb = 5;
-    if (nb > SLICED_BITS_MAX || 2 * cin * ow + 2 * SLICED_BITS_MAX * ow > TRIT_SCRATCH_INTS(cout))
+    if (nb > SLICED_BITS_MAX)
         return 0;
-    uint32_t *X = (uint32_t *)scratch;                  /* [ow][cin][2] */
-    uint32_t *limits = X + 2 * cin * ow;                /* [ow][2][SLICED_BITS_MAX] */
-    for (int g = 0; g < ow; ++g) {
+    const int tables = 2 * cin * ow + 2 * SLICED_BITS_MAX * ow; /* words of X and limits */
+    if (!prepared && tables > TRIT_SCRATCH_INTS(cout))
+        return 0;
+    /* X: lane vectors [ow][cin][2]; limits: [ow][2][SLICED_BITS_MAX] (TRIT_PW_SLICED_WORDS) */
+    const uint32_t *X = prepared ? prepared : (const uint32_t *)scratch;
+    const uint32_t *limits = X + 2 * cin * ow;
+    uint32_t *free_scratch = prepared ? (uint32_t *)scratch : (uint32_t *)scratch + tables;
+    for (int g = 0; !prepared && g < ow; ++g) { /* derive them from the weights and thresholds */
+        uint32_t *Xw = (uint32_t *)scratch, *lw = Xw + 2 * cin * ow;
         for (int j = 0; j < iw; ++j) {
             uint32_t tz[32], ts[32];
             for (int r = 0; r < 32; ++r) {
@@ -254,13 +261,13 @@ static int pw_equal_sliced(const uint32_t *in, int pixels, int cin, int w, const
             transpose32(tz);
             transpose32(ts);
             for (int r = 0; r < 32 && j * 32 + r < cin; ++r) {
-                uint32_t *x = X + 2 * (g * cin + j * 32 + r);
+                uint32_t *x = Xw + 2 * (g * cin + j * 32 + r);
                 x[0] = tz[r] & ts[r];
                 x[1] = tz[r] & ~ts[r];
             }
         }
         /* count limits + 1 as sliced constants: [0] residual +1 (or none), [1] residual -1 */
-        uint32_t *kp = limits + g * 2 * SLICED_BITS_MAX, *km = kp + SLICED_BITS_MAX;
+        uint32_t *kp = lw + g * 2 * SLICED_BITS_MAX, *km = kp + SLICED_BITS_MAX;
         uint32_t vp[32], vm[32]; /* limit + 1 per lane; transposed, row b is plane b */
         for (int r = 0; r < 32; ++r) vp[r] = vm[r] = 0;
         for (int o = g * 32; o < cout && o < g * 32 + 32; ++o) {
@@ -278,9 +285,10 @@ static int pw_equal_sliced(const uint32_t *in, int pixels, int cin, int w, const
         }
     }
     int done = 0;
-    if (cin <= 16 && cout <= 16 && 6 * cin + 2 * SLICED_BITS_MAX <= TRIT_SCRATCH_INTS(cout))
+    if (cin <= 16 && cout <= 16 &&
+        (int)(free_scratch - (uint32_t *)scratch) + 4 * cin <= TRIT_SCRATCH_INTS(cout))
         done = sliced_pixel_pairs16(in, pixels, cin, w, cout, thr, residual, res_w, res_stride,
-                                    out, X, limits, limits + 2 * SLICED_BITS_MAX);
+                                    out, X, limits, free_scratch);
     switch (nb) { /* the counter width as a constant: loops over planes unroll */
     case 5: sliced_pixels(in, pixels, cin, w, cout, thr, residual, res_w, res_c, res_stride, out, X, limits, 5, done); break;
     case 6: sliced_pixels(in, pixels, cin, w, cout, thr, residual, res_w, res_c, res_stride, out, X, limits, 6, done); break;
@@ -375,13 +383,20 @@ static void pw_unequal_scales(const uint32_t *in, int pixels, int iw, int w,
 void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32_t *sign,
                          const uint32_t *nz, trit_scales_t s, int cout,
                          const trit_threshold_t *thr, const uint32_t *residual, int res_w,
-                         int res_c, int res_stride, uint32_t *out, int32_t *scratch) {
+                         int res_c, int res_stride, uint32_t *out, int32_t *scratch,
+                         const uint32_t *sliced) {
     const int iw = TRIT_WORDS(cin);
     const int equal = s.wp == s.wn && s.wp > 0;
+    /* constants made at code generation (where the generator expects the sliced kernel to
+     * win: few pixels, or Helium) remove its per-call setup */
+    if (equal && sliced && pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr,
+                                           residual, res_w, res_c, res_stride, out, scratch,
+                                           sliced))
+        return;
 #ifdef __ARM_FEATURE_MVE
     /* Helium: the sliced kernel runs four pixels per vector and beats the scalar tables */
     if (equal && pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w,
-                                 res_c, res_stride, out, scratch))
+                                 res_c, res_stride, out, scratch, 0))
         return;
 #endif
     if (equal && pw_equal_lut(in, h, w, cin, sign, nz, s.wp, cout, thr, residual, res_w, res_c,
@@ -389,7 +404,7 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
         return;
 #ifndef __ARM_FEATURE_MVE
     if (equal && pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w,
-                                 res_c, res_stride, out, scratch))
+                                 res_c, res_stride, out, scratch, 0))
         return;
 #endif
     if (equal)

@@ -280,7 +280,9 @@ pixels(const uint32_t *in, int h, int w, const uint32_t *sign, const uint32_t *n
 void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32_t *sign,
                          const uint32_t *nz, trit_scales_t s, int cout,
                          const trit_threshold_t *thr, const uint32_t *residual, int res_w,
-                         int res_c, int res_stride, uint32_t *out, int32_t *scratch) {
+                         int res_c, int res_stride, uint32_t *out, int32_t *scratch,
+                         const uint32_t *sliced) {
+    (void)sliced; /* NEON counts per output channel: the sliced constants are not used */
     const int iw = TRIT_WORDS(cin), equal = s.wp == s.wn;
     pw_plan_t pl = {.iw = iw, .full = iw / 4, .tail = iw % 4};
     /* blocks read in place: whole blocks whose reads stay inside the weights (rows of 3 or

@@ -1,0 +1,89 @@
+"""Bit-sliced constants of a pointwise ternary x binary layer, made at code generation.
+
+A kernel that counts 32 output channels per word (the ARMv7E-M flavour's sliced pointwise
+path) needs the weights transposed so that a word holds one input's weights for 32 output
+channels, and each channel's batch-norm threshold turned into a limit on its count of -1
+products. Deriving both costs a fixed setup per call (about 30,000 instructions for 96
+channels on a Cortex-M4), which dominates layers of a few pixels; the generator computes them
+once and the kernel reads them from flash (the ``sliced`` argument of trit_pw_ternary_bin,
+layout in firmware/include/trit/kernels.h).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import pack
+from .ir import Layer, SignThreshold
+
+LIMIT_PLANES = 8      # SLICED_BITS_MAX of the kernel: counts up to 255
+MAX_INPUTS = 254      # inputs whose count fits LIMIT_PLANES bits with the limit's + 1
+COUNT_BOUND = 1 << 20  # clamp of the threshold quotient (bitcount.h: clamp_count)
+FEW_PIXELS = 32       # below this the ARMv7E-M kernel counts sliced instead of nibble tables
+
+
+def sliced_words(cin: int, cout: int) -> int:
+    """TRIT_PW_SLICED_WORDS(cin, cout): uint32 words of the constants."""
+    return pack.words(cout) * (2 * cin + 2 * LIMIT_PLANES)
+
+
+def _clamp(v: int) -> int:
+    return max(-COUNT_BOUND, min(COUNT_BOUND, v))
+
+
+def count_limit(t: int, negative: bool, alpha: int, n: int) -> int:
+    """K such that the output of a channel with ``n`` non-zero weights, equal scales ``alpha``
+    and threshold ``t`` is -1 exactly when (count of -1 products > K) XOR ``negative``
+    (acc = alpha (n - 2 count); bitcount.h: count_limit)."""
+    if not negative:   # +1 iff acc >= t  iff  count <= floor((n - ceil(t / alpha)) / 2)
+        k = (n - _clamp(-(-t // alpha))) // 2
+    else:              # +1 iff acc <= t  iff  count >= ceil((n - floor(t / alpha)) / 2)
+        k = -(-(n - _clamp(t // alpha)) // 2) - 1
+    return max(-1, min(n, k))
+
+
+def usable(layer: Layer) -> bool:
+    """Whether the layer can use sliced constants: a pointwise ternary layer with a sign
+    output, equal scales and at most 254 inputs."""
+    w = layer.weights
+    if (layer.op != "conv2d" or layer.groups != 1 or layer.kernel != 1 or w is None
+            or w.format != "ternary" or not isinstance(layer.output, SignThreshold)):
+        return False
+    wp, wn = (int(v) for v in w.scales)
+    return wp == wn and wp > 0 and layer.in_shape[0] <= MAX_INPUTS
+
+
+def pw_sliced_constants(codes: np.ndarray, alpha: int, output: SignThreshold,
+                        res_c: int) -> np.ndarray:
+    """The constants of a layer with ternary ``codes`` [Cout, Cin(,1,1)], scale ``alpha``
+    (wp = wn) and ``output``; ``res_c`` is the residual's channel count (0 without one:
+    then the kernel is called with no residual). uint32 [TRIT_PW_SLICED_WORDS]."""
+    c = np.asarray(codes).reshape(codes.shape[0], -1).astype(np.int64)
+    cout, cin = c.shape
+    if cin > MAX_INPUTS:
+        raise ValueError(f"sliced constants take at most {MAX_INPUTS} inputs, not {cin}")
+    groups = pack.words(cout)
+    padded = np.zeros((groups * 32, cin), np.int64)
+    padded[:cout] = c
+    # lane vectors: [g][i][0] bit l = weight (g*32 + l, i) is -1, [g][i][1]: it is +1
+    by_lane = padded.reshape(groups, 32, cin).transpose(0, 2, 1)      # [g][cin][lane]
+    lanes = np.stack([pack.pack_bits(by_lane == -1)[..., 0],
+                      pack.pack_bits(by_lane == 1)[..., 0]], axis=-1)  # [g][cin][2]
+    thr = np.asarray(output.threshold, np.int64)
+    negative = np.asarray(output.direction) < 0
+    has_res = thr.ndim == 2
+    limits = np.zeros((groups * 32, 2), np.int64)          # limit + 1, [o][r]
+    for o in range(cout):
+        n = int((c[o] != 0).sum())
+        if not has_res:
+            lp = lm = count_limit(int(thr[o]), bool(negative[o]), alpha, n)
+        elif o < res_c:
+            lm = count_limit(int(thr[o, 0]), bool(negative[o]), alpha, n)
+            lp = count_limit(int(thr[o, 2]), bool(negative[o]), alpha, n)
+        else:
+            lp = lm = count_limit(int(thr[o, 1]), bool(negative[o]), alpha, n)
+        limits[o] = lp + 1, lm + 1
+    bits = (limits[:, :, None] >> np.arange(LIMIT_PLANES)) & 1       # [o][r][b]
+    planes = pack.pack_bits(bits.reshape(groups, 32, 2, LIMIT_PLANES).transpose(0, 2, 3, 1)
+                            .astype(bool))[..., 0]                   # [g][r][b]
+    return np.concatenate([lanes.reshape(-1), planes.reshape(-1)]).astype(np.uint32)
