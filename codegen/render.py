@@ -115,9 +115,10 @@ def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str,
                 f"{c}_weights, {cout}, {k}, {s}, {p}, &{c}_thr, {ptr(layer.name)}, {scratch});")
     if layer.weights.format != "ternary":
         raise CodegenError(f"layer {layer.name!r}: binary-input layers need ternary weights")
+    sliced = f"{c}_sliced" if sliced_constants else "0"
     if layer.groups > 1:
         return (f"trit_dw_ternary_bin({ptr(layer.input)}, {h}, {w}, {cin}, {c}_codes, {wp_wn}, "
-                f"{k}, {s}, {p}, &{c}_thr, {ptr(layer.name)}, {scratch});")
+                f"{k}, {s}, {p}, &{c}_thr, {ptr(layer.name)}, {scratch}, {sliced});")
     if k != 1 or s != 1 or p != 0:
         raise CodegenError(f"layer {layer.name!r}: dense binary convolutions must be 1x1, "
                            "stride 1, no padding")
@@ -127,7 +128,6 @@ def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str,
         residual = f"{ptr(res)}, {rw}, {rc}, {layer.output.residual_stride}"
     else:
         residual = "0, 0, 0, 1"
-    sliced = f"{c}_sliced" if sliced_constants else "0"
     return (f"trit_pw_ternary_bin({ptr(layer.input)}, {h}, {w}, {cin}, {c}_sign, {c}_nz, "
             f"{wp_wn}, {cout}, &{c}_thr, {residual}, {ptr(layer.name)}, {scratch}, {sliced});")
 
@@ -194,20 +194,33 @@ def _weight_note(layer: Layer) -> str:
 
 
 def wants_sliced_constants(layer: Layer, kernels: str) -> bool:
-    """Whether the generated call passes the layer's bit-sliced constants (codegen/sliced.py):
-    for the ARMv7E-M flavour's pointwise layers of fewer than 32 pixels, where it counts
-    bit-sliced and its per-call setup outweighs the pixels' work."""
-    return (kernels.partition("+")[0] == "armv7em" and sliced.usable(layer)
-            and layer.in_shape[1] * layer.in_shape[2] < sliced.FEW_PIXELS)
+    """Whether the generated call passes the layer's bit-sliced constants (codegen/sliced.py)
+    to the ARMv7E-M flavour: for its pointwise layers of fewer than 32 pixels, where it counts
+    bit-sliced and the per-call setup outweighs the pixels' work, and for its depthwise 3x3
+    layers (tap planes and border-class count limits: 54 words per 32 channels)."""
+    if kernels.partition("+")[0] != "armv7em":
+        return False
+    if sliced.usable(layer):
+        return layer.in_shape[1] * layer.in_shape[2] < sliced.FEW_PIXELS
+    return sliced.dw_sliced_constants(layer) is not None
 
 
 def sliced_constant_bytes(ir: ModelIR, kernels: str) -> int:
     """Flash bytes of the bit-sliced constants a build for ``kernels`` adds to the layers'."""
-    return sum(4 * sliced.sliced_words(layer.in_shape[0], layer.out_shape[0])
-               for layer in ir.layers if wants_sliced_constants(layer, kernels))
+    return sum(4 * _sliced_words(layer) for layer in ir.layers
+               if wants_sliced_constants(layer, kernels))
+
+
+def _sliced_words(layer: Layer) -> int:
+    if layer.groups > 1:
+        return sliced.dw_sliced_words(layer.in_shape[0])
+    return sliced.sliced_words(layer.in_shape[0], layer.out_shape[0])
 
 
 def _sliced_array(ir: ModelIR, layer: Layer, c: str) -> CArray:
+    if layer.groups > 1:
+        v = sliced.dw_sliced_constants(layer)
+        return CArray("uint32_t", f"{c}_sliced", v.size, c_body(v, 6, True))
     res = layer.output.residual
     res_c = ir.layer(res).out_shape[0] if res else 0
     v = sliced.pw_sliced_constants(layer.weights.values, int(layer.weights.scales[0]),

@@ -87,3 +87,77 @@ def pw_sliced_constants(codes: np.ndarray, alpha: int, output: SignThreshold,
     planes = pack.pack_bits(bits.reshape(groups, 32, 2, LIMIT_PLANES).transpose(0, 2, 3, 1)
                             .astype(bool))[..., 0]                   # [g][r][b]
     return np.concatenate([lanes.reshape(-1), planes.reshape(-1)]).astype(np.uint32)
+
+
+# ---- depthwise 3x3 -------------------------------------------------------------------------
+MAX_CLASSES = 9       # border classes the kernel keeps (MAX_CLASSES of dw_ternary_bin.c)
+NO_CLASS = 0xFFFFFFFF
+
+
+def dw_sliced_words(c: int) -> int:
+    """TRIT_DW_SLICED_WORDS(c): uint32 words of a depthwise layer's constants."""
+    return 54 * pack.words(c) + 10
+
+
+def dw_usable(layer: Layer) -> bool:
+    """A depthwise 3x3 ternary layer with a sign output and equal scales."""
+    w = layer.weights
+    if (layer.op != "conv2d" or layer.groups == 1 or layer.kernel != 3 or w is None
+            or w.format != "ternary" or not isinstance(layer.output, SignThreshold)):
+        return False
+    wp, wn = (int(v) for v in w.scales)
+    return wp == wn and wp > 0
+
+
+def border_classes(h: int, w: int, stride: int, pad: int) -> list[int]:
+    """The tap masks (bit ky * 3 + kx: tap inside the image) of a 3x3 window over the output
+    pixels, in order of first appearance."""
+    def inside(n: int, o: int) -> int:
+        return sum(1 << k for k in range(3) if 0 <= o * stride + k - pad < n)
+
+    oh, ow = (h + 2 * pad - 3) // stride + 1, (w + 2 * pad - 3) // stride + 1
+    rows = list(dict.fromkeys(inside(h, oy) for oy in range(oh)))
+    cols = list(dict.fromkeys(inside(w, ox) for ox in range(ow)))
+    keys: list[int] = []
+    for r in rows:
+        for cmask in cols:
+            v = sum(cmask << (3 * ky) for ky in range(3) if (r >> ky) & 1)
+            if v not in keys:
+                keys.append(v)
+    return keys
+
+
+def dw_sliced_constants(layer: Layer) -> np.ndarray | None:
+    """The constants of a depthwise 3x3 layer (layout in trit_dw_ternary_bin's comment), or
+    None where the layer cannot use them (see :func:`dw_usable`; more than nine classes)."""
+    if not dw_usable(layer):
+        return None
+    c, h, w = layer.in_shape
+    keys = border_classes(h, w, layer.stride, layer.padding)
+    if len(keys) > MAX_CLASSES:
+        return None
+    codes = np.asarray(layer.weights.values).reshape(c, 9).astype(np.int64)
+    alpha = int(layer.weights.scales[0])
+    groups = pack.words(c)
+    padded = np.zeros((groups * 32, 9), np.int64)
+    padded[:c] = codes
+    by_lane = padded.reshape(groups, 32, 9).transpose(2, 0, 1)          # [t][g][lane]
+    taps = np.stack([pack.pack_bits(by_lane == -1)[..., 0],
+                     pack.pack_bits(by_lane != 0)[..., 0]], axis=-1)     # [t][g][2]
+    thr = np.asarray(layer.output.threshold, np.int64)
+    if thr.ndim == 2:
+        thr = thr[:, 1]
+    negative = np.asarray(layer.output.direction) < 0
+    limits = np.zeros((MAX_CLASSES, groups * 32), np.int64)             # limit + 1
+    for j, v in enumerate(keys):
+        inside = np.array([(v >> t) & 1 for t in range(9)], bool)
+        for ch in range(c):
+            n = int((codes[ch][inside] != 0).sum())
+            limits[j, ch] = count_limit(int(thr[ch]), bool(negative[ch]), alpha, n) + 1
+    bits = (limits[:, :, None] >> np.arange(4)) & 1                     # [j][o][b]
+    planes = pack.pack_bits(bits.reshape(MAX_CLASSES, groups, 32, 4).transpose(0, 1, 3, 2)
+                            .astype(bool))[..., 0]                       # [j][g][b]
+    key_words = np.full(MAX_CLASSES, NO_CLASS, np.uint64)
+    key_words[:len(keys)] = keys
+    return np.concatenate([taps.reshape(-1).astype(np.uint64), [len(keys)], key_words,
+                           planes.reshape(-1).astype(np.uint64)]).astype(np.uint32)

@@ -21,7 +21,7 @@ import numpy as np
 from codegen import pack
 from codegen.int8_reference import Requant
 from codegen.memory import scratch_ints
-from codegen.sliced import pw_sliced_constants
+from codegen.sliced import dw_sliced_constants, pw_sliced_constants
 from codegen.project import kernel_sources
 
 from .firmware_build import CFLAGS
@@ -84,14 +84,17 @@ class KernelCalls:
                 constants]
         return self._call("trit_pw_ternary_bin", args, out)
 
-    def dw_ternary_bin(self, layer, x: np.ndarray) -> np.ndarray:
+    def dw_ternary_bin(self, layer, x: np.ndarray, sliced: bool = False) -> np.ndarray:
+        """``sliced``: pass the layer's code-generation constants (codegen/sliced.py; 3x3,
+        equal scales), as generated models for the ARMv7E-M flavour do."""
         c, h, w = layer.in_shape
         _, oh, ow = layer.out_shape
         out = np.zeros((oh, ow, pack.words(c)), np.uint32)
+        constants = dw_sliced_constants(layer) if sliced else None
         args = [x, h, w, c, pack.dw_codes(layer.weights.values),
                 Scales(*map(int, layer.weights.scales)), layer.kernel, layer.stride,
                 layer.padding, threshold_arg(layer.output), out,
-                np.zeros(scratch_ints(c), np.int32)]
+                np.zeros(scratch_ints(c), np.int32), constants]
         return self._call("trit_dw_ternary_bin", args, out)
 
     def global_sum_pool_bin(self, x: np.ndarray, c: int) -> np.ndarray:

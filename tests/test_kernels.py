@@ -111,6 +111,23 @@ def test_dw_ternary_bin(kernels, c, h, w, stride, equal):
     assert np.array_equal(pack.unpack_binary(got, c), want[0])
 
 
+@pytest.mark.parametrize("c,h,w,stride,pad", [(16, 8, 8, 1, 1), (17, 5, 6, 1, 1),
+                                              (45, 7, 7, 2, 1), (64, 4, 4, 1, 1),
+                                              (1, 3, 3, 2, 1), (3, 1, 2, 1, 1), (24, 4, 11, 1, 1),
+                                              (96, 4, 4, 1, 1), (48, 8, 8, 2, 1),
+                                              (40, 5, 13, 2, 1), (33, 6, 5, 1, 0)])
+def test_dw_ternary_bin_sliced_constants(kernels, c, h, w, stride, pad):
+    """Equal scales with the code-generation constants of codegen/sliced.py passed, as
+    generated models pass them to the ARMv7E-M flavour (the others ignore them)."""
+    rng = np.random.default_rng(3 * c + h * w)
+    layer = conv_layer(rng, c, c, h, w, 3, stride, pad, c,
+                       rand_ternary(rng, (c, 1, 3, 3), True), spread=12)
+    x = binary(rng, c, h, w)
+    want = reference.sign_threshold(layer, reference.conv2d_acc(layer, x), {})
+    got = kernels.dw_ternary_bin(layer, pack.pack_binary(x[0]), sliced=True)
+    assert np.array_equal(pack.unpack_binary(got, c), want[0])
+
+
 @pytest.mark.parametrize("equal", [False, True], ids=["wp!=wn", "wp==wn"])
 # k = 13: more taps (169) than the NEON flavour's int8 sums hold, its per-channel path
 @pytest.mark.parametrize("c,h,w,k,pad", [(20, 5, 6, 1, 0), (33, 6, 5, 2, 1), (17, 7, 6, 5, 2),

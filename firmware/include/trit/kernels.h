@@ -77,11 +77,21 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
                          int32_t *scratch /* TRIT_SCRATCH_INTS(cout) */,
                          const uint32_t *sliced);
 
-/* Depthwise k x k ternary x binary on an h x w input, taps outside the image add 0. */
+/* Depthwise k x k ternary x binary on an h x w input, taps outside the image add 0.
+ * sliced: NULL, or the layer's bit-sliced constants made at code generation (3x3, equal
+ * scales; codegen/sliced.py), which a flavour that counts 32 channels per word reads instead
+ * of deriving them per call; flavours that do not ignore it. TRIT_DW_SLICED_WORDS(c) words:
+ * tap planes [9][words(c)][2] (tap t = ky * 3 + kx; bit l of [t][g][0]: channel g*32+l's
+ * code is -1, of [t][g][1]: it is non-zero), the number of border classes m <= 9, their keys
+ * [9] (bit t of a key: tap t inside the image; unused 0xFFFFFFFF), then count-limit planes
+ * [9][words(c)][4] (bit l of plane b of [j][g]: bit b of K + 1 for class j, where channel
+ * g*32+l is -1 exactly when (count of -1 products > K) XOR its direction bit). */
+#define TRIT_DW_SLICED_WORDS(c) (54 * TRIT_WORDS(c) + 10)
 void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *codes,
                          trit_scales_t s, int k, int stride, int pad,
                          const trit_threshold_t *thr, uint32_t *out,
-                         int32_t *scratch /* TRIT_SCRATCH_INTS(c) */);
+                         int32_t *scratch /* TRIT_SCRATCH_INTS(c) */,
+                         const uint32_t *sliced);
 
 /* Global sum pooling of a binary tensor: out[c] = sum of +-1 over h*w pixels. */
 void trit_global_sum_pool_bin(const uint32_t *in, int pixels, int c, int32_t *out);

@@ -59,6 +59,18 @@ static void dw_general_k(const uint32_t *in, int h, int w, int c, const int8_t *
         (b)[3] = d1_ & d2_;                                                                    \
     } while (0)
 
+/* COUNT9's last steps from the three rows' full-adder sums s[3] and carries k[3]. */
+#define COUNT9_FROM_ROWS(b, s, k)                                                              \
+    do {                                                                                       \
+        uint32_t c4_, s5_, d1_;                                                                \
+        FULL_ADD((b)[0], c4_, (s)[0], (s)[1], (s)[2]);                                         \
+        FULL_ADD(s5_, d1_, (k)[0], (k)[1], (k)[2]);                                            \
+        (b)[1] = s5_ ^ c4_;                                                                    \
+        const uint32_t d2_ = s5_ & c4_;                                                        \
+        (b)[2] = d1_ ^ d2_;                                                                    \
+        (b)[3] = d1_ & d2_;                                                                    \
+    } while (0)
+
 /* Bit 0 of bytes 0..3 of x as bits 0..3: one multiply lands the four bits at 28..31 (the other
  * partial products fall on distinct lower bits, so nothing carries into them). */
 static inline uint32_t byte_lsbs(uint32_t x) {
@@ -88,6 +100,24 @@ static void bias_planes(int c, const int32_t *bias2, uint32_t *bp) {
         }
         for (int j = 0; j < 6; ++j) bp[6 * g + j] = b[j];
     }
+}
+
+/* Per-channel biases bias2 (threshold and direction folded, see class_limits) and their
+ * planes bp, for equal scales alpha: what class_limits needs. */
+static void limit_bias_planes(int c, const trit_threshold_t *thr, int32_t alpha, int32_t *bias,
+                              uint32_t *bp) {
+    const int cols = thr->has_residual ? 3 : 1, col = thr->has_residual ? 1 : 0;
+    for (int ch = 0; ch < c; ++ch) {
+        const int32_t t = thr->threshold[ch * cols + col];
+        const int negative = (int)((thr->negative[ch >> 5] >> (ch & 31)) & 1u);
+        /* +: limit = floor((n - ceil(t/a)) / 2); -: limit = ceil((n - floor(t/a)) / 2) - 1 */
+        int32_t b = negative ? 1 - clamp_count(floor_div(t, alpha))
+                             : -clamp_count(ceil_div(t, alpha));
+        if (b > 30) b = 30;
+        if (b < -30) b = -30;
+        bias[ch] = b - 2 * negative; /* floor((n + b) / 2) - negative */
+    }
+    bias_planes(c, bias, bp);
 }
 
 /* Count-limit planes of one border class (valid-tap mask v, bit t = tap t inside the image)
@@ -137,6 +167,65 @@ static void class_limits(int words, int tw, uint32_t v, const uint32_t *sz, cons
     }
 }
 
+/* The border classes of one call (equal scales, 3x3): up to MAX_CLASSES slots, each a tap
+ * mask (key), its count-limit planes and, where the scratch holds them, its weights with the
+ * taps outside the image cleared. */
+typedef struct {
+    int32_t *keys;         /* [MAX_CLASSES], -1 = free */
+    uint32_t *planes;      /* [MAX_CLASSES][words][4] */
+    uint32_t *weights;     /* [MAX_CLASSES][9][words][2] when masked */
+    uint32_t ready;        /* bit j: slot j's weights are filled */
+    int have_bias, masked, words, c;
+    const uint32_t *sz;    /* {sign, non-zero} pairs [9][words][2] */
+    uint32_t *bp;          /* bias planes [words][6] (built on first need) */
+    int32_t *bias;         /* [c] */
+    const trit_threshold_t *thr;
+    int32_t alpha;
+} dw_classes_t;
+
+/* The slot of class v, its limits (and masked weights) computed on first use; with more
+ * classes than slots the last slot is reused. */
+static int class_slot(dw_classes_t *cl, uint32_t v) {
+    const int tw = 2 * cl->words;
+    int j = 0;
+    while (j < MAX_CLASSES && cl->keys[j] != (int32_t)v && cl->keys[j] != -1) ++j;
+    if (j == MAX_CLASSES) {
+        j = MAX_CLASSES - 1;
+        cl->keys[j] = -1;
+    }
+    if (cl->keys[j] == -1) {
+        if (!cl->have_bias) limit_bias_planes(cl->c, cl->thr, cl->alpha, cl->bias, cl->bp);
+        cl->have_bias = 1;
+        cl->keys[j] = (int32_t)v;
+        class_limits(cl->words, tw, v, cl->sz, cl->bp, cl->planes + j * cl->words * 4);
+        cl->ready &= ~(1u << j);
+    }
+    if (cl->masked && !((cl->ready >> j) & 1u)) {
+        uint32_t *cw = cl->weights + j * MAX_TAPS * tw;
+        for (int t = 0; t < MAX_TAPS; ++t) {
+            const uint32_t keep = 0u - ((v >> t) & 1u);
+            for (int i = 0; i < tw; ++i) cw[t * tw + i] = cl->sz[t * tw + i] & keep;
+        }
+        cl->ready |= 1u << j;
+    }
+    return j;
+}
+
+/* One output word from three input-row pointers r0..r2 at the window's left column (taps
+ * `words` apart in a row): q holds the channel word's {sign, non-zero} pairs, tap stride
+ * 2 * words (masked weights on border rows, where an outside row points at row 0). */
+static inline __attribute__((always_inline)) uint32_t dw3x3_word_rows(
+    const uint32_t *r0, const uint32_t *r1, const uint32_t *r2, int words, const uint32_t *q,
+    const uint32_t *limits, uint32_t negative, uint32_t lanes) {
+    const int tw = 2 * words;
+#define XT(t) ((((t) / 3 == 0 ? r0 : (t) / 3 == 1 ? r1 : r2)[((t) % 3) * words] ^ q[(t) * tw]) & \
+               q[(t) * tw + 1])
+    uint32_t cnt[4];
+    COUNT9(cnt, XT);
+#undef XT
+    return (sliced_ge4(cnt, limits) ^ negative) & lanes;
+}
+
 /* Equal scales, 3x3, every tap inside the image: the output word of channel word g at a pixel
  * whose top-left tap word is p (row pitch `pitch` words). sz: {sign, non-zero} pairs of
  * channel word g, tap stride 2 * words; limits: the interior class's 4 count-limit planes. */
@@ -151,32 +240,28 @@ static inline __attribute__((always_inline)) uint32_t dw3x3_interior_word(const 
     return (sliced_ge4(cnt, limits) ^ negative) & lanes;
 }
 
-/* Two horizontally adjacent interior pixels of a one-word layer at stride 1: p is the first
- * one's top-left tap word, the second's taps are one word to the right. Every weight pair is
+/* Two horizontally adjacent pixels of a one-word layer at stride 1 whose windows' columns are
+ * inside the image: r0..r2 are the first one's tap rows at its left column (rows outside the
+ * image point anywhere valid; sz then holds masked weights), the second's taps are one word
+ * to the right. Every weight pair is
  * loaded once for both and the middle two tap columns are loaded once. */
 static inline __attribute__((always_inline)) void dw3x3_interior_pair1(
-    const uint32_t *p, int pitch, const uint32_t *sz, const uint32_t *limits, uint32_t negative,
-    uint32_t lanes, uint32_t *dst) {
-    uint32_t xa[9], xb[9];
+    const uint32_t *r0, const uint32_t *r1, const uint32_t *r2, const uint32_t *sz,
+    const uint32_t *limits, uint32_t negative, uint32_t lanes, uint32_t *dst) {
+    /* row by row: each row's three taps go through one full adder per pixel at once, so only
+     * the rows' sums and carries stay live (fewer registers than nine tap vectors a pixel) */
+    uint32_t sa[3], ka[3], sb[3], kb[3];
 #pragma GCC unroll 3
     for (int ky = 0; ky < 3; ++ky) {
-        const uint32_t *r = p + ky * pitch;
+        const uint32_t *r = ky == 0 ? r0 : ky == 1 ? r1 : r2;
         const uint32_t c0 = r[0], c1 = r[1], c2 = r[2], c3 = r[3];
         const uint32_t *q = sz + 6 * ky;
-        xa[3 * ky] = (c0 ^ q[0]) & q[1];
-        xb[3 * ky] = (c1 ^ q[0]) & q[1];
-        xa[3 * ky + 1] = (c1 ^ q[2]) & q[3];
-        xb[3 * ky + 1] = (c2 ^ q[2]) & q[3];
-        xa[3 * ky + 2] = (c2 ^ q[4]) & q[5];
-        xb[3 * ky + 2] = (c3 ^ q[4]) & q[5];
+        FULL_ADD(sa[ky], ka[ky], (c0 ^ q[0]) & q[1], (c1 ^ q[2]) & q[3], (c2 ^ q[4]) & q[5]);
+        FULL_ADD(sb[ky], kb[ky], (c1 ^ q[0]) & q[1], (c2 ^ q[2]) & q[3], (c3 ^ q[4]) & q[5]);
     }
     uint32_t ca[4], cb[4];
-#define XA(t) xa[t]
-#define XB(t) xb[t]
-    COUNT9(ca, XA);
-    COUNT9(cb, XB);
-#undef XA
-#undef XB
+    COUNT9_FROM_ROWS(ca, sa, ka);
+    COUNT9_FROM_ROWS(cb, sb, kb);
     dst[0] = (sliced_ge4(ca, limits) ^ negative) & lanes;
     dst[1] = (sliced_ge4(cb, limits) ^ negative) & lanes;
 }
@@ -217,7 +302,8 @@ static inline __attribute__((always_inline)) void dw3x3_interior_quad_gather(
 
 void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *codes,
                          trit_scales_t s, int k, int stride, int pad,
-                         const trit_threshold_t *thr, uint32_t *out, int32_t *scratch) {
+                         const trit_threshold_t *thr, uint32_t *out, int32_t *scratch,
+                         const uint32_t *sliced) {
     if (k > 3) {
         dw_general_k(in, h, w, c, codes, s, k, stride, pad, thr, out, scratch);
         return;
@@ -230,7 +316,10 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
      * [9], class count-limit planes [9][words][4], pair duplicates [22], bias planes
      * [words][6], class weights [9][9][words][2] where they fit; unequal scales:
      * accumulators [c] */
-    uint32_t *sz = (uint32_t *)scratch, *zeros = sz + MAX_TAPS * tw;
+    /* pre: the tap planes and the classes' count limits come from the code generator */
+    const int pre = equal && k == 3 && sliced;
+    uint32_t *szw = (uint32_t *)scratch, *zeros = szw + MAX_TAPS * tw;
+    const uint32_t *sz = pre ? sliced : szw;
     int32_t *mask = (int32_t *)(zeros + words);
     int32_t *bias = mask + c, *acc = mask + c;
     int32_t *keys = bias + c;
@@ -242,8 +331,8 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
     /* each border class's {sign, non-zero} pairs with the taps outside the image cleared
      * [MAX_CLASSES][9][words][2] (the layout of sz), after the bias planes */
     uint32_t *class_w = bp + 6 * words;
-    for (int i = 0; i < MAX_TAPS * tw + words; ++i) sz[i] = 0;
-    if (k == 3) {
+    for (int i = pre ? MAX_TAPS * tw : 0; i < MAX_TAPS * tw + words; ++i) szw[i] = 0;
+    if (k == 3 && !pre) {
         /* tap t's planes, four channels at a time: their code bytes (9 apart) in one word,
          * then bit 0 (non-zero) and bit 7 (-1) of each byte gathered by one multiply */
         for (int g = 0; g < words; ++g)
@@ -270,8 +359,8 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                         negw |= (v >> 7) << j;
                     }
                 }
-                sz[t * tw + 2 * g] = negw;
-                sz[t * tw + 2 * g + 1] = nzw;
+                szw[t * tw + 2 * g] = negw;
+                szw[t * tw + 2 * g + 1] = nzw;
             }
         if (!equal) /* the per-channel 9-bit masks of the unequal-scale path */
             for (int ch = 0; ch < c; ++ch) {
@@ -280,7 +369,7 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                                      byte_lsbs(trit_load_u32(cd + 4)) << 4 |
                                      ((uint32_t)cd[8] & 1u) << 8);
             }
-    } else
+    } else if (k < 3)
     for (int ch = 0; ch < c; ++ch) {
         int32_t msk = 0;
         for (int ky = 0; ky < k; ++ky)
@@ -288,41 +377,38 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                 const int code = codes[ch * k * k + ky * k + kx], t = ky * 3 + kx;
                 if (!code) continue;
                 msk |= 1 << t;
-                uint32_t *pair = sz + t * tw + 2 * (ch >> 5);
+                uint32_t *pair = szw + t * tw + 2 * (ch >> 5);
                 pair[1] |= 1u << (ch & 31);
                 if (code < 0) pair[0] |= 1u << (ch & 31);
             }
         mask[ch] = msk;
     }
-    if (equal) {
-        const int cols = thr->has_residual ? 3 : 1, col = thr->has_residual ? 1 : 0;
-        for (int ch = 0; ch < c; ++ch) {
-            const int32_t t = thr->threshold[ch * cols + col];
-            const int negative = (int)((thr->negative[ch >> 5] >> (ch & 31)) & 1u);
-            /* +: limit = floor((n - ceil(t/a)) / 2); -: limit = ceil((n - floor(t/a)) / 2) - 1 */
-            int32_t b = negative ? 1 - clamp_count(floor_div(t, s.wp))
-                                 : -clamp_count(ceil_div(t, s.wp));
-            if (b > 30) b = 30;
-            if (b < -30) b = -30;
-            bias[ch] = b - 2 * negative; /* floor((n + b) / 2) - negative */
+    int have_bias = 0; /* bias planes built (for classes the generator did not supply) */
+    for (int i = 0; equal && i < MAX_CLASSES; ++i) keys[i] = -1;
+    if (pre) { /* the generator's classes into the first slots */
+        const uint32_t m = sliced[MAX_TAPS * tw];
+        for (uint32_t j = 0; j < m && j < MAX_CLASSES; ++j) {
+            keys[j] = (int32_t)sliced[MAX_TAPS * tw + 1 + j];
+            const uint32_t *src = sliced + MAX_TAPS * tw + 1 + MAX_CLASSES + j * words * 4;
+            for (int i = 0; i < words * 4; ++i) class_planes[j * words * 4 + i] = src[i];
         }
-        bias_planes(c, bias, bp);
-        for (int i = 0; i < MAX_CLASSES; ++i) keys[i] = -1;
+    } else if (equal) {
+        limit_bias_planes(c, thr, s.wp, bias, bp);
+        have_bias = 1;
     }
     const int last_lanes = c - (words - 1) * 32;
     const uint32_t last_mask = last_lanes == 32 ? ~0u : (1u << last_lanes) - 1u;
     /* output pixels whose 3x3 window lies inside the image */
     const int in_y0 = (pad + stride - 1) / stride, in_y1 = (h - 3 + pad) / stride;
     const int in_x0 = (pad + stride - 1) / stride, in_x1 = (w - 3 + pad) / stride;
-    const uint32_t *interior = 0;
-    if (equal && k == 3 && in_y0 <= in_y1 && in_x0 <= in_x1) {
-        keys[0] = 0x1FF;
-        class_limits(words, tw, 0x1FF, sz, bp, class_planes);
-        interior = class_planes;
-    }
     const int masked = equal && k == 3 &&
                        (int)(class_w + MAX_CLASSES * MAX_TAPS * tw - (uint32_t *)scratch) <=
                            TRIT_SCRATCH_INTS(c);
+    dw_classes_t cl = {keys, class_planes, class_w, 0, have_bias, masked, words, c, sz, bp,
+                       bias, thr, s.wp};
+    const uint32_t *interior = 0;
+    if (equal && k == 3 && in_y0 <= in_y1 && in_x0 <= in_x1)
+        interior = class_planes + class_slot(&cl, 0x1FF) * words * 4;
     const int pairs = interior && c <= 16 &&
                       (int)(dup + 2 * MAX_TAPS + 4 - (uint32_t *)scratch) <= TRIT_SCRATCH_INTS(c);
     if (pairs) {
@@ -341,6 +427,28 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
         const int row_inside = oy >= in_y0 && oy <= in_y1;
         for (int ox = 0; ox < ow; ++ox) {
             uint32_t *dst = out + (oy * ow + ox) * words;
+            if (masked && !row_inside && ox >= in_x0 && ox <= in_x1) {
+                /* a run on a border row with every column inside: one class for the run, its
+                 * masked weights read through the rows (outside rows point at row 0) */
+                const uint32_t v = (row_ok[0] ? 0x7u : 0u) | (row_ok[1] ? 0x38u : 0u) |
+                                   (row_ok[2] ? 0x1C0u : 0u);
+                const int cls = class_slot(&cl, v);
+                const uint32_t *lim = class_planes + cls * words * 4;
+                const uint32_t *cw = class_w + cls * MAX_TAPS * tw;
+                const int x0 = (ox * stride - pad) * words, step = stride * words;
+                const uint32_t *a0 = row[0] + x0, *a1 = row[1] + x0, *a2 = row[2] + x0;
+                if (words == 1 && stride == 1)
+                    for (; ox + 1 <= in_x1; ox += 2, a0 += 2, a1 += 2, a2 += 2, dst += 2)
+                        dw3x3_interior_pair1(a0, a1, a2, cw, lim, thr->negative[0], last_mask,
+                                             dst);
+                for (; ox <= in_x1; ++ox, a0 += step, a1 += step, a2 += step, dst += words)
+                    for (int g = 0; g < words; ++g)
+                        dst[g] = dw3x3_word_rows(a0 + g, a1 + g, a2 + g, words, cw + 2 * g,
+                                                 lim + 4 * g, thr->negative[g],
+                                                 g == words - 1 ? last_mask : ~0u);
+                --ox; /* the loop's ++ox moves to the first pixel after the run */
+                continue;
+            }
             if (interior && row_inside && ox >= in_x0 && ox <= in_x1) {
                 /* a run of interior pixels; the word count as a constant where it is 1 or 2 */
                 const int pitch = w * words, step = stride * words;
@@ -370,7 +478,8 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
 #ifndef __ARM_FEATURE_MVE
                     if (stride == 1)
                         for (; ox + 1 <= in_x1; ox += 2, p += 2, dst += 2)
-                            dw3x3_interior_pair1(p, pitch, sz, interior, neg0, last_mask, dst);
+                            dw3x3_interior_pair1(p, p + pitch, p + 2 * pitch, sz, interior, neg0,
+                                                 last_mask, dst);
 #endif
                     for (; ox <= in_x1; ++ox, p += step, dst += 1)
                         dst[0] = dw3x3_interior_word(p, pitch, 1, sz, interior, neg0, last_mask);
@@ -431,23 +540,9 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                                (row_ok[2] ? cols << 6 : 0u); /* bit t = tap t inside */
             uint32_t *limits = 0, *cw = 0;
             if (equal) {
-                int cls = 0;
-                while (cls < MAX_CLASSES && keys[cls] != (int32_t)v && keys[cls] != -1) ++cls;
-                if (cls == MAX_CLASSES) { /* more classes than slots: reuse the last one */
-                    cls = MAX_CLASSES - 1;
-                    keys[cls] = -1;
-                }
+                const int cls = class_slot(&cl, v);
                 limits = class_planes + cls * words * 4;
                 cw = class_w + cls * MAX_TAPS * tw;
-                if (keys[cls] == -1) {
-                    keys[cls] = (int32_t)v;
-                    class_limits(words, tw, v, sz, bp, limits);
-                    if (masked)
-                        for (int t = 0; t < MAX_TAPS; ++t) {
-                            const uint32_t keep = 0u - ((v >> t) & 1u);
-                            for (int i = 0; i < tw; ++i) cw[t * tw + i] = sz[t * tw + i] & keep;
-                        }
-                }
                 if (masked) { /* the class's weights mask the outside taps */
                     const uint32_t *r0 = row[0], *r1 = row[1], *r2 = row[2];
                     const int x0 = xw[0], x1 = xw[1], x2 = xw[2];
