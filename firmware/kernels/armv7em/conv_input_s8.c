@@ -74,9 +74,11 @@ static void conv3x3_rgb_helium(const int8_t *in, int h, int w, const int8_t *wei
 #endif
 
 /* 3x3 RGB input layer, output channels <= 32 (one output word), weights widened once per call
- * into wide[cout][14]: two pixels by two channels per pass. */
+ * into wide[cout][14]: two pixels by two channels per pass, each sum started from its
+ * channel's negated adjusted threshold (start[o] = -adjusted[o]) so that its sign bit is the
+ * output bit before the direction flip. */
 static void conv3x3_rgb_wide(const int8_t *in, int h, int w, const uint32_t *wide, int cout,
-                             int stride, int pad, const int32_t *adjusted, uint32_t negative,
+                             int stride, int pad, const int32_t *start, uint32_t negative,
                              uint32_t *out) {
     const int oh = (h + 2 * pad - 3) / stride + 1, ow = (w + 2 * pad - 3) / stride + 1;
     uint32_t pix[28]; /* two widened patches: pixel ox at 0..13, ox + 1 at 14..27 */
@@ -93,15 +95,13 @@ static void conv3x3_rgb_wide(const int8_t *in, int h, int w, const uint32_t *wid
             uint32_t wa = 0, wb = 0; /* built from the last channel down */
             int o = cout - 1;
             for (; o >= 1; o -= 2) {
-                dot28_2x2(pix, wide + 14 * (o - 1), s4);
-                wa = (wa << 2) | (((uint32_t)(s4[0] - adjusted[o]) >> 31) << 1) |
-                     ((uint32_t)(s4[1] - adjusted[o - 1]) >> 31);
-                wb = (wb << 2) | (((uint32_t)(s4[2] - adjusted[o]) >> 31) << 1) |
-                     ((uint32_t)(s4[3] - adjusted[o - 1]) >> 31);
+                dot28_2x2_from(pix, wide + 14 * (o - 1), start[o], start[o - 1], s4);
+                wa = (wa << 2) | (((uint32_t)s4[0] >> 31) << 1) | ((uint32_t)s4[1] >> 31);
+                wb = (wb << 2) | (((uint32_t)s4[2] >> 31) << 1) | ((uint32_t)s4[3] >> 31);
             }
             if (o == 0) {
-                wa = (wa << 1) | ((uint32_t)(dot28(pa, wide) - adjusted[0]) >> 31);
-                wb = (wb << 1) | ((uint32_t)(dot28(pb, wide) - adjusted[0]) >> 31);
+                wa = (wa << 1) | ((uint32_t)(dot28(pa, wide) + start[0]) >> 31);
+                wb = (wb << 1) | ((uint32_t)(dot28(pb, wide) + start[0]) >> 31);
             }
             out[oy * ow + ox] = wa ^ negative;
             if (two) out[oy * ow + ox + 1] = wb ^ negative;
@@ -167,6 +167,7 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
                 const int8_t *wt = weights + o * 27;
                 widen_rows(wt, wt + 9, wt + 18, wide + 14 * o);
             }
+            for (int o = 0; o < cout; ++o) adjusted[o] = -adjusted[o]; /* the sums' starts */
             conv3x3_rgb_wide(in, h, w, wide, cout, stride, pad, adjusted, thr->negative[0], out);
             return;
         }

@@ -172,7 +172,8 @@ static void class_limits(int words, int tw, uint32_t v, const uint32_t *sz, cons
  * taps outside the image cleared. */
 typedef struct {
     int32_t *keys;         /* [MAX_CLASSES], -1 = free */
-    uint32_t *planes;      /* [MAX_CLASSES][words][4] */
+    uint32_t *planes;      /* [MAX_CLASSES][words][4] in scratch */
+    const uint32_t *plane[MAX_CLASSES]; /* slot j's planes: in scratch, or the generator's */
     uint32_t *weights;     /* [MAX_CLASSES][9][words][2] when masked */
     uint32_t ready;        /* bit j: slot j's weights are filled */
     int have_bias, masked, words, c;
@@ -198,6 +199,7 @@ static int class_slot(dw_classes_t *cl, uint32_t v) {
         cl->have_bias = 1;
         cl->keys[j] = (int32_t)v;
         class_limits(cl->words, tw, v, cl->sz, cl->bp, cl->planes + j * cl->words * 4);
+        cl->plane[j] = cl->planes + j * cl->words * 4;
         cl->ready &= ~(1u << j);
     }
     if (cl->masked && !((cl->ready >> j) & 1u)) {
@@ -385,12 +387,13 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
     }
     int have_bias = 0; /* bias planes built (for classes the generator did not supply) */
     for (int i = 0; equal && i < MAX_CLASSES; ++i) keys[i] = -1;
-    if (pre) { /* the generator's classes into the first slots */
+    dw_classes_t cl = {.keys = keys, .planes = class_planes, .weights = class_w, .words = words,
+                       .c = c, .sz = sz, .bp = bp, .bias = bias, .thr = thr, .alpha = s.wp};
+    if (pre) { /* the generator's classes in the first slots, read in place */
         const uint32_t m = sliced[MAX_TAPS * tw];
         for (uint32_t j = 0; j < m && j < MAX_CLASSES; ++j) {
             keys[j] = (int32_t)sliced[MAX_TAPS * tw + 1 + j];
-            const uint32_t *src = sliced + MAX_TAPS * tw + 1 + MAX_CLASSES + j * words * 4;
-            for (int i = 0; i < words * 4; ++i) class_planes[j * words * 4 + i] = src[i];
+            cl.plane[j] = sliced + MAX_TAPS * tw + 1 + MAX_CLASSES + j * words * 4;
         }
     } else if (equal) {
         limit_bias_planes(c, thr, s.wp, bias, bp);
@@ -404,11 +407,13 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
     const int masked = equal && k == 3 &&
                        (int)(class_w + MAX_CLASSES * MAX_TAPS * tw - (uint32_t *)scratch) <=
                            TRIT_SCRATCH_INTS(c);
-    dw_classes_t cl = {keys, class_planes, class_w, 0, have_bias, masked, words, c, sz, bp,
-                       bias, thr, s.wp};
+    cl.have_bias = have_bias;
+    cl.masked = masked;
+    uint32_t recent_v[2] = {~0u, ~0u}; /* border pixels' last two classes and their slots */
+    int recent_slot[2] = {-1, -1};
     const uint32_t *interior = 0;
     if (equal && k == 3 && in_y0 <= in_y1 && in_x0 <= in_x1)
-        interior = class_planes + class_slot(&cl, 0x1FF) * words * 4;
+        interior = cl.plane[class_slot(&cl, 0x1FF)];
     const int pairs = interior && c <= 16 &&
                       (int)(dup + 2 * MAX_TAPS + 4 - (uint32_t *)scratch) <= TRIT_SCRATCH_INTS(c);
     if (pairs) {
@@ -433,7 +438,7 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                 const uint32_t v = (row_ok[0] ? 0x7u : 0u) | (row_ok[1] ? 0x38u : 0u) |
                                    (row_ok[2] ? 0x1C0u : 0u);
                 const int cls = class_slot(&cl, v);
-                const uint32_t *lim = class_planes + cls * words * 4;
+                const uint32_t *lim = cl.plane[cls];
                 const uint32_t *cw = class_w + cls * MAX_TAPS * tw;
                 const int x0 = (ox * stride - pad) * words, step = stride * words;
                 const uint32_t *a0 = row[0] + x0, *a1 = row[1] + x0, *a2 = row[2] + x0;
@@ -538,10 +543,24 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
             }
             const uint32_t v = (row_ok[0] ? cols : 0u) | (row_ok[1] ? cols << 3 : 0u) |
                                (row_ok[2] ? cols << 6 : 0u); /* bit t = tap t inside */
-            uint32_t *limits = 0, *cw = 0;
+            const uint32_t *limits = 0;
+            uint32_t *cw = 0;
             if (equal) {
-                const int cls = class_slot(&cl, v);
-                limits = class_planes + cls * words * 4;
+                /* the last two classes (a row's left and right border pixels) skip the search */
+                int cls;
+                if (v == recent_v[0]) {
+                    cls = recent_slot[0];
+                } else if (v == recent_v[1]) {
+                    cls = recent_slot[1];
+                } else {
+                    cls = class_slot(&cl, v);
+                    /* the older entry moves down, unless its slot was just reused */
+                    recent_v[1] = recent_slot[0] == cls ? ~0u : recent_v[0];
+                    recent_slot[1] = recent_slot[0];
+                    recent_v[0] = v;
+                    recent_slot[0] = cls;
+                }
+                limits = cl.plane[cls];
                 cw = class_w + cls * MAX_TAPS * tw;
                 if (masked) { /* the class's weights mask the outside taps */
                     const uint32_t *r0 = row[0], *r1 = row[1], *r2 = row[2];
