@@ -21,6 +21,7 @@ import numpy as np
 from codegen import int8_reference as i8
 from codegen import pack
 from codegen.ir import ModelIR
+from codegen.render import wants_sliced_constants
 
 from .boards import get_board
 from .kernel_calls import KernelCalls
@@ -63,8 +64,10 @@ def _macs(layer) -> int:
     return (k * k * oh * ow * cout) * (1 if layer.groups > 1 else c)
 
 
-def collect(ir: ModelIR, seed: int = 0) -> tuple[list[LayerRow], _Collector, _Collector]:
-    """The binary and int8 jobs of every convolution of ``ir``."""
+def collect(ir: ModelIR, seed: int = 0,
+            kernels: str = "ref") -> tuple[list[LayerRow], _Collector, _Collector]:
+    """The binary and int8 jobs of every convolution of ``ir``; the binary ones pass the
+    code-generation constants a firmware for flavour ``kernels`` would (codegen/sliced.py)."""
     rng = np.random.default_rng(seed)
     shapes = {layer.name: layer.out_shape for layer in ir.layers}
     binary, int8 = _Collector(), _Collector()
@@ -87,7 +90,7 @@ def collect(ir: ModelIR, seed: int = 0) -> tuple[list[LayerRow], _Collector, _Co
         else:
             xb = pack.pack_binary(rng.choice(np.array([-1, 1], np.int8), (c, h, w)))
             if kind == "dw":
-                binary.dw_ternary_bin(layer, xb)
+                binary.dw_ternary_bin(layer, xb, wants_sliced_constants(layer, kernels))
                 wts = rng.integers(-127, 128, (c, layer.kernel, layer.kernel)).astype(np.int8)
                 int8.dw_s8(x8, wts, layer.stride, layer.padding,
                            i8.random_requant(rng, c, wts[0].size, act_min=0))
@@ -98,7 +101,8 @@ def collect(ir: ModelIR, seed: int = 0) -> tuple[list[LayerRow], _Collector, _Co
                     res_c, rh, rw = shapes[res_name]
                     res_packed = pack.pack_binary(
                         rng.choice(np.array([-1, 1], np.int8), (res_c, rh, rw)))
-                binary.pw_ternary_bin(layer, xb, res_packed, res_c)
+                binary.pw_ternary_bin(layer, xb, res_packed, res_c,
+                                      wants_sliced_constants(layer, kernels))
                 wts = rng.integers(-127, 128, (cout, 1, 1, c)).astype(np.int8)
                 y = np.zeros((h, w, cout), np.int8)
                 int8.conv_s8(x8, wts, 1, 0, i8.random_requant(rng, cout, c))
@@ -116,7 +120,7 @@ def run_network_bench(board: str, ir: ModelIR, flavour: str | None = None,
     """Run the four variants of every convolution of ``ir`` on ``board``."""
     spec = get_board(board)
     runner = KernelRunner(flavour or spec.kernels, board)
-    rows, binary, int8 = collect(ir, seed)
+    rows, binary, int8 = collect(ir, seed, flavour or spec.kernels)
     outputs = {}
     for label, collector, reference in (("binary", binary, False), ("binary-ref", binary, True),
                                         ("int8", int8, False), ("int8-ref", int8, True)):

@@ -31,32 +31,11 @@ static inline void copy_bytes(int8_t *dst, const int8_t *src, int n) {
     "ldrd %[p0], %[p1], [%[pix], #" pb "]\n\t"                                                \
     first("b0", "p0", "x0") "smlad %[b0], %[p1], %[x1], %[b0]\n\t"                            \
     first("b1", "p0", "y0") "smlad %[b1], %[p1], %[y1], %[b1]\n\t"
-#define DOT28_SMUAD(acc, p, w) "smuad %[" acc "], %[" p "], %[" w "]\n\t"
 #define DOT28_SMLAD(acc, p, w) "smlad %[" acc "], %[" p "], %[" w "], %[" acc "]\n\t"
 
-static inline void dot28_2x2(const uint32_t *pix, const uint32_t *w, int32_t s[4]) {
-    int32_t a0, a1, b0, b1;
-    uint32_t x0, x1, y0, y1, p0, p1;
-    __asm__(DOT28_STEP(DOT28_SMUAD, "56", "0", "0", "56")
-            DOT28_STEP(DOT28_SMLAD, "64", "8", "8", "64")
-            DOT28_STEP(DOT28_SMLAD, "72", "16", "16", "72")
-            DOT28_STEP(DOT28_SMLAD, "80", "24", "24", "80")
-            DOT28_STEP(DOT28_SMLAD, "88", "32", "32", "88")
-            DOT28_STEP(DOT28_SMLAD, "96", "40", "40", "96")
-            DOT28_STEP(DOT28_SMLAD, "104", "48", "48", "104")
-            : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [x0] "=&r"(x0),
-              [x1] "=&r"(x1), [y0] "=&r"(y0), [y1] "=&r"(y1), [p0] "=&r"(p0), [p1] "=&r"(p1)
-            : [pix] "r"(pix), [w] "r"(w)
-            : "memory");
-    s[0] = a0;
-    s[1] = a1;
-    s[2] = b0;
-    s[3] = b1;
-}
-
-/* dot28_2x2 with the sums started from lo (channel pair's first, at w) and hi (its second,
- * at w + 14): s = {pixel a hi, pixel a lo, pixel b hi, pixel b lo} plus the products. With
- * negated thresholds as starts, a sum's sign is its output bit. */
+/* Two pixels by two channels, each sum started from lo (the channel pair's first, at w) or hi
+ * (its second, at w + 14): s = {pixel a hi, pixel a lo, pixel b hi, pixel b lo} plus the
+ * products. With negated thresholds as starts, a sum's sign is its output bit. */
 static inline void dot28_2x2_from(const uint32_t *pix, const uint32_t *w, int32_t hi,
                                   int32_t lo, int32_t s[4]) {
     int32_t a0 = hi, a1 = lo, b0 = hi, b1 = lo;
@@ -76,6 +55,10 @@ static inline void dot28_2x2_from(const uint32_t *pix, const uint32_t *w, int32_
     s[1] = a1;
     s[2] = b0;
     s[3] = b1;
+}
+
+static inline void dot28_2x2(const uint32_t *pix, const uint32_t *w, int32_t s[4]) {
+    dot28_2x2_from(pix, w, 0, 0, s);
 }
 
 static inline int32_t dot28(const uint32_t *pa, const uint32_t *wa) {
