@@ -193,7 +193,7 @@ def _build(args: argparse.Namespace):
                         kernels=args.kernels)
     extra = sliced_constant_bytes(ir, args.kernels or get_board(args.board).kernels)
     weights = (f"weights {plan.weight_bytes + extra} B (flash, C layout; {extra} B of them "
-               f"bit-sliced constants of the pointwise kernels)" if extra else
+               f"bit-sliced constants of the pointwise and depthwise kernels)" if extra else
                f"weights {plan.weight_bytes} B (flash, C layout)")
     print(f"memory plan: {weights}, activations "
           f"{plan.activation_bytes} B (one arena, each layer's kernel scratch in it; the largest "
