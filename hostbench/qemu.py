@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Iterator
 
 import serial
+from serial.urlhandler import protocol_socket
 
 
 def qemu_machine(board: str) -> tuple[str, str]:
@@ -95,6 +96,26 @@ def _drain(stream) -> None:
         pass
 
 
+class GuestSocketPort(protocol_socket.Serial):
+    """pyserial's ``socket://`` port, keeping what arrives while it opens. pyserial empties the
+    input at the end of ``open()``, and QEMU starts the guest as soon as it accepts the
+    connection, so on a loaded machine the boot banner (and its ``m-ready``) could arrive in
+    between and be thrown away, leaving the host waiting for a line already sent."""
+
+    _opening = False
+
+    def open(self) -> None:
+        self._opening = True
+        try:
+            super().open()
+        finally:
+            self._opening = False
+
+    def reset_input_buffer(self) -> None:
+        if not self._opening:
+            super().reset_input_buffer()
+
+
 @contextmanager
 def emulator(elf: Path, board: str = "mps2-an386", timeout: float = 30.0,
              preload: tuple[Path, int] | None = None) -> Iterator[serial.SerialBase]:
@@ -124,7 +145,7 @@ def emulator(elf: Path, board: str = "mps2-an386", timeout: float = 30.0,
         deadline = time.time() + timeout
         while port_obj is None:
             try:
-                port_obj = serial.serial_for_url(f"socket://127.0.0.1:{port}", timeout=timeout)
+                port_obj = GuestSocketPort(f"socket://127.0.0.1:{port}", timeout=timeout)
             except serial.SerialException:
                 if proc.poll() is not None:
                     raise EmulatorError(f"QEMU exited: {proc.stderr.read().decode()}")

@@ -189,3 +189,45 @@ def test_cycles_become_milliseconds_at_the_boards_clock():
     assert us["cycles_per_inference"]["median"] == 199500
     with pytest.raises(ValueError, match="unknown counter unit 'ticks'"):
         counter_stats(np.array([1]), "ticks", None)
+
+
+def test_guest_socket_port_keeps_what_arrives_while_it_opens(monkeypatch):
+    """QEMU starts the guest when the host connects, so the boot banner can arrive before
+    pyserial's open() returns; the emulator's port must not throw it away."""
+    import socket
+    import threading
+    import time
+
+    from hostbench.qemu import GuestSocketPort
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def guest() -> None:
+        conn, _ = server.accept()
+        conn.sendall(b"m-init-done\r\nm-ready\r\n")  # at once, like a booting firmware
+        time.sleep(1.0)
+        conn.close()
+
+    t = threading.Thread(target=guest)
+    t.start()
+    # the banner is sent the moment the connection is accepted; slow the open down so that it
+    # has certainly arrived before the input would be emptied
+    real = socket.create_connection
+
+    def slow_connect(*args, **kwargs):
+        s = real(*args, **kwargs)
+        time.sleep(0.2)
+        return s
+
+    monkeypatch.setattr(socket, "create_connection", slow_connect)
+    port = GuestSocketPort(f"socket://127.0.0.1:{server.getsockname()[1]}", timeout=2.0)
+    monkeypatch.undo()
+    try:
+        assert port.read_until(b"m-ready\r\n").endswith(b"m-ready\r\n")
+        port.reset_input_buffer()  # after opening it still empties the input as usual
+    finally:
+        port.close()
+        t.join()
+        server.close()
