@@ -202,7 +202,7 @@ def wants_sliced_constants(layer: Layer, kernels: str) -> bool:
         return False
     if sliced.usable(layer):
         return layer.in_shape[1] * layer.in_shape[2] < sliced.FEW_PIXELS
-    return sliced.dw_sliced_constants(layer) is not None
+    return sliced.dw_usable(layer)
 
 
 def sliced_constant_bytes(ir: ModelIR, kernels: str) -> int:
@@ -220,11 +220,10 @@ def _sliced_words(layer: Layer) -> int:
 def _sliced_array(ir: ModelIR, layer: Layer, c: str) -> CArray:
     if layer.groups > 1:
         v = sliced.dw_sliced_constants(layer)
-        return CArray("uint32_t", f"{c}_sliced", v.size, c_body(v, 6, True))
-    res = layer.output.residual
-    res_c = ir.layer(res).out_shape[0] if res else 0
-    v = sliced.pw_sliced_constants(layer.weights.values, int(layer.weights.scales[0]),
-                                   layer.output, res_c)
+    else:
+        res = layer.output.residual
+        v = sliced.pw_sliced_constants(layer.weights.values, int(layer.weights.scales[0]),
+                                       layer.output, ir.layer(res).out_shape[0] if res else 0)
     return CArray("uint32_t", f"{c}_sliced", v.size, c_body(v, 6, True))
 
 

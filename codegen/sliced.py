@@ -1,12 +1,13 @@
-"""Bit-sliced constants of a pointwise ternary x binary layer, made at code generation.
+"""Bit-sliced constants of ternary x binary layers, made at code generation.
 
-A kernel that counts 32 output channels per word (the ARMv7E-M flavour's sliced pointwise
-path) needs the weights transposed so that a word holds one input's weights for 32 output
-channels, and each channel's batch-norm threshold turned into a limit on its count of -1
-products. Deriving both costs a fixed setup per call (about 30,000 instructions for 96
-channels on a Cortex-M4), which dominates layers of a few pixels; the generator computes them
-once and the kernel reads them from flash (the ``sliced`` argument of trit_pw_ternary_bin,
-layout in firmware/include/trit/kernels.h).
+A kernel that counts 32 channels per word (the ARMv7E-M flavour) needs the weights in sliced
+form (pointwise: a word per input holding its weights for 32 output channels; depthwise 3x3:
+a sign and a non-zero plane per tap) and each channel's batch-norm threshold turned into a
+limit on its count of -1 products (depthwise: one per border class, the taps of the window
+inside the image). Derived per call they cost a fixed setup (about 30,000 instructions for a
+96-channel pointwise layer on a Cortex-M4), which dominates layers of a few pixels; the
+generator computes them once and the kernels read them from flash (the ``sliced`` argument of
+trit_pw_ternary_bin and trit_dw_ternary_bin, layouts in firmware/include/trit/kernels.h).
 """
 
 from __future__ import annotations
@@ -42,15 +43,21 @@ def count_limit(t: int, negative: bool, alpha: int, n: int) -> int:
     return max(-1, min(n, k))
 
 
-def usable(layer: Layer) -> bool:
-    """Whether the layer can use sliced constants: a pointwise ternary layer with a sign
-    output, equal scales and at most 254 inputs."""
+def _equal_scale_sign_conv(layer: Layer) -> bool:
+    """A ternary convolution with equal scales (wp == wn > 0) and a sign output."""
     w = layer.weights
-    if (layer.op != "conv2d" or layer.groups != 1 or layer.kernel != 1 or w is None
-            or w.format != "ternary" or not isinstance(layer.output, SignThreshold)):
+    if (layer.op != "conv2d" or w is None or w.format != "ternary"
+            or not isinstance(layer.output, SignThreshold)):
         return False
     wp, wn = (int(v) for v in w.scales)
-    return wp == wn and wp > 0 and layer.in_shape[0] <= MAX_INPUTS
+    return wp == wn and wp > 0
+
+
+def usable(layer: Layer) -> bool:
+    """Whether a pointwise layer can use sliced constants: ternary with equal scales, a sign
+    output and at most 254 inputs."""
+    return (_equal_scale_sign_conv(layer) and layer.groups == 1 and layer.kernel == 1
+            and layer.in_shape[0] <= MAX_INPUTS)
 
 
 def pw_sliced_constants(codes: np.ndarray, alpha: int, output: SignThreshold,
@@ -100,13 +107,12 @@ def dw_sliced_words(c: int) -> int:
 
 
 def dw_usable(layer: Layer) -> bool:
-    """A depthwise 3x3 ternary layer with a sign output and equal scales."""
-    w = layer.weights
-    if (layer.op != "conv2d" or layer.groups == 1 or layer.kernel != 3 or w is None
-            or w.format != "ternary" or not isinstance(layer.output, SignThreshold)):
+    """Whether a depthwise layer can use sliced constants: 3x3 ternary with equal scales, a
+    sign output and at most nine border classes."""
+    if not (_equal_scale_sign_conv(layer) and layer.groups > 1 and layer.kernel == 3):
         return False
-    wp, wn = (int(v) for v in w.scales)
-    return wp == wn and wp > 0
+    _, h, w = layer.in_shape
+    return len(border_classes(h, w, layer.stride, layer.padding)) <= MAX_CLASSES
 
 
 def border_classes(h: int, w: int, stride: int, pad: int) -> list[int]:
@@ -127,15 +133,13 @@ def border_classes(h: int, w: int, stride: int, pad: int) -> list[int]:
     return keys
 
 
-def dw_sliced_constants(layer: Layer) -> np.ndarray | None:
-    """The constants of a depthwise 3x3 layer (layout in trit_dw_ternary_bin's comment), or
-    None where the layer cannot use them (see :func:`dw_usable`; more than nine classes)."""
+def dw_sliced_constants(layer: Layer) -> np.ndarray:
+    """The constants of a depthwise 3x3 layer that :func:`dw_usable` accepts (layout in
+    trit_dw_ternary_bin's comment)."""
     if not dw_usable(layer):
-        return None
+        raise ValueError(f"layer {layer.name!r} cannot use depthwise sliced constants")
     c, h, w = layer.in_shape
     keys = border_classes(h, w, layer.stride, layer.padding)
-    if len(keys) > MAX_CLASSES:
-        return None
     codes = np.asarray(layer.weights.values).reshape(c, 9).astype(np.int64)
     alpha = int(layer.weights.scales[0])
     groups = pack.words(c)

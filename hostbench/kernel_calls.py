@@ -21,7 +21,7 @@ import numpy as np
 from codegen import pack
 from codegen.int8_reference import Requant
 from codegen.memory import scratch_ints
-from codegen.sliced import dw_sliced_constants, pw_sliced_constants
+from codegen.sliced import dw_sliced_constants, dw_usable, pw_sliced_constants
 from codegen.project import kernel_sources
 
 from .firmware_build import CFLAGS
@@ -90,7 +90,7 @@ class KernelCalls:
         c, h, w = layer.in_shape
         _, oh, ow = layer.out_shape
         out = np.zeros((oh, ow, pack.words(c)), np.uint32)
-        constants = dw_sliced_constants(layer) if sliced else None
+        constants = dw_sliced_constants(layer) if sliced and dw_usable(layer) else None
         args = [x, h, w, c, pack.dw_codes(layer.weights.values),
                 Scales(*map(int, layer.weights.scales)), layer.kernel, layer.stride,
                 layer.padding, threshold_arg(layer.output), out,
