@@ -128,3 +128,12 @@ def test_augmentation_crops_and_flips_windows():
     same = [torch.equal(flipped[n], x[n]) for n in range(64)]
     mirrored = [torch.equal(flipped[n], x[n].flip(2)) for n in range(64)]
     assert all(a or b for a, b in zip(same, mirrored)) and 0 < sum(mirrored) < 64
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_augmentation_on_a_gpu_matches_the_cpu_draws():
+    x = torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8)
+    for pad in (4, 0):
+        cpu = augment_batch(x, pad=pad, generator=torch.Generator().manual_seed(3))
+        gpu = augment_batch(x.cuda(), pad=pad, generator=torch.Generator().manual_seed(3))
+        assert torch.equal(gpu.cpu(), cpu)

@@ -155,3 +155,20 @@ def test_uniform_quant_sets_its_step_from_the_first_training_batch():
     q2 = Signed8(step=0.5).eval()
     q2(x)
     assert not bool(q2.initialised) and q2.scale() == pytest.approx(0.5)
+
+
+def test_uniform_quant_reads_its_initialised_flag_only_until_the_step_is_set():
+    """Training steps after the first do not read the `initialised` buffer (on a GPU each read
+    waits for the device); a loaded state dict's flag decides again."""
+    from trainer.quant import Signed8
+    x = torch.randn(64, 8, 4, 4) * 3
+    q = Signed8().train()
+    q(x)
+    q.initialised = torch.tensor([True, False])  # its truth value would raise if read
+    q(x)
+    q2 = Signed8().train()
+    q2(x)
+    q2.load_state_dict(Signed8(step=0.5).state_dict())  # an uninitialised quantizer's state
+    assert q2.scale() == pytest.approx(0.5)
+    q2(x * 10)
+    assert q2.scale() == pytest.approx(float(2 * (x * 10).abs().mean() / 127 ** 0.5), rel=1e-4)

@@ -295,7 +295,7 @@ class Trainer:
                 self.ema.update(model)
             loss_sum += loss.detach() * len(y)
             correct += (logits.argmax(1) == y).sum()
-            if i % 20 == 0:
+            if self.progress and i % 20 == 0:  # .item() waits for a GPU: only for the bar
                 bar.set_postfix(loss=f"{loss.item():.3f}")
         n = len(data)
         return loss_sum.item() / n, correct.item() / n, time.time() - t0

@@ -110,16 +110,25 @@ class UniformQuant(ActivationQuantizer):
         self.lo, self.hi = lo, hi
         self.step = nn.Parameter(torch.tensor(float(step)))
         self.register_buffer("initialised", torch.tensor(False))
+        # `initialised` seen True: reading the buffer in every training step would synchronise
+        # a GPU with the host once per quantizer and step
+        self._step_set = False
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._step_set = False  # the loaded `initialised` decides again
 
     def scale(self) -> float:
         """The step ``s`` as deployed: the real value of one integer code."""
         return float(self.step.detach().abs()) + 1e-8
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training and not bool(self.initialised):
-            with torch.no_grad():
-                self.step.fill_(float(2.0 * x.detach().abs().mean() / self.hi ** 0.5) + 1e-6)
-                self.initialised.fill_(True)
+        if self.training and not self._step_set:
+            if not bool(self.initialised):
+                with torch.no_grad():
+                    self.step.fill_(float(2.0 * x.detach().abs().mean() / self.hi ** 0.5) + 1e-6)
+                    self.initialised.fill_(True)
+            self._step_set = True
         s = self.step.abs() + 1e-8
         # LSQ's gradient scale keeps the step's updates in proportion with the weights'
         g = 1.0 / (x[0].numel() * self.hi) ** 0.5
