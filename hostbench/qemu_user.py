@@ -30,13 +30,19 @@ def plugin_library(build_dir: Path = PLUGIN_DIR) -> Path:
     if cc is None:
         raise EmulatorError("no host C compiler to build the QEMU plugin (install gcc)")
     build_dir.mkdir(parents=True, exist_ok=True)
-    tmp = lib.with_suffix(f".{os.getpid()}.so")
-    res = subprocess.run([cc, "-shared", "-fPIC", "-O2", "-Wall", "-Wextra",
-                          "-fvisibility=hidden", str(PLUGIN_SOURCE), "-o", str(tmp)],
-                         capture_output=True, text=True)
-    if res.returncode != 0:
-        raise EmulatorError(f"building the QEMU plugin failed:\n{res.stderr}")
-    tmp.replace(lib)   # atomic: parallel builds never see a half-written library
+    # a name of its own for each build (several threads of one process may build at once)
+    fd, name = tempfile.mkstemp(prefix="libtrit_icount.", suffix=".so", dir=build_dir)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        res = subprocess.run([cc, "-shared", "-fPIC", "-O2", "-Wall", "-Wextra",
+                              "-fvisibility=hidden", str(PLUGIN_SOURCE), "-o", str(tmp)],
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            raise EmulatorError(f"building the QEMU plugin failed:\n{res.stderr}")
+        tmp.replace(lib)   # atomic: parallel builds never see a half-written library
+    finally:
+        tmp.unlink(missing_ok=True)
     return lib
 
 

@@ -138,3 +138,17 @@ def test_cli_flash_and_bench_a_linux_board_through_a_command(tmp_path, capsys, c
     err = capsys.readouterr().err
     assert "trit bench: error: --command runs a Linux board's runtime" in err
     assert not (tmp_path / "build" / "mps2-an386-m").exists()
+
+
+def test_qemu_plugin_builds_from_several_threads_at_once(tmp_path):
+    """`trit demo` benches boards from threads of one process; each may build the plugin on a
+    fresh machine: every build has a temporary file of its own, and all end with the library."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hostbench.qemu_user import plugin_library
+    if not (shutil.which("cc") or shutil.which("gcc")):
+        pytest.skip("needs a host C compiler")
+    with ThreadPoolExecutor(4) as pool:
+        libs = list(pool.map(lambda _: plugin_library(tmp_path), range(4)))
+    assert libs == [tmp_path / "libtrit_icount.so"] * 4
+    assert [p.name for p in tmp_path.iterdir()] == ["libtrit_icount.so"]
