@@ -56,18 +56,44 @@ def qemu_user_binary(board: Board) -> str:
     return exe
 
 
-def user_command(board: Board, program: Path, icount_file: Path) -> list[str]:
-    """argv running ``program`` (a static binary for the board) under QEMU user mode with the
-    instruction-counting plugin writing to ``icount_file``."""
-    return [qemu_user_binary(board), "-plugin", f"{plugin_library()},out={icount_file}",
-            str(Path(program).resolve())]
+# What the guest sees, the same on every machine: its program as ./program, the counter and
+# bulk files by relative names in its working directory, and no other environment. The initial
+# stack holds the program name and the environment; their lengths move the stack, and with it
+# the alignment of stack buffers and the instruction counts (by up to about 150 an inference).
+GUEST_PROGRAM, GUEST_ICOUNT, GUEST_BULK = "program", "icount.bin", "bulk.bin"
 
 
-def user_env(icount_file: Path, bulk_file: Path | None = None) -> dict[str, str]:
-    env = dict(os.environ, TRIT_ICOUNT_FILE=str(icount_file))
-    env.pop("TRIT_SERIAL", None)
-    if bulk_file is not None:
-        env["TRIT_BULK_FILE"] = str(bulk_file)
+def _link(link: Path, target: Path) -> None:
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(target)
+
+
+def guest_files(cwd: Path, program: Path, bulk_file: Path | None = None) -> None:
+    """Put the guest's fixed names into ``cwd``: links to ``program`` and ``bulk_file``, an
+    empty counter file."""
+    cwd = Path(cwd)
+    _link(cwd / GUEST_PROGRAM, Path(program).resolve())
+    if bulk_file is not None and Path(bulk_file).resolve() != (cwd / GUEST_BULK).resolve():
+        _link(cwd / GUEST_BULK, Path(bulk_file).resolve())
+    (cwd / GUEST_ICOUNT).touch()
+
+
+def user_command(board: Board, cwd: Path) -> list[str]:
+    """argv running the program linked into ``cwd`` (:func:`guest_files`; a static binary for
+    the board) under QEMU user mode, the instruction-counting plugin writing to its counter
+    file; run it in ``cwd``."""
+    icount = (Path(cwd) / GUEST_ICOUNT).resolve()
+    return [qemu_user_binary(board), "-plugin", f"{plugin_library()},out={icount}",
+            f"./{GUEST_PROGRAM}"]
+
+
+def user_env(bulk: bool = False) -> dict[str, str]:
+    """The guest's whole environment (relative names: run it in the directory of
+    :func:`guest_files`)."""
+    env = {"TRIT_ICOUNT_FILE": GUEST_ICOUNT}
+    if bulk:
+        env["TRIT_BULK_FILE"] = GUEST_BULK
     return env
 
 
@@ -75,11 +101,10 @@ def run_program(board: str | Board, program: Path, cwd: Path, bulk_file: Path | 
                 timeout: float = 300.0) -> subprocess.CompletedProcess:
     """Run ``program`` to completion under QEMU user mode in ``cwd`` (no input)."""
     spec = get_board(board) if isinstance(board, str) else board
-    icount = Path(cwd) / "icount.bin"
-    icount.touch()
+    guest_files(cwd, program, bulk_file)
     try:
-        return subprocess.run(user_command(spec, program, icount), cwd=cwd,
-                              env=user_env(icount, bulk_file), stdin=subprocess.DEVNULL,
+        return subprocess.run(user_command(spec, cwd), cwd=cwd,
+                              env=user_env(bulk_file is not None), stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise EmulatorError(f"{program.name} did not finish within {timeout:.0f} s "
@@ -93,9 +118,8 @@ def user_emulator(program: Path, board: str | Board, timeout: float = 10.0,
     ``bulk_file``: images for bulk mode (the program reads them at start)."""
     spec = get_board(board) if isinstance(board, str) else board
     with tempfile.TemporaryDirectory(prefix="trit-qemu-user-") as tmp:
-        icount = Path(tmp) / "icount.bin"
-        icount.touch()
-        port = CommandPort(user_command(spec, program, icount), env=user_env(icount, bulk_file),
+        guest_files(Path(tmp), program, bulk_file)
+        port = CommandPort(user_command(spec, Path(tmp)), env=user_env(bulk_file is not None),
                            cwd=tmp, timeout=timeout, name=f"{spec.qemu_user} {program.name}")
         try:
             yield port

@@ -152,3 +152,22 @@ def test_qemu_plugin_builds_from_several_threads_at_once(tmp_path):
         libs = list(pool.map(lambda _: plugin_library(tmp_path), range(4)))
     assert libs == [tmp_path / "libtrit_icount.so"] * 4
     assert [p.name for p in tmp_path.iterdir()] == ["libtrit_icount.so"]
+
+
+def test_qemu_user_counts_do_not_depend_on_the_host_environment_or_paths(cifar, tmp_path,
+                                                                          monkeypatch):
+    """The guest sees ./program, relative file names and no host environment: the same
+    instruction count with a longer environment and the firmware under a longer path (both move
+    a guest's initial stack, and with it the alignment of its stack buffers)."""
+    needs("qemu-aarch64")
+    import shutil as sh
+    ir = export_model(trained_like_model(seed=7), name="golden")
+    fw = build_firmware(ir, tmp_path / "p", board="qemu-aarch64")
+    img = cifar.test_images[:1]
+    first = int(run_bulk(fw.elf, img, board="qemu-aarch64", instances=1).counter[0])
+    elsewhere = tmp_path / ("a-much-longer-folder-name" * 4) / "firmware"
+    elsewhere.parent.mkdir()
+    sh.copy(fw.elf, elsewhere)
+    monkeypatch.setenv("TRIT_TEST_PADDING", "x" * 1000)
+    again = int(run_bulk(elsewhere, img, board="qemu-aarch64", instances=1).counter[0])
+    assert again == first
