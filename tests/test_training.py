@@ -126,3 +126,31 @@ def test_init_from_same_configuration_continues_every_tensor(cifar, tmp_path):
     assert all(torch.equal(a[k], d[k]) for k in a)
     assert strided.model.stem.conv.stride == (2, 2)
     assert strided.model.config["stem_stride"] == 2 and "stem_stride" not in src.model.config
+
+
+def test_init_from_a_wider_network_keeps_its_leading_channels(cifar, tmp_path):
+    """`--init-from` a checkpoint of the same network at a larger width cuts every tensor to
+    its first channels on each axis (stage s keeps channels 0 … width·2^(s−1) − 1), trained
+    scales and activation steps included; the narrowed model trains on."""
+    data = small_splits(cifar, 128, 64)
+    base = dict(variant="ttq-all-a8", blocks_per_stage=1, batch_size=64, lr=0.01)
+    wide = Trainer(Recipe(epochs=1, width=6, **base), tmp_path / "a", data=data,
+                   progress=False, log=lambda _: None)
+    wide.fit()
+    logs: list[str] = []
+    narrow = Trainer(Recipe(epochs=1, width=4, init_from=str(tmp_path / "a" / "last.pt"),
+                            **base), tmp_path / "b", data=data, progress=False, log=logs.append)
+    a, b = wide.model.state_dict(), narrow.model.state_dict()
+    assert set(a) == set(b)
+    assert "leading channels" in logs[0]
+    assert b["blocks.s3b1.pw1.conv.weight"].shape == (16, 8, 1, 1)
+    for k, v in b.items():
+        assert torch.equal(v, a[k][tuple(slice(0, n) for n in v.shape)]), k
+    assert any(k.endswith(".wp") for k in b)  # scales carried over, not re-initialised
+    narrow.fit()
+    # a narrower checkpoint into a wider model is not a continuation: shapes differ, scales
+    # start fresh
+    logs.clear()
+    Trainer(Recipe(epochs=1, width=8, init_from=str(tmp_path / "b" / "last.pt"), **base),
+            tmp_path / "c", data=data, progress=False, log=logs.append)
+    assert "leading channels" not in logs[0] and "continuing" not in logs[0]

@@ -144,28 +144,51 @@ def recalibrate_batch_norm(model: torch.nn.Module, images: torch.Tensor, batches
     return n
 
 
-def load_init(model: DWSResNet, path: str | Path) -> tuple[list[str], bool]:
-    """Copy matching tensors from a checkpoint; returns (names copied, continued).
+def load_init(model: DWSResNet, path: str | Path) -> tuple[list[str], str]:
+    """Copy tensors from a checkpoint; returns (names copied, how).
 
-    From a float checkpoint (or one of another quantization scheme), TTQ layers start from its
-    latent weights and keep fresh scales, as in the papers' fine-tuning recipe. From a
-    checkpoint of the same configuration every tensor is copied, scales and activation steps
-    included, so a new schedule continues the trained network (``continued`` is True); the
-    stem's stride may differ (it changes no tensor).
+    ``how`` is one of:
+
+    * ``"continued"``: the checkpoint has the model's configuration; every tensor is copied,
+      scales and activation steps included, so a new schedule continues the trained network
+      (the stem's stride may differ: it changes no tensor).
+    * ``"narrowed"``: the checkpoint is the same network at a larger ``width``; every tensor is
+      cut to its first channels along each axis (a channel-pruned start for a smaller model:
+      stage ``s`` keeps channels ``0 … width·2^(s−1) − 1`` of every layer, so the identity
+      shortcuts still join the same channels; the option-A shortcut into a wider stage then
+      pads where the wide network carried channels that are gone). Scales and steps are kept.
+    * ``"fine-tuned"``: a float checkpoint or another quantization scheme; TTQ layers start
+      from its latent weights with fresh scales, as in the papers' fine-tuning recipe.
     """
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     state = ckpt["model"]
     own = model.state_dict()
-    continued = _weights_config(ckpt.get("config") or {}) == _weights_config(model.config)
+    src = ckpt.get("config") or {}
+    if _weights_config(src) == _weights_config(model.config):
+        how = "continued"
+    elif (_weights_config(src, "width") == _weights_config(model.config, "width")
+          and src.get("width", 0) > model.config["width"]):
+        how = "narrowed"
+        state = {k: _leading_block(v, own[k].shape) for k, v in state.items() if k in own}
+    else:
+        how = "fine-tuned"
     copied = [k for k, v in state.items() if k in own and own[k].shape == v.shape
-              and (continued or not k.endswith((".wp", ".wn")))]
+              and (how != "fine-tuned" or not k.endswith((".wp", ".wn")))]
     model.load_state_dict({k: state[k] for k in copied}, strict=False)
-    return copied, continued
+    return copied, how
 
 
-def _weights_config(config: dict) -> dict:
-    """A model config without the keys that change no parameter (the stem's stride)."""
-    return {k: v for k, v in config.items() if k != "stem_stride"}
+def _leading_block(t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """``t[:shape[0], :shape[1], …]`` when ``t`` is at least ``shape`` on every axis, else ``t``."""
+    if t.dim() != len(shape) or any(a < b for a, b in zip(t.shape, shape)):
+        return t
+    return t[tuple(slice(0, n) for n in shape)].clone()
+
+
+def _weights_config(config: dict, *ignore: str) -> dict:
+    """A model config without the keys that change no parameter (the stem's stride) and
+    without ``ignore``."""
+    return {k: v for k, v in config.items() if k not in ("stem_stride", *ignore)}
 
 
 def init_ttq_from_weights(model: torch.nn.Module) -> None:
@@ -195,11 +218,14 @@ class Trainer:
         torch.manual_seed(recipe.seed)
         self.model = build_model(recipe.variant, recipe.width, recipe.blocks_per_stage,
                                  recipe.stem_stride)
+        how = "fresh"
         if recipe.init_from:
-            copied, continued = load_init(self.model, recipe.init_from)
-            log(f"initialised {len(copied)} tensors from {recipe.init_from}"
-                + (" (same weights and quantizers: continuing them)" if continued else ""))
-        if not (recipe.init_from and continued):
+            copied, how = load_init(self.model, recipe.init_from)
+            log(f"initialised {len(copied)} tensors from {recipe.init_from}" + {
+                "continued": " (same weights and quantizers: continuing them)",
+                "narrowed": " (a wider network of the same kind: its leading channels)",
+                "fine-tuned": ""}[how])
+        if how in ("fresh", "fine-tuned"):
             init_ttq_from_weights(self.model)
         self.model.to(self.device, memory_format=torch.channels_last)
         self.opt = make_optimizer(self.model, recipe)
