@@ -110,7 +110,8 @@ def scratch_ints(channels: int) -> int:
     """TRIT_SCRATCH_INTS of firmware/include/trit/kernels.h: int32 words of kernel scratch."""
     words = (channels + 31) // 32
     tables = (96 if channels <= 28 else 128 if channels <= 64 else 64) * ((channels + 3) // 4)
-    return max(4 * channels + 64, (2 * channels + 16) * words, tables)
+    depthwise = 224 * words + 2 * channels + 32  # ARMv7E-M dw: per-border-class weights
+    return max(4 * channels + 64, (2 * channels + 16) * words, tables, depthwise)
 
 
 def _const_bytes(layer) -> int:

@@ -59,3 +59,23 @@ def test_stride2_stem_plan_fits_8_kib():
     _check(plan)
     assert plan.arena_bytes == _live_bytes_bound(plan) == 16 * 16 * 4 + 2 * 8 * 8 * 8 + 6144
     assert plan.arena_bytes <= 8 * 1024
+
+
+def test_scratch_ints_is_the_c_macro(tmp_path):
+    """codegen's scratch_ints(c) is TRIT_SCRATCH_INTS(c) of firmware/include/trit/kernels.h
+    (the memory plan reserves what the kernels assume), for every channel count to 300."""
+    import subprocess
+
+    from codegen.memory import scratch_ints
+
+    src = tmp_path / "s.c"
+    src.write_text('#include <stdio.h>\n#include "trit/kernels.h"\n'
+                   'int main(void) { for (int c = 1; c <= 300; ++c) '
+                   'printf("%d\\n", (int)TRIT_SCRATCH_INTS(c)); return 0; }\n')
+    exe = tmp_path / "s"
+    subprocess.run(["gcc", "-I", str(REPO / "firmware" / "include"), str(src), "-o", str(exe)],
+                   check=True)
+    got = [int(v) for v in subprocess.run([str(exe)], capture_output=True, text=True,
+                                          check=True).stdout.split()]
+    assert got == [scratch_ints(c) for c in range(1, 301)]
+    assert scratch_ints(8) == 224 + 16 + 32  # the depthwise kernel's border classes
