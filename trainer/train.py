@@ -51,7 +51,8 @@ def describe_hardware(device: torch.device) -> str:
                 break
     except OSError:
         pass
-    return f"CPU only, {torch.get_num_threads()} threads ({name})"
+    threads = torch.get_num_threads()
+    return f"CPU only, {threads} thread{'s' if threads != 1 else ''} ({name})"
 
 
 def pick_device(name: str = "auto") -> torch.device:
