@@ -99,7 +99,9 @@ def test_conv_input_s8(kernels, cin, cout, h, w, stride, k):
 @pytest.mark.parametrize("c,h,w,stride", [(16, 8, 8, 1), (17, 5, 6, 1), (45, 7, 7, 2),
                                           (64, 4, 4, 1), (1, 3, 3, 2), (32, 9, 4, 2),
                                           (3, 1, 2, 1), (24, 4, 11, 1), (48, 3, 8, 1),
-                                          (96, 3, 7, 1), (40, 5, 13, 2)])
+                                          (96, 3, 7, 1), (40, 5, 13, 2),
+                                          # up to 11 channels: border rows on masked weights
+                                          (8, 6, 9, 1), (6, 7, 10, 2), (11, 5, 12, 1)])
 def test_dw_ternary_bin(kernels, c, h, w, stride, equal):
     rng = np.random.default_rng(c * h + w)
     layer = conv_layer(rng, c, c, h, w, 3, stride, 1, c,
@@ -115,7 +117,9 @@ def test_dw_ternary_bin(kernels, c, h, w, stride, equal):
                                               (45, 7, 7, 2, 1), (64, 4, 4, 1, 1),
                                               (1, 3, 3, 2, 1), (3, 1, 2, 1, 1), (24, 4, 11, 1, 1),
                                               (96, 4, 4, 1, 1), (48, 8, 8, 2, 1),
-                                              (40, 5, 13, 2, 1), (33, 6, 5, 1, 0)])
+                                              (40, 5, 13, 2, 1), (33, 6, 5, 1, 0),
+                                              (8, 6, 9, 1, 1), (6, 7, 10, 2, 1),
+                                              (4, 9, 14, 1, 1)])
 def test_dw_ternary_bin_sliced_constants(kernels, c, h, w, stride, pad):
     """Equal scales with the code-generation constants of codegen/sliced.py passed, as
     generated models pass them to the ARMv7E-M flavour (the others ignore them)."""
