@@ -49,3 +49,46 @@ def test_report_counts_each_field():
     assert pw.threshold_bytes == 64 * 3 * 4 + 8        # three thresholds with a residual
     fc = rows["fc"]
     assert (fc.params, fc.weight_bytes, fc.threshold_bytes) == (640, 160, 40)
+
+
+def test_int8_stream_variant_binarises_each_block_input():
+    """ttq-all-bin-s8: the stem and every block output are signed int8 codes of a learned
+    step, the convolutions inside a block see ±1 only."""
+    model = build_model("ttq-all-bin-s8", width=8)
+    x = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    model.train()
+    model(x)  # the first training batch sets the int8 steps
+    model.eval()
+    seen: dict[str, torch.Tensor] = {}
+    block = model.blocks.s2b1
+    block.act_in.register_forward_hook(lambda m, i, o: seen.__setitem__("in", o))
+    block.act_out.register_forward_hook(lambda m, i, o: seen.__setitem__("out", o))
+    f = model.features(x)
+    assert set(seen["in"].unique().tolist()) <= {-1.0, 1.0}
+    for t, q in ((seen["out"], block.act_out), (f, model.blocks.s3b3.act_out)):
+        codes = t / q.scale()
+        assert torch.allclose(codes, codes.round(), atol=1e-3)
+        assert codes.min() >= -128 and codes.max() <= 127
+        assert len(codes.unique()) > 2  # more than a sign
+    # the other variants keep no block-input quantizer
+    assert isinstance(build_model("ttq-all-bin-sym", width=4).blocks.s1b1.act_in, torch.nn.Identity)
+
+
+def test_int8_stream_variant_counts_requantised_stem_and_adds():
+    """Its size report: thresholds inside the blocks, a 9-byte requantisation per channel on
+    the input convolution and each block's last layer, 12 bytes per add; the zoo width fits
+    32 kB."""
+    rows = {r.name: r for r in model_storage(build_model("ttq-all-bin-s8", width=24)).rows}
+    assert rows["stem"].threshold_bytes == 24 * 9
+    assert rows["s1b1.dw1"].threshold_bytes == 24 * 4 + 3
+    assert rows["s3b3.pw2"].threshold_bytes == 96 * 9
+    assert rows["s3b3.add"].threshold_bytes == 12
+    assert model_storage(build_model("ttq-all-bin-s8", width=24)).total == 30_834
+
+
+def test_scheme_rejects_an_int8_stream_without_binary_activations():
+    from trainer.models.schemes import QuantScheme
+    with pytest.raises(ValueError, match="binary activations"):
+        QuantScheme(activation="relu8", stream="int8")
+    with pytest.raises(ValueError, match="stream must be one of"):
+        QuantScheme(stream="int4")

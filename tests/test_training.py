@@ -126,6 +126,21 @@ def test_init_from_same_configuration_continues_every_tensor(cifar, tmp_path):
     assert all(torch.equal(a[k], d[k]) for k in a)
     assert strided.model.stem.conv.stride == (2, 2)
     assert strided.model.config["stem_stride"] == 2 and "stem_stride" not in src.model.config
+    # nor does the residual stream's format: a binary network's tensors carry over into its
+    # int8-stream twin, whose stream quantizers start from the data
+    bin_base = {**base, "variant": "ttq-all-bin-sym"}
+    binary = Trainer(Recipe(epochs=1, **bin_base), tmp_path / "e", data=data, progress=False,
+                     log=lambda _: None)
+    binary.fit()
+    logs: list[str] = []
+    stream = Trainer(Recipe(epochs=1, init_from=str(tmp_path / "e" / "last.pt"),
+                            **{**base, "variant": "ttq-all-bin-s8"}),
+                     tmp_path / "f", data=data, progress=False, log=logs.append)
+    e, f = binary.model.state_dict(), stream.model.state_dict()
+    assert "continuing" in logs[0]
+    assert all(torch.equal(e[k], f[k]) for k in e)
+    assert {k for k in f if k not in e} == {k for k in f if k.endswith((".step", ".initialised"))}
+    stream.fit()
 
 
 def test_init_from_a_wider_network_keeps_its_leading_channels(cifar, tmp_path):

@@ -51,7 +51,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
             ("epochs", int, None), ("batch-size", int, None), ("optimizer", str, "adam | sgd"),
             ("lr", float, None), ("weight-decay", float, None),
             ("schedule", str, "cosine | step | constant"), ("seed", int, None),
-            ("init-from", str, "checkpoint to start from: a float one (TTQ fine-tuning), one of the same configuration (a new schedule continuing it), or the same network at a larger --width (its leading channels: a channel-pruned start)"),
+            ("init-from", str, "checkpoint to start from: a float one (TTQ fine-tuning), one of the same configuration (a new schedule continuing it; also across the stem stride and the residual stream), or the same network at a larger --width (its leading channels: a channel-pruned start)"),
             ("time-limit-min", float, "stop after the epoch that crosses this many minutes"),
             ("bn-recalibration-batches", int, "before each validation, re-estimate batch-norm "
              "statistics over this many augmented training batches (0: running averages)"),

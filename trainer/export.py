@@ -35,6 +35,9 @@ def check_exportable(model: DWSResNet) -> None:
                         "(variant ttq-all-bin) and 8-bit ReLU activations (ttq-all-a8)")
     if s.activation == "relu8" and not s.ttq_shared_scale:
         problems.append("8-bit activations need one scale per ternary layer (ttq_shared_scale)")
+    if s.stream != "activation":
+        problems.append(f"the residual stream is {s.stream}; the IR has no form yet for an int8 "
+                        "stream between binary convolutions (variant ttq-all-bin-s8)")
     if s.stem != "int8":
         problems.append(f"the input convolution is {s.stem!r}; it must be int8")
     for kind in ("depthwise", "pointwise", "classifier"):

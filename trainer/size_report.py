@@ -6,7 +6,9 @@ channel (three per channel when a residual is added before the sign) plus a 1-bi
 flag per channel; with 8-bit activations a requantisation per channel (int32 bias, int32
 multiplier, int8 shift) and, per residual add, two int32 multipliers and an int32 shift; with
 float activations a float32 scale and shift per channel. The classifier adds one 32-bit bias
-per class. For exportable models this equals the IR's own count.
+per class. For exportable models this equals the IR's own count; for an int8 stream with binary
+convolutions (``ttq-all-bin-s8``, not exportable yet) it counts the int8 form of each
+requantised layer and add as the 8-bit-activation model deploys them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from codegen.ir.storage import BITS, StorageReport, StorageRow, nbytes
 
 from .layers import QConv2d, QLinear
 from .models import ConvBN, DWSResNet
-from .quant import ReLU8
 
 
 def _kind(conv: QConv2d) -> str:
@@ -51,22 +52,24 @@ def _bn_bytes(channels: int, act: str, residual: bool) -> int:
 
 
 def model_storage(model: DWSResNet) -> StorageReport:
-    """Per-layer storage of a :class:`DWSResNet`, named as in the IR."""
-    act = "binary" if model.act_stem.binary else \
-        "int8" if isinstance(model.act_stem, ReLU8) else "float"
+    """Per-layer storage of a :class:`DWSResNet`, named as in the IR. With an int8 stream
+    (``ttq-all-bin-s8``) the input convolution and each block's last layer requantise to int8
+    and each block ends in an add; the other layers count as the activation says."""
+    act = {"relu8": "int8", "relu": "float"}.get(model.scheme.activation, "binary")
+    stream = "int8" if model.scheme.stream == "int8" else act
     rows = []
 
-    def add(name: str, unit: ConvBN, residual: bool = False) -> None:
+    def add(name: str, unit: ConvBN, act: str, residual: bool = False) -> None:
         rows.append(_row(name, unit.conv, _kind(unit.conv),
                          _bn_bytes(unit.conv.out_channels, act, residual)))
 
-    add("stem", model.stem)
+    add("stem", model.stem, stream)
     for bname, block in model.blocks.named_children():
-        add(f"{bname}.dw1", block.dw1)
-        add(f"{bname}.pw1", block.pw1)
-        add(f"{bname}.dw2", block.dw2)
-        add(f"{bname}.pw2", block.pw2, residual=True)
-        if act == "int8":
+        add(f"{bname}.dw1", block.dw1, act)
+        add(f"{bname}.pw1", block.pw1, act)
+        add(f"{bname}.dw2", block.dw2, act)
+        add(f"{bname}.pw2", block.pw2, stream, residual=True)
+        if stream == "int8":
             rows.append(StorageRow(name=f"{bname}.add", kind="add", shape="-",
                                    weight_format="-", params=0, weight_bytes=0, scale_bytes=0,
                                    threshold_bytes=ADD_BYTES))

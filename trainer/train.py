@@ -187,9 +187,13 @@ def _leading_block(t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
 
 
 def _weights_config(config: dict, *ignore: str) -> dict:
-    """A model config without the keys that change no parameter (the stem's stride) and
+    """A model config without the keys that change no trained tensor of the other (the stem's
+    stride; the scheme's stream, whose int8 quantizers are new tensors set from the data) and
     without ``ignore``."""
-    return {k: v for k, v in config.items() if k not in ("stem_stride", *ignore)}
+    out = {k: v for k, v in config.items() if k not in ("stem_stride", *ignore)}
+    if isinstance(out.get("scheme"), dict):
+        out["scheme"] = {k: v for k, v in out["scheme"].items() if k != "stream"}
+    return out
 
 
 def init_ttq_from_weights(model: torch.nn.Module) -> None:

@@ -10,8 +10,10 @@ when a stage doubles the width. A block computes::
     h = act(bn(dw1(x)));  h = act(bn(pw1(h)));  h = act(bn(dw2(h)))
     out = act(q(bn(pw2(h))) + shortcut(x))
 
-where ``q`` is the scheme's residual quantizer (signed int8 with 8-bit activations, else the
-identity).
+where ``q`` is the scheme's residual quantizer (signed int8 with 8-bit activations or an int8
+stream, else the identity). With an int8 stream (variant ``ttq-all-bin-s8``) ``x`` and ``out``
+are signed int8 codes and the block binarises its input first: ``dw1(act(x))``, and the final
+``act`` is the stream's int8 quantizer.
 
 The first block of stages 2 and 3 downsamples in ``dw1`` (stride 2). With ``stem_stride=2`` the
 input convolution downsamples too (stages on 16×16, 8×8 and 4×4 maps: about a quarter of the
@@ -70,14 +72,15 @@ class DWSBlock(nn.Module):
         self.dw2 = ConvBN(QConv2d(cout, cout, 3, padding=1, groups=cout,
                                   weight_quant=wq("depthwise")))
         self.pw2 = ConvBN(QConv2d(cout, cout, 1, weight_quant=wq("pointwise")))
+        self.act_in: nn.Module = scheme.block_input_quantizer()
         self.act_dw1: ActivationQuantizer = scheme.activation_quantizer()
         self.act_pw1: ActivationQuantizer = scheme.activation_quantizer()
         self.act_dw2: ActivationQuantizer = scheme.activation_quantizer()
-        self.act_out: ActivationQuantizer = scheme.activation_quantizer()
+        self.act_out: ActivationQuantizer = scheme.stream_quantizer()
         self.res_quant = scheme.residual_quantizer()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.act_dw1(self.dw1(x))
+        h = self.act_dw1(self.dw1(self.act_in(x)))
         h = self.act_pw1(self.pw1(h))
         h = self.act_dw2(self.dw2(h))
         return self.act_out(self.res_quant(self.pw2(h)) + shortcut(x, self.cout, self.stride))
@@ -99,7 +102,7 @@ class DWSResNet(nn.Module):
             self.config["stem_stride"] = stem_stride
         self.stem = ConvBN(QConv2d(3, width, 3, stride=stem_stride, padding=1,
                                    weight_quant=scheme.weight_quantizer("stem")))
-        self.act_stem = scheme.activation_quantizer()
+        self.act_stem = scheme.stream_quantizer()
         blocks: list[tuple[str, DWSBlock]] = []
         cin = width
         for stage in range(3):

@@ -22,6 +22,13 @@ optimised kernels count one popcount chain per weight word and compare counts di
 keeps the input convolution in int8 so that every layer has an exact integer form (it is the
 variant ``trit export`` deploys).
 
+``ttq-all-bin-s8`` keeps the binary convolutions of ``ttq-all-bin-sym`` but carries the residual
+stream between blocks as signed int8 (Bi-Real Net's real-valued shortcuts, quantized): the input
+convolution and every block's output are :class:`~trainer.quant.Signed8` codes, each block
+binarises its input before the first depthwise convolution, and the block's last batch norm is
+quantized to signed int8 before the add, so the shortcut carries 8 bits instead of the sign.
+It trains and reports; it has no integer form in the IR yet (``trit export`` refuses it).
+
 ``ttq-all-a8`` has 8-bit activations: ReLU outputs quantized to int8 codes 0…127 with a
 learned step (:class:`~trainer.quant.ReLU8`), the residual branch quantized to signed int8
 before the add (:class:`~trainer.quant.Signed8`), and one scale per ternary layer, so that a
@@ -39,6 +46,8 @@ from ..quant import (ActivationQuantizer, Int8Weight, OrderedDither, Passthrough
 
 WEIGHT_FORMATS = ("float", "int8", "ternary")
 ACTIVATIONS = ("relu", "sign", "dither2d", "dither3d", "relu8")
+#: What a block passes on: the activation's output, or signed int8 codes (a residual stream).
+STREAMS = ("activation", "int8")
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class QuantScheme:
     activation: str = "sign"
     ttq_t: float = 0.05
     ttq_shared_scale: bool = False
+    stream: str = "activation"
 
     def __post_init__(self) -> None:
         for field in ("stem", "depthwise", "pointwise", "classifier"):
@@ -61,6 +71,12 @@ class QuantScheme:
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"quantization scheme: activation must be one of "
                              f"{', '.join(ACTIVATIONS)}, got {self.activation!r}")
+        if self.stream not in STREAMS:
+            raise ValueError(f"quantization scheme: stream must be one of {', '.join(STREAMS)}, "
+                             f"got {self.stream!r}")
+        if self.stream == "int8" and self.activation not in ("sign", "dither2d", "dither3d"):
+            raise ValueError("quantization scheme: an int8 stream goes with binary activations "
+                             f"(sign or dither), not {self.activation!r}")
 
     def weight_quantizer(self, layer_kind: str) -> WeightQuantizer:
         """A fresh quantizer for a layer of kind ``stem|depthwise|pointwise|classifier``."""
@@ -82,11 +98,28 @@ class QuantScheme:
 
     def residual_quantizer(self) -> nn.Module:
         """Applied to a block's branch before the shortcut is added: signed int8 with 8-bit
-        activations (the deployed add takes two int8 tensors), the identity otherwise."""
-        return Signed8() if self.activation == "relu8" else nn.Identity()
+        activations or an int8 stream (the deployed add takes two int8 tensors), the identity
+        otherwise."""
+        return Signed8() if self.activation == "relu8" or self.stream == "int8" else nn.Identity()
+
+    def stream_quantizer(self) -> ActivationQuantizer:
+        """Applied to the input convolution's output and to each block's sum: the activation,
+        or signed int8 codes with an int8 stream."""
+        return Signed8() if self.stream == "int8" else self.activation_quantizer()
+
+    def block_input_quantizer(self) -> nn.Module:
+        """Applied to a block's input before its first convolution: the activation with an
+        int8 stream (the convolutions see binary values), else the identity (the stream is
+        already the activation's output)."""
+        return self.activation_quantizer() if self.stream == "int8" else nn.Identity()
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields as a dict; ``stream`` only when it is not the default (the configs of
+        checkpoints written before it existed stay comparable)."""
+        d = asdict(self)
+        if d["stream"] == "activation":
+            del d["stream"]
+        return d
 
 
 VARIANTS: dict[str, QuantScheme] = {
@@ -101,6 +134,9 @@ VARIANTS: dict[str, QuantScheme] = {
     "ttq-all-bin-sym": QuantScheme(stem="int8", depthwise="ternary", pointwise="ternary",
                                    classifier="ternary", activation="sign",
                                    ttq_shared_scale=True),
+    "ttq-all-bin-s8": QuantScheme(stem="int8", depthwise="ternary", pointwise="ternary",
+                                  classifier="ternary", activation="sign",
+                                  ttq_shared_scale=True, stream="int8"),
     "ttq-all-a8": QuantScheme(stem="int8", depthwise="ternary", pointwise="ternary",
                               classifier="ternary", activation="relu8", ttq_shared_scale=True),
 }
