@@ -46,7 +46,7 @@ def value_kind(ir: ModelIR, name: str) -> str:
     layer = ir.layer(name)
     if layer.op == "add" or isinstance(layer.output, Requant):
         return "int8"
-    return "binary" if layer.op == "conv2d" else "int32"
+    return "binary" if layer.op in ("conv2d", "sign") else "int32"
 
 
 def value_bytes(ir: ModelIR, name: str) -> int:

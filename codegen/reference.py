@@ -121,6 +121,8 @@ def run(ir: ModelIR, images: np.ndarray, keep: bool = False) -> dict[str, np.nda
                 values[layer.name] = sign_threshold(layer, acc, values)
         elif layer.op == "add":
             values[layer.name] = residual_add(layer, x, values)
+        elif layer.op == "sign":
+            values[layer.name] = np.where(x >= 0, 1, -1).astype(np.int8)
         elif layer.op == "global_sum_pool":
             values[layer.name] = x.astype(np.int64).sum(axis=(2, 3))
         else:  # dense

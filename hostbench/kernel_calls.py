@@ -183,6 +183,25 @@ class KernelCalls:
         return self._call("trit_global_sum_pool_s8",
                           [np.ascontiguousarray(x, np.int8), h * w, c, out], out)
 
+    # binary convolutions on an int8 stream (IR v3)
+    def sign_pack_s8(self, x: np.ndarray) -> np.ndarray:
+        """int8 [H][W][C] -> packed binary [H][W][words(C)]."""
+        h, w, c = x.shape
+        out = np.zeros((h, w, pack.words(c)), np.uint32)
+        return self._call("trit_sign_pack_s8", [np.ascontiguousarray(x, np.int8), h * w, c, out],
+                          out)
+
+    def pw_ternary_bin_s8(self, layer, x: np.ndarray) -> np.ndarray:
+        """Packed binary input [H][W][words(cin)] -> int8 [H][W][cout]."""
+        h, w, _ = x.shape
+        cin, cout = layer.in_shape[0], layer.out_shape[0]
+        sign, nz = pack.pack_ternary(layer.weights.values)
+        out = np.zeros((h, w, cout), np.int8)
+        args = [np.ascontiguousarray(x, np.uint32), h * w, cin, sign, nz,
+                Scales(*map(int, layer.weights.scales)), cout, self._requant(layer.output), out,
+                np.zeros(scratch_ints(cout), np.int32)]
+        return self._call("trit_pw_ternary_bin_s8", args, out)
+
 
 class _ThresholdT(C.Structure):
     _fields_ = [("threshold", C.POINTER(C.c_int32)), ("negative", C.POINTER(C.c_uint32)),

@@ -31,7 +31,8 @@ HEAD_WORDS = 4
 OPS = {"trit_conv_input_s8": 1, "trit_pw_ternary_bin": 2, "trit_dw_ternary_bin": 3,
        "trit_global_sum_pool_bin": 4, "trit_dense_ternary": 5, "trit_threshold_pack": 6,
        "trit_conv_s8": 7, "trit_dw_s8": 8, "trit_add_s8": 9, "trit_pw_ternary_s8": 10,
-       "trit_dw_ternary_s8": 11, "trit_add_residual_s8": 12, "trit_global_sum_pool_s8": 13}
+       "trit_dw_ternary_s8": 11, "trit_add_residual_s8": 12, "trit_global_sum_pool_s8": 13,
+       "trit_sign_pack_s8": 14, "trit_pw_ternary_bin_s8": 15}
 
 
 @dataclass

@@ -11,6 +11,7 @@ import torch
 
 from codegen import reference
 from codegen.ir import INT32_MAX, INT32_MIN, IRError, load_ir, save_ir
+from codegen.ir.model import validate
 from trainer.export import ExportError, export_model, fold_sign_threshold
 from trainer.models import build_model
 from trainer.size_report import model_storage
@@ -141,8 +142,6 @@ def test_non_binary_variants_are_refused():
     from trainer.models.dws_resnet import DWSResNet
     with pytest.raises(ExportError, match="one scale per ternary layer"):
         export_model(DWSResNet(QuantScheme(activation="relu8"), width=8))
-    with pytest.raises(ExportError, match="no form yet for an int8 stream"):
-        export_model(build_model("ttq-all-bin-s8", width=8))
 
 
 def _rewrite(src, dst, graph_edit=None, tensor_edit=None):
@@ -247,6 +246,63 @@ def test_a8_reference_agrees_with_pytorch():
         logits = model(x).numpy()
     assert (np.rint(stem.numpy()) == out["stem"]).mean() >= 0.999
     assert (logits.argmax(1) == out["pred"]).mean() >= 0.98
+
+
+def trained_like_s8_stream_model(seed: int = 0, width: int = 8):
+    """A ttq-all-bin-s8 model standing in for a trained one (see :func:`_randomise`)."""
+    torch.manual_seed(seed)
+    model = _randomise(build_model("ttq-all-bin-s8", width=width))
+    with torch.no_grad():  # the stream's steps as a trained model has them: near its spread
+        for q in [model.act_stem] + [b.act_out for b in model.blocks]:
+            q.step.fill_(0.05)
+    return model
+
+
+def test_s8_stream_export_is_version_3_with_a_sign_per_block(tmp_path):
+    model = trained_like_s8_stream_model(seed=3)
+    ir = export_model(model)
+    assert ir.version == 3
+    assert ir.storage().rows == model_storage(model).rows
+    names = [layer.name for layer in ir.layers]
+    assert names[:8] == ["stem", "s1b1.sign", "s1b1.dw1", "s1b1.pw1", "s1b1.dw2", "s1b1.pw2",
+                         "s1b1.add", "s1b2.sign"]
+    assert ir.layer("s1b2.sign").input == "s1b1.add"
+    assert ir.layer("s2b1.add").add.other == "s1b3.add" and ir.layer("s2b1.add").add.stride == 2
+    save_ir(ir, tmp_path / "s8.trit")
+    back = load_ir(tmp_path / "s8.trit")
+    assert back.version == 3 and [layer.op for layer in back.layers] == \
+        [layer.op for layer in ir.layers]
+
+
+def test_s8_stream_reference_agrees_with_pytorch():
+    """Stream codes, the signs taken of them (code 0 is +1, also where the float rounding left
+    −0.0) and the predictions of the integer model against PyTorch's."""
+    model = trained_like_s8_stream_model(seed=4)
+    ir = export_model(model)
+    images = np.random.default_rng(1).integers(0, 256, (300, 3, 32, 32), dtype=np.uint8)
+    out = reference.run(ir, images, keep=True)
+    seen = {}
+    block = model.blocks.s1b2
+    block.act_in.register_forward_hook(lambda m, i, o: seen.__setitem__("sign", o))
+    with torch.no_grad():
+        x = torch.from_numpy(images)
+        stem = model.act_stem(model.stem(model.normalise(x))) / model.act_stem.scale()
+        logits = model(x).numpy()
+    assert (np.rint(stem.numpy()) == out["stem"]).mean() >= 0.999
+    assert (seen["sign"].numpy() == out["s1b2.sign"]).mean() >= 0.99
+    assert set(np.unique(out["s1b2.sign"])) <= {-1, 1}
+    assert (logits.argmax(1) == out["pred"]).mean() >= 0.95
+
+
+def test_sign_layer_needs_version_3_and_an_int8_input():
+    ir = export_model(trained_like_s8_stream_model(seed=5))
+    ir.version = 2
+    with pytest.raises(IRError, match="'sign' needs IR version 3"):
+        validate(ir)
+    ir.version = 3
+    ir.layer("s1b2.sign").input = "s1b1.dw1"
+    with pytest.raises(IRError, match="not an earlier int8 layer output"):
+        validate(ir)
 
 
 def test_requantisation_matches_real_multipliers():

@@ -360,3 +360,33 @@ def test_global_sum_pool_s8(kernels):
     rng = np.random.default_rng(9)
     x = rand_s8(rng, (8, 8, 80))
     assert np.array_equal(kernels.global_sum_pool_s8(x), x.astype(np.int64).sum(axis=(0, 1)))
+
+
+# ---- binary convolutions on an int8 stream (IR v3) -------------------------------------------
+
+@pytest.mark.parametrize("c,h,w", [(24, 4, 5), (1, 2, 3), (33, 3, 2), (96, 2, 2)])
+def test_sign_pack_s8(kernels, c, h, w):
+    rng = np.random.default_rng(c + h)
+    x = rand_s8(rng, (1, c, h, w))
+    x[0, :, 0, 0] = 0  # zero is +1
+    layer = Layer(name="L", op="sign", input="x", in_shape=(c, h, w), out_shape=(c, h, w))
+    want = np.where(x >= 0, 1, -1).astype(np.int8)
+    assert layer.kind == "sign"
+    got = kernels.sign_pack_s8(hwc(x))
+    assert np.array_equal(pack.unpack_binary(got, c), want[0])
+    assert np.array_equal(got, pack.pack_binary(want[0]))  # unused bits 0
+
+
+@pytest.mark.parametrize("equal", [False, True], ids=["wp!=wn", "wp==wn"])
+@pytest.mark.parametrize("cin,cout,h,w,act_min", [(24, 24, 4, 5, -128), (33, 17, 3, 3, -128),
+                                                  (96, 96, 2, 2, -128), (1, 3, 1, 2, 0)])
+def test_pw_ternary_bin_s8(kernels, cin, cout, h, w, act_min, equal):
+    rng = np.random.default_rng(cin * 7 + cout)
+    weights = rand_ternary(rng, (cout, cin, 1, 1), equal)
+    layer = Layer(name="L", op="conv2d", input="x", in_shape=(cin, h, w),
+                  out_shape=(cout, h, w), weights=weights,
+                  output=rand_requant(rng, cout, float(weights.scales.mean())
+                                      * np.sqrt(cin * 2 / 3), act_min))
+    x = binary(rng, cin, h, w)
+    want = layer.output.apply(reference.conv2d_acc(layer, x))
+    assert np.array_equal(kernels.pw_ternary_bin_s8(layer, pack.pack_binary(x[0])), hwc(want))

@@ -1,7 +1,8 @@
 """Export a trained model to the deployment IR: integer weights, batch norm + sign folded into
 per-channel integer thresholds (binary activations, IR v1), or batch norm + ReLU folded into
-int8 requantisations with integer residual adds (8-bit activations, IR v2). docs/ir.md gives
-the semantics."""
+int8 requantisations with integer residual adds (8-bit activations, IR v2), or both around
+an int8 residual stream with a sign layer at each block's input (IR v3). docs/ir.md gives the
+semantics."""
 
 from __future__ import annotations
 
@@ -35,9 +36,6 @@ def check_exportable(model: DWSResNet) -> None:
                         "(variant ttq-all-bin) and 8-bit ReLU activations (ttq-all-a8)")
     if s.activation == "relu8" and not s.ttq_shared_scale:
         problems.append("8-bit activations need one scale per ternary layer (ttq_shared_scale)")
-    if s.stream != "activation":
-        problems.append(f"the residual stream is {s.stream}; the IR has no form yet for an int8 "
-                        "stream between binary convolutions (variant ttq-all-bin-s8)")
     if s.stem != "int8":
         problems.append(f"the input convolution is {s.stem!r}; it must be int8")
     for kind in ("depthwise", "pointwise", "classifier"):
@@ -236,10 +234,14 @@ def _export_a8(model: DWSResNet) -> list[Layer]:
         layers.append(_a8_add(f"{bname}.add", layers[-1], scale, block_in, in_scale,
                               block.stride, block.act_out))
         scale = block.act_out.scale()
-    last = layers[-1]
+    return layers + _int8_head(model, layers[-1], scale)
+
+
+def _int8_head(model: DWSResNet, last: Layer, scale: float) -> list[Layer]:
+    """Pooling and the classifier after an int8 value ``last`` of quantizer step ``scale``."""
     c, h, w = last.out_shape
-    layers.append(Layer(name="pool", op="global_sum_pool", input=last.name,
-                        in_shape=last.out_shape, out_shape=(c,)))
+    pool = Layer(name="pool", op="global_sum_pool", input=last.name, in_shape=last.out_shape,
+                 out_shape=(c,))
     q = model.fc.weight_quant
     codes = q.ternary_codes(model.fc.weight).numpy().astype(np.int8)
     u = float(q.wp) * model.fc.out_scale * scale / (h * w)  # one integer logit unit
@@ -248,24 +250,52 @@ def _export_a8(model: DWSResNet) -> list[Layer]:
     bias = np.round(model.fc.bias.double().numpy() / u)
     if np.abs(bias).max(initial=0) >= 2 ** 30:
         raise ExportError("fc: the classifier bias does not fit int32")
-    layers.append(Layer(name="fc", op="dense", input="pool", in_shape=(c,),
-                        out_shape=(model.fc.out_features,),
-                        weights=Weights("ternary", codes, np.array([1, 1], np.int32)),
-                        bias=bias.astype(np.int32)))
-    return layers
+    fc = Layer(name="fc", op="dense", input="pool", in_shape=(c,),
+               out_shape=(model.fc.out_features,),
+               weights=Weights("ternary", codes, np.array([1, 1], np.int32)),
+               bias=bias.astype(np.int32))
+    return [pool, fc]
+
+
+# -- binary convolutions on an int8 stream (IR v3) ---------------------------------------------
+
+def _export_bin_s8(model: DWSResNet) -> list[Layer]:
+    """``ttq-all-bin-s8``: the stem requantised to the stream's int8 codes; per block the sign
+    of its input, dw1/pw1/dw2 with folded thresholds as in the binary network, pw2 from
+    binary inputs (one unit each) requantised to the branch's codes, and the int8 add."""
+    layers = [_a8_conv("stem", model.stem, "input", (3, 32, 32), 1.0, model.act_stem)]
+    scale = model.act_stem.scale()
+    for bname, block in model.blocks.named_children():
+        block_in, in_scale = layers[-1], scale
+        layers.append(Layer(name=f"{bname}.sign", op="sign", input=block_in.name,
+                            in_shape=block_in.out_shape, out_shape=block_in.out_shape))
+        for part, unit in (("dw1", block.dw1), ("pw1", block.pw1), ("dw2", block.dw2)):
+            prev = layers[-1]
+            layers.append(_conv_layer(f"{bname}.{part}", unit, prev.name, prev.out_shape))
+        prev = layers[-1]
+        layers.append(_a8_conv(f"{bname}.pw2", block.pw2, prev.name, prev.out_shape, 1.0,
+                               block.res_quant))
+        layers.append(_a8_add(f"{bname}.add", layers[-1], block.res_quant.scale(), block_in,
+                              in_scale, block.stride, block.act_out))
+        scale = block.act_out.scale()
+    return layers + _int8_head(model, layers[-1], scale)
 
 
 @torch.no_grad()
 def export_model(model: DWSResNet, name: str = "model") -> ModelIR:
-    """The integer IR of a trained ``ttq-all-bin``-style (binary activations, IR v1) or
-    ``ttq-all-a8``-style (8-bit activations, IR v2) model, with eval-mode batch norm."""
+    """The integer IR of a trained ``ttq-all-bin``-style (binary activations, IR v1),
+    ``ttq-all-a8``-style (8-bit activations, IR v2) or ``ttq-all-bin-s8`` (binary
+    convolutions on an int8 stream, IR v3) model, with eval-mode batch norm."""
     check_exportable(model)
     model = model.cpu().eval()
-    if model.scheme.activation == "relu8":
-        layers = _export_a8(model)
+    if model.scheme.activation == "relu8" or model.scheme.stream == "int8":
+        layers = _export_a8(model) if model.scheme.activation == "relu8" else \
+            _export_bin_s8(model)
         return ModelIR(name=name, input_shape=(3, 32, 32), layers=layers,
                        input_offset=INPUT_OFFSET, classes=list(CLASSES),
-                       meta={"producer": "trit export", "model_config": model.config},
+                       meta={"producer": "trit export", "model_config": model.config,
+                             **({"scale_bits": SCALE_BITS} if model.scheme.stream == "int8"
+                                else {})},
                        version=required_version(layers))
     layers = [_conv_layer("stem", model.stem, "input", (3, 32, 32))]
     for bname, block in model.blocks.named_children():

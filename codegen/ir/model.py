@@ -24,11 +24,12 @@ import numpy as np
 from .storage import BITS, StorageReport, StorageRow, nbytes
 
 IR_FORMAT = "trit-ir"
-IR_VERSION = 2
-SUPPORTED_VERSIONS = (1, 2)
+IR_VERSION = 3
+SUPPORTED_VERSIONS = (1, 2, 3)
 #: Version 1: binary activations only (conv2d outputs are sign_threshold). Version 2 adds
-#: int8 activations: conv2d outputs of kind ``requant`` and the ``add`` op.
-OPS = ("conv2d", "global_sum_pool", "dense", "add")
+#: int8 activations: conv2d outputs of kind ``requant`` and the ``add`` op. Version 3 adds the
+#: ``sign`` op (an int8 value to ±1), for binary convolutions on an int8 residual stream.
+OPS = ("conv2d", "global_sum_pool", "dense", "add", "sign")
 WEIGHT_FORMATS = ("ternary", "int8")
 INT32_MIN, INT32_MAX = -(2 ** 31), 2 ** 31 - 1
 
@@ -133,8 +134,8 @@ class Layer:
             return "dense"
         if self.op == "global_sum_pool":
             return "pool"
-        if self.op == "add":
-            return "add"
+        if self.op in ("add", "sign"):
+            return self.op
         if self.groups > 1:
             return f"dw{self.kernel}x{self.kernel}"
         return f"pw{self.kernel}x{self.kernel}" if self.kernel == 1 else \
@@ -206,7 +207,10 @@ class ModelIR:
 
 
 def required_version(layers: list[Layer]) -> int:
-    """The lowest IR version that holds ``layers``: 2 with int8 activations, else 1."""
+    """The lowest IR version that holds ``layers``: 3 with a ``sign`` op, 2 with int8
+    activations, else 1."""
+    if any(layer.op == "sign" for layer in layers):
+        return 3
     v2 = any(layer.op == "add" or isinstance(layer.output, Requant) for layer in layers)
     return 2 if v2 else 1
 
@@ -378,6 +382,7 @@ def validate(ir: ModelIR, source: str = "IR") -> None:
         n, c = layer.name, _check
         c(layer.op in OPS, source, n, "op", f"unknown op {layer.op!r} (known: {', '.join(OPS)})")
         c(layer.op != "add" or ir.version >= 2, source, n, "op", "'add' needs IR version 2")
+        c(layer.op != "sign" or ir.version >= 3, source, n, "op", "'sign' needs IR version 3")
         c(n not in shapes, source, n, "name", "duplicate layer name")
         c(layer.input in shapes, source, n, "input", f"{layer.input!r} is not an earlier value")
         c(tuple(layer.in_shape) == shapes[layer.input], source, n, "in_shape",
@@ -391,6 +396,14 @@ def validate(ir: ModelIR, source: str = "IR") -> None:
         elif layer.op == "add":
             _validate_add(layer, source, shapes, int8)
             int8.add(n)
+        elif layer.op == "sign":
+            c(layer.weights is None and layer.output is None and layer.add is None
+              and layer.bias is None, source, n, "op", "a sign layer has no parameters")
+            c(layer.input in int8 and layer.input != "input", source, n, "input",
+              f"{layer.input!r} is not an earlier int8 layer output")
+            c(tuple(layer.out_shape) == tuple(layer.in_shape), source, n, "out_shape",
+              "sign keeps the shape of its input")
+            binary.add(n)
         else:
             _validate_dense(layer, source)
         if isinstance(layer.output, SignThreshold) and layer.output.residual is not None:

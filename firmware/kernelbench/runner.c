@@ -25,7 +25,8 @@
 
 enum { OP_CONV_INPUT = 1, OP_PW = 2, OP_DW = 3, OP_POOL = 4, OP_DENSE = 5,
        OP_THRESHOLD_PACK = 6, OP_CONV_S8 = 7, OP_DW_S8 = 8, OP_ADD_S8 = 9,
-       OP_PW_TERN_S8 = 10, OP_DW_TERN_S8 = 11, OP_ADD_RES_S8 = 12, OP_POOL_S8 = 13 };
+       OP_PW_TERN_S8 = 10, OP_DW_TERN_S8 = 11, OP_ADD_RES_S8 = 12, OP_POOL_S8 = 13,
+       OP_SIGN_PACK_S8 = 14, OP_PW_BIN_S8 = 15 };
 
 /* The portable reference twins, compiled with their names prefixed by ref_. */
 extern __typeof__(trit_conv_input_s8) ref_trit_conv_input_s8;
@@ -41,6 +42,8 @@ extern __typeof__(trit_pw_ternary_s8) ref_trit_pw_ternary_s8;
 extern __typeof__(trit_dw_ternary_s8) ref_trit_dw_ternary_s8;
 extern __typeof__(trit_add_residual_s8) ref_trit_add_residual_s8;
 extern __typeof__(trit_global_sum_pool_s8) ref_trit_global_sum_pool_s8;
+extern __typeof__(trit_sign_pack_s8) ref_trit_sign_pack_s8;
+extern __typeof__(trit_pw_ternary_bin_s8) ref_trit_pw_ternary_bin_s8;
 
 typedef struct {
     __typeof__(trit_conv_input_s8) *conv_input_s8;
@@ -56,16 +59,20 @@ typedef struct {
     __typeof__(trit_dw_ternary_s8) *dw_ternary_s8;
     __typeof__(trit_add_residual_s8) *add_residual_s8;
     __typeof__(trit_global_sum_pool_s8) *global_sum_pool_s8;
+    __typeof__(trit_sign_pack_s8) *sign_pack_s8;
+    __typeof__(trit_pw_ternary_bin_s8) *pw_ternary_bin_s8;
 } flavour_t;
 
 static const flavour_t flavours[2] = {
     {trit_conv_input_s8, trit_pw_ternary_bin, trit_dw_ternary_bin, trit_global_sum_pool_bin,
      trit_dense_ternary, trit_threshold_pack, trit_conv_s8, trit_dw_s8, trit_add_s8,
-     trit_pw_ternary_s8, trit_dw_ternary_s8, trit_add_residual_s8, trit_global_sum_pool_s8},
+     trit_pw_ternary_s8, trit_dw_ternary_s8, trit_add_residual_s8, trit_global_sum_pool_s8,
+     trit_sign_pack_s8, trit_pw_ternary_bin_s8},
     {ref_trit_conv_input_s8, ref_trit_pw_ternary_bin, ref_trit_dw_ternary_bin,
      ref_trit_global_sum_pool_bin, ref_trit_dense_ternary, ref_trit_threshold_pack,
      ref_trit_conv_s8, ref_trit_dw_s8, ref_trit_add_s8, ref_trit_pw_ternary_s8,
-     ref_trit_dw_ternary_s8, ref_trit_add_residual_s8, ref_trit_global_sum_pool_s8},
+     ref_trit_dw_ternary_s8, ref_trit_add_residual_s8, ref_trit_global_sum_pool_s8,
+     ref_trit_sign_pack_s8, ref_trit_pw_ternary_bin_s8},
 };
 
 #if defined(__linux__)
@@ -187,6 +194,15 @@ static void run_job(const uint32_t *job) {
     case OP_POOL_S8:
         f->global_sum_pool_s8(P(0), I(1), I(2), P(3));
         break;
+    case OP_SIGN_PACK_S8:
+        f->sign_pack_s8(P(0), I(1), I(2), P(3));
+        break;
+    case OP_PW_BIN_S8: {
+        const trit_scales_t s = {I(5), I(6)};
+        const trit_requant_t rq = {P(8), P(9), P(10), I(11)};
+        f->pw_ternary_bin_s8(P(0), I(1), I(2), P(3), P(4), s, I(7), &rq, P(12), P(13));
+        break;
+    }
     default:
         finish(0);
     }

@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass
 from torch import nn
 
 from ..quant import (ActivationQuantizer, Int8Weight, OrderedDither, Passthrough, ReLU, ReLU8,
-                     Signed8, SignSTE, TTQTernary, WeightQuantizer)
+                     Signed8, SignOfCodes, SignSTE, TTQTernary, WeightQuantizer)
 
 WEIGHT_FORMATS = ("float", "int8", "ternary")
 ACTIVATIONS = ("relu", "sign", "dither2d", "dither3d", "relu8")
@@ -74,9 +74,9 @@ class QuantScheme:
         if self.stream not in STREAMS:
             raise ValueError(f"quantization scheme: stream must be one of {', '.join(STREAMS)}, "
                              f"got {self.stream!r}")
-        if self.stream == "int8" and self.activation not in ("sign", "dither2d", "dither3d"):
+        if self.stream == "int8" and self.activation != "sign":
             raise ValueError("quantization scheme: an int8 stream goes with binary activations "
-                             f"(sign or dither), not {self.activation!r}")
+                             f"(sign), not {self.activation!r}")
 
     def weight_quantizer(self, layer_kind: str) -> WeightQuantizer:
         """A fresh quantizer for a layer of kind ``stem|depthwise|pointwise|classifier``."""
@@ -108,10 +108,10 @@ class QuantScheme:
         return Signed8() if self.stream == "int8" else self.activation_quantizer()
 
     def block_input_quantizer(self) -> nn.Module:
-        """Applied to a block's input before its first convolution: the activation with an
-        int8 stream (the convolutions see binary values), else the identity (the stream is
-        already the activation's output)."""
-        return self.activation_quantizer() if self.stream == "int8" else nn.Identity()
+        """Applied to a block's input before its first convolution: with an int8 stream the
+        sign of its codes (the convolutions see binary values; code 0 is +1), else the
+        identity (the stream is already the activation's output)."""
+        return SignOfCodes() if self.stream == "int8" else nn.Identity()
 
     def to_dict(self) -> dict:
         """The fields as a dict; ``stream`` only when it is not the default (the configs of

@@ -5,9 +5,9 @@ activation quantizers map pre-activations to the values the next layer sees. Lay
 quantizer instances as constructor arguments (see :mod:`trainer.layers`).
 """
 
-from .activations import (ActivationQuantizer, OrderedDither, ReLU, ReLU8, Signed8, SignSTE,
-                          UniformQuant, dither_mask)
+from .activations import (ActivationQuantizer, OrderedDither, ReLU, ReLU8, Signed8,
+                          SignOfCodes, SignSTE, UniformQuant, dither_mask)
 from .weights import Int8Weight, Passthrough, TTQTernary, WeightQuantizer
 
 __all__ = ["ActivationQuantizer", "Int8Weight", "OrderedDither", "Passthrough", "ReLU", "ReLU8",
-           "Signed8", "SignSTE", "TTQTernary", "UniformQuant", "WeightQuantizer", "dither_mask"]
+           "Signed8", "SignOfCodes", "SignSTE", "TTQTernary", "UniformQuant", "WeightQuantizer", "dither_mask"]

@@ -42,6 +42,15 @@ class SignSTE(ActivationQuantizer):
         return _SignSTE.apply(x)
 
 
+class SignOfCodes(SignSTE):
+    """:class:`SignSTE` of quantized values whose zero code is +1 whatever its float sign: the
+    rounding of a small negative value leaves ``−0.0``, which ``copysign`` would make −1 where
+    the deployed sign of the int8 code 0 is +1 (``x + 0.0`` turns ``−0.0`` into ``+0.0``)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _SignSTE.apply(x + 0.0)
+
+
 def dither_mask(channels: int, height: int, width: int, three_d: bool,
                 device: torch.device | str | None = None) -> torch.Tensor:
     """Ordered-dithering thresholds ``m(x, y, z) = 2·(((x + 67·z) + 236·y)·119 & 255)/255 − 1``.

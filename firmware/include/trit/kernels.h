@@ -175,6 +175,21 @@ void trit_add_residual_s8(const int8_t *a, int h, int w, int c, const int8_t *b,
 /* Global sum pooling of an int8 tensor: out[c] = sum over the pixels. */
 void trit_global_sum_pool_s8(const int8_t *in, int pixels, int c, int32_t *out);
 
+/* ---- binary convolutions on an int8 stream (IR v3) ----------------------------------------
+ * The block input is int8 [H][W][C]; its sign feeds the binary kernels above, and the block's
+ * last pointwise layer requantises its popcount sums to int8 for trit_add_residual_s8. */
+
+/* Sign of `pixels` x c int8 values as a binary tensor [pixels][words(c)]: bit 1 where the
+ * value is negative (-1), 0 where it is >= 0 (+1); unused bits 0. */
+void trit_sign_pack_s8(const int8_t *in, int pixels, int c, uint32_t *out);
+
+/* Pointwise 1x1 ternary x binary over `pixels` pixels with int8 outputs [pixels][cout]:
+ * acc = wp * P - wn * N as in trit_pw_ternary_bin, requantised with trit_requant. */
+void trit_pw_ternary_bin_s8(const uint32_t *in, int pixels, int cin, const uint32_t *sign,
+                            const uint32_t *nz, trit_scales_t s, int cout,
+                            const trit_requant_t *rq, int8_t *out,
+                            int32_t *scratch /* TRIT_SCRATCH_INTS(cout) */);
+
 /* Portable population count (no libgcc call). */
 static inline int trit_popcount32(uint32_t v) {
     v = v - ((v >> 1) & 0x55555555u);
