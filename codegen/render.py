@@ -133,7 +133,8 @@ def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str,
 
 
 def _call_int8(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str) -> str:
-    """The kernel call of a layer of an int8-activation model (IR v2)."""
+    """The kernel call of a layer with an int8 input or output (IR v2 and v3): requantised
+    convolutions, adds, pooling of int8 maps and the sign of an int8 map."""
     def ptr(value: str, ctype: str = "int8_t") -> str:
         return f"({ctype} *)((uint8_t *)arena + {plan.buffers[value].offset})"
 
@@ -150,16 +151,29 @@ def _call_int8(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str) -> str:
         return (f"trit_add_residual_s8({ptr(layer.input)}, {h}, {w}, {ch}, {ptr(a.other)}, "
                 f"{ow}, {oc}, {a.stride}, {a.ma}, {a.mb}, {a.shift}, {a.act_min}, "
                 f"{ptr(layer.name)});")
+    if layer.op == "sign":
+        ch, h, w = layer.in_shape
+        return (f"trit_sign_pack_s8({ptr(layer.input)}, {h * w}, {ch}, "
+                f"{ptr(layer.name, 'uint32_t')});")
     if layer.op != "conv2d" or not isinstance(layer.output, Requant):
         raise CodegenError(f"layer {layer.name!r}: an int8-input {layer.op} must be a conv2d "
-                           "with a requant output, an add, or a pool")
-    if value_kind(ir, layer.input) != "int8":
-        raise CodegenError(f"layer {layer.name!r}: requantised convolutions need int8 inputs")
+                           "with a requant output, an add, a sign or a pool")
     scratch = f"(int32_t *)(arena + {plan.buffers[SCRATCH + layer.name].offset // 4})"
     cin, h, w = layer.in_shape
     cout = layer.out_shape[0]
     k, s, p = layer.kernel, layer.stride, layer.padding
     rq = f"&{c}_rq"
+    if value_kind(ir, layer.input) == "binary":
+        if layer.weights.format != "ternary" or (k, s, p, layer.groups) != (1, 1, 0, 1):
+            raise CodegenError(f"layer {layer.name!r}: a requantised convolution on binary "
+                               "inputs must be a ternary 1x1, stride 1, no padding")
+        wp, wn = (int(v) for v in layer.weights.scales)
+        return (f"trit_pw_ternary_bin_s8({ptr(layer.input, 'uint32_t')}, {h * w}, {cin}, "
+                f"{c}_sign, {c}_nz, (trit_scales_t){{{wp}, {wn}}}, {cout}, {rq}, "
+                f"{ptr(layer.name)}, {scratch});")
+    if value_kind(ir, layer.input) != "int8":
+        raise CodegenError(f"layer {layer.name!r}: requantised convolutions need int8 or "
+                           "binary inputs")
     if layer.weights.format == "int8":
         if layer.groups > 1:
             return (f"trit_dw_s8({ptr(layer.input)}, {h}, {w}, {cin}, {c}_weights, {k}, {s}, "
@@ -183,6 +197,8 @@ def _weight_note(layer: Layer) -> str:
         a = layer.add
         return (f"adds {a.other} (stride {a.stride}): ma={a.ma} mb={a.mb} shift={a.shift} "
                 f"act_min={a.act_min}")
+    if layer.op == "sign":
+        return "sign of the int8 input (x < 0 -> bit 1), no constants"
     if layer.weights is None:
         return "no weights"
     w = layer.weights

@@ -12,7 +12,8 @@ from codegen import reference
 from codegen.render import render_model
 from codegen.project import FIRMWARE, kernel_sources
 from hostbench.firmware_build import CFLAGS
-from tests.test_export import trained_like_a8_model, trained_like_model
+from tests.test_export import (trained_like_a8_model, trained_like_model,
+                               trained_like_s8_stream_model)
 from trainer.export import export_model
 
 
@@ -38,11 +39,13 @@ def run_c(lib: C.CDLL, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("make,n", [(lambda: trained_like_model(seed=3), 1000),
-                                     (lambda: trained_like_a8_model(seed=4, width=8), 300)],
-                         ids=["binary", "a8"])
+                                     (lambda: trained_like_a8_model(seed=4, width=8), 300),
+                                     (lambda: trained_like_s8_stream_model(seed=6), 300)],
+                         ids=["binary", "a8", "s8-stream"])
 def test_generated_model_matches_reference_on_test_images(make, n, cifar, tmp_path):
-    """Binary activations (IR v1), and 8-bit activations (IR v2: requantised convolutions,
-    residual adds, int8 pooling)."""
+    """Binary activations (IR v1), 8-bit activations (IR v2: requantised convolutions,
+    residual adds, int8 pooling), and binary convolutions on an int8 stream (IR v3: sign
+    layers, pointwise layers from binary inputs to int8)."""
     ir = export_model(make())
     lib = build_model_lib(ir, tmp_path)
     images = cifar.test_images[:n]
@@ -60,12 +63,15 @@ def test_generated_source_is_readable(tmp_path):
     assert src.count("trit_dw_ternary_bin(") == 18
 
 
+@pytest.mark.parametrize("make", [lambda: trained_like_model(width=8),
+                                  lambda: trained_like_s8_stream_model(width=8)],
+                         ids=["binary", "s8-stream"])
 @pytest.mark.parametrize("compiler", ["gcc", "arm-none-eabi-gcc"])
-def test_generated_code_compiles_warning_free(compiler, tmp_path):
+def test_generated_code_compiles_warning_free(compiler, make, tmp_path):
     import shutil
     if shutil.which(compiler) is None:
         pytest.skip(f"{compiler} is not installed")
-    for name, text in render_model(export_model(trained_like_model(width=8))).items():
+    for name, text in render_model(export_model(make())).items():
         (tmp_path / name).write_text(text)
     extra = ["-mcpu=cortex-m4", "-mthumb"] if compiler.startswith("arm") else []
     subprocess.run([compiler, "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", *extra,
