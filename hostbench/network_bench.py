@@ -68,6 +68,10 @@ def collect(ir: ModelIR, seed: int = 0,
             kernels: str = "ref") -> tuple[list[LayerRow], _Collector, _Collector]:
     """The binary and int8 jobs of every convolution of ``ir``; the binary ones pass the
     code-generation constants a firmware for flavour ``kernels`` would (codegen/sliced.py)."""
+    if ir.version != 1:
+        raise ValueError(f"the network comparison takes binary-activation models (IR version "
+                         f"1); {ir.name!r} is version {ir.version} (int8 activations or an int8 "
+                         "stream): `trit bench --profile` times its layers")
     rng = np.random.default_rng(seed)
     shapes = {layer.name: layer.out_shape for layer in ir.layers}
     binary, int8 = _Collector(), _Collector()

@@ -93,7 +93,8 @@ def render_card(card: ModelCard) -> str:
     target = ("" if card.target_accuracy is None else
               f"| target | ≥ {card.target_accuracy:.2f} on device — "
               f"{'met' if card.meets_target else 'NOT met'} |\n")
-    folded = "requantisation" if card.variant.endswith("a8") else "thresholds"
+    folded = {"ttq-all-a8": "requantisation",
+              "ttq-all-bin-s8": "thresholds, requantisation"}.get(card.variant, "thresholds")
     cmds = "\n".join(f"{what}:\n\n```sh\n{cmd}\n```\n" for what, cmd in card.commands.items())
     return f"""# {card.name}
 

@@ -44,3 +44,12 @@ def test_network_bench_runs_four_ways_and_checks_flavours_agree(tmp_path, capsys
     saved = json.loads((tmp_path / "out" / "net.json").read_text())
     assert [row["layer"] for row in saved] == [r.name for r in rows]
     assert "total" in capsys.readouterr().out
+
+
+def test_networks_with_int8_values_are_refused_with_a_pointer_to_the_profile():
+    import pytest
+
+    from tests.test_export import trained_like_s8_stream_model
+    ir = export_model(trained_like_s8_stream_model(width=4))
+    with pytest.raises(ValueError, match=r"IR version 1\).*bench --profile"):
+        collect(ir)

@@ -6,9 +6,9 @@ channel (three per channel when a residual is added before the sign) plus a 1-bi
 flag per channel; with 8-bit activations a requantisation per channel (int32 bias, int32
 multiplier, int8 shift) and, per residual add, two int32 multipliers and an int32 shift; with
 float activations a float32 scale and shift per channel. The classifier adds one 32-bit bias
-per class. For exportable models this equals the IR's own count; for an int8 stream with binary
-convolutions (``ttq-all-bin-s8``, not exportable yet) it counts the int8 form of each
-requantised layer and add as the 8-bit-activation model deploys them.
+per class; with an int8 stream (``ttq-all-bin-s8``) the input convolution and each block's
+last layer count a requantisation and each block an add. For exportable models this equals the
+IR's own count.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ stream between blocks as signed int8 (Bi-Real Net's real-valued shortcuts, quant
 convolution and every block's output are :class:`~trainer.quant.Signed8` codes, each block
 binarises its input before the first depthwise convolution, and the block's last batch norm is
 quantized to signed int8 before the add, so the shortcut carries 8 bits instead of the sign.
-It trains and reports; it has no integer form in the IR yet (``trit export`` refuses it).
+``trit export`` writes it as IR version 3 (a ``sign`` layer at each block input).
 
 ``ttq-all-a8`` has 8-bit activations: ReLU outputs quantized to int8 codes 0…127 with a
 learned step (:class:`~trainer.quant.ReLU8`), the residual branch quantized to signed int8
