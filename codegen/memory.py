@@ -2,12 +2,16 @@
 scratch, gets an offset in one arena, reused once the value is dead (greedy first fit over
 liveness intervals, the better of two placement orders). No malloc.
 
+An ``add`` writes its output over its branch input when that value dies at the add (the add
+kernels are elementwise: each output byte is written after the input byte at the same index is
+read), so a block of an int8 network holds two full-size int8 maps, not three.
+
 A layer's scratch (TRIT_SCRATCH_INTS of its output channels) lives only while the layer runs,
 so the wide layers' tables go where the large maps of the early layers were."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .ir import ModelIR, Requant
 from .pack import words
@@ -32,6 +36,7 @@ class MemoryPlan:
     arena_bytes: int    # activations and kernel scratch
     scratch_words: int  # the largest layer's int32 kernel scratch (inside the arena)
     weight_bytes: int   # flash for constants (packed as deployed)
+    in_place: dict[str, str] = field(default_factory=dict)  # add output -> the input it overwrites
 
     @property
     def activation_bytes(self) -> int:
@@ -92,9 +97,20 @@ def plan_memory(ir: ModelIR) -> MemoryPlan:
         if layer.add is not None:
             last_use[layer.add.other] = i
     last_use[ir.layers[-1].name] = len(ir.layers)  # logits live until returned
+    in_place = {layer.name: layer.input for i, layer in enumerate(ir.layers)
+                if layer.op == "add" and layer.input != "input" and last_use.get(layer.input) == i}
+
+    def root(name: str) -> str:
+        while name in in_place:
+            name = in_place[name]
+        return name
+
     order = [("input", -1)] + [(layer.name, i) for i, layer in enumerate(ir.layers)]
-    values = [(name, -(-value_bytes(ir, name) // ALIGN) * ALIGN, first, last_use.get(name, first))
-              for name, first in order]
+    span_last: dict[str, int] = {}  # an overwritten value's place is held until its heir dies
+    for name, first in order:
+        span_last[root(name)] = max(span_last.get(root(name), -1), last_use.get(name, first))
+    values = [(name, -(-value_bytes(ir, name) // ALIGN) * ALIGN, first, span_last[name])
+              for name, first in order if name not in in_place]
     convs = [(i, layer) for i, layer in enumerate(ir.layers) if layer.op == "conv2d"]
     values += [(SCRATCH + layer.name, 4 * scratch_ints(layer.out_shape[0]), i, i)
                for i, layer in convs]
@@ -102,8 +118,16 @@ def plan_memory(ir: ModelIR) -> MemoryPlan:
     placed = min(plans, key=lambda bs: max(b.offset + b.size for b in bs))
     scratch = max((scratch_ints(layer.out_shape[0]) for _, layer in convs), default=0)
     weight = sum(_const_bytes(layer) for layer in ir.layers)
-    return MemoryPlan({b.value: b for b in placed}, max(b.offset + b.size for b in placed),
-                      scratch, weight)
+    firsts = dict(order)
+    buffers = {b.value: Buffer(b.value, b.size, b.offset, b.first,
+                               last_use.get(b.value, b.first) if b.value in firsts else b.last)
+               for b in placed}
+    for name, first in order:
+        if name in in_place:
+            r = buffers[root(name)]
+            buffers[name] = Buffer(name, r.size, r.offset, first, last_use.get(name, first))
+    return MemoryPlan(buffers, max(b.offset + b.size for b in placed), scratch, weight,
+                      in_place)
 
 
 def scratch_ints(channels: int) -> int:

@@ -167,7 +167,8 @@ void trit_dw_ternary_s8(const int8_t *in, int h, int w, int c, const int8_t *cod
 /* Residual add with the option-A shortcut: out[y][x][ch] = clamp((a[y][x][ch] * ma +
  * b[y * b_stride][x * b_stride][ch] * mb + 2^(shift - 1)) >> shift, act_min, 127), where b is
  * [.][b_w][b_c] and reads 0 for ch >= b_c. ma, mb in [0, 2^22), shift in [1, 30]: the sum
- * stays below 2^30 in int32. */
+ * stays below 2^30 in int32. out may be a (in place: every flavour reads a value of a before
+ * it writes the output at the same index); generated models use that. */
 void trit_add_residual_s8(const int8_t *a, int h, int w, int c, const int8_t *b, int b_w,
                           int b_c, int b_stride, int32_t ma, int32_t mb, int shift,
                           int32_t act_min, int8_t *out);
