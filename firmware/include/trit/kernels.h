@@ -199,6 +199,20 @@ static inline int trit_popcount32(uint32_t v) {
     return (int)((v * 0x01010101u) >> 24);
 }
 
+/* wp * P - wn * N of one output channel over iw binary input words a (bit 1 = -1), its weight
+ * planes sign / nz (iw words each): with pm = nz & ~sign and nm = nz & sign,
+ * P = popcount(pm) - 2 popcount(pm & a), N = popcount(nm) - 2 popcount(nm & a). */
+static inline int32_t trit_ternary_bin_acc(const uint32_t *a, const uint32_t *sign,
+                                           const uint32_t *nz, int iw, trit_scales_t s) {
+    int32_t p = 0, n = 0;
+    for (int j = 0; j < iw; ++j) {
+        const uint32_t pm = nz[j] & ~sign[j], nm = nz[j] & sign[j];
+        p += trit_popcount32(pm) - 2 * trit_popcount32(pm & a[j]);
+        n += trit_popcount32(nm) - 2 * trit_popcount32(nm & a[j]);
+    }
+    return s.wp * p - s.wn * n;
+}
+
 #ifdef __cplusplus
 }
 #endif

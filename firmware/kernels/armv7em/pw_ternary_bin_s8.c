@@ -12,26 +12,6 @@
 #include "int8_dot.h"
 #include "trit/kernels.h"
 
-static void pw_portable(const uint32_t *in, int pixels, int cin, const uint32_t *sign,
-                        const uint32_t *nz, trit_scales_t s, int cout, const trit_requant_t *rq,
-                        int8_t *out) {
-    const int iw = TRIT_WORDS(cin);
-    const swar_masks_t m = swar_masks();
-    for (int px = 0; px < pixels; ++px) {
-        const uint32_t *a = in + px * iw;
-        for (int o = 0; o < cout; ++o) {
-            int32_t p = 0, n = 0;
-            for (int j = 0; j < iw; ++j) {
-                const uint32_t pm = nz[o * iw + j] & ~sign[o * iw + j];
-                const uint32_t nm = nz[o * iw + j] & sign[o * iw + j];
-                p += (int32_t)popcount1(pm, m) - 2 * (int32_t)popcount1(pm & a[j], m);
-                n += (int32_t)popcount1(nm, m) - 2 * (int32_t)popcount1(nm & a[j], m);
-            }
-            out[px * cout + o] = trit_requant(s.wp * p - s.wn * n, o, rq);
-        }
-    }
-}
-
 /* The requantised output of k0 - a2 * cnt (= acc + bias) for multiplier `mult`, shift `sh`. */
 static inline __attribute__((always_inline)) int8_t out_code(int32_t k0, int32_t a2,
                                                               uint32_t cnt, int32_t mult,
@@ -96,7 +76,11 @@ void trit_pw_ternary_bin_s8(const uint32_t *in, int pixels, int cin, const uint3
                             const uint32_t *nz, trit_scales_t s, int cout,
                             const trit_requant_t *rq, int8_t *out, int32_t *scratch) {
     if (s.wp != s.wn || (rq->act_min != 0 && rq->act_min != -128)) {
-        pw_portable(in, pixels, cin, sign, nz, s, cout, rq, out);
+        const int iw = TRIT_WORDS(cin);
+        for (int px = 0; px < pixels; ++px)
+            for (int o = 0; o < cout; ++o)
+                out[px * cout + o] = trit_requant(
+                    trit_ternary_bin_acc(in + px * iw, sign + o * iw, nz + o * iw, iw, s), o, rq);
         return;
     }
     if (rq->act_min == 0)
