@@ -126,3 +126,11 @@ def test_flash_an_emulated_board_then_bench_it_on_its_port(tmp_path, capsys, cif
     finally:
         flash.send_signal(signal.SIGINT)
         assert flash.wait(timeout=30) == 0
+
+
+def test_train_help_names_every_variant():
+    import re
+
+    from trainer.cli import VARIANT_HELP
+    from trainer.models import VARIANTS
+    assert set(re.findall(r"[\w-]+", VARIANT_HELP.split("(")[0])) == set(VARIANTS)

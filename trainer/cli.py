@@ -11,6 +11,12 @@ from pathlib import Path
 DEFAULT_RUNS = Path("runs")
 
 
+#: The variants of trainer/models/schemes.py (kept here so that `trit --help` does not import
+#: torch; tests/test_cli.py checks that it names every one).
+VARIANT_HELP = ("fp | ttq-pw | ttq-all | ttq-all-bin | ttq-all-bin-sym | ttq-all-bin-s8 | "
+                "ttq-all-a8 (trainer/models/schemes.py)")
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="check or fetch the CIFAR-10 dataset",
                        description="Check (`trit data check`) or download (`trit data fetch`) "
@@ -44,7 +50,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
     over = t.add_argument_group("recipe overrides")
     for name, typ, help_ in (
-            ("variant", str, "fp | ttq-pw | ttq-all | ttq-all-bin | ttq-all-bin-sym"),
+            ("variant", str, VARIANT_HELP),
             ("width", int, "channels of the first stage"),
             ("stem-stride", int, "2: the input convolution halves the map (a quarter of the "
              "MACs and activation memory, the same weights)"),
