@@ -142,6 +142,8 @@ def test_non_binary_variants_are_refused():
     from trainer.models.dws_resnet import DWSResNet
     with pytest.raises(ExportError, match="one scale per ternary layer"):
         export_model(DWSResNet(QuantScheme(activation="relu8"), width=8))
+    with pytest.raises(ExportError, match="int8 stream need one scale per ternary layer"):
+        export_model(DWSResNet(QuantScheme(stream="int8"), width=8))
 
 
 def _rewrite(src, dst, graph_edit=None, tensor_edit=None):

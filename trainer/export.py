@@ -34,8 +34,9 @@ def check_exportable(model: DWSResNet) -> None:
     if s.activation not in ("sign", "relu8"):
         problems.append(f"activation is {s.activation!r}; the IR deploys sign activations "
                         "(variant ttq-all-bin) and 8-bit ReLU activations (ttq-all-a8)")
-    if s.activation == "relu8" and not s.ttq_shared_scale:
-        problems.append("8-bit activations need one scale per ternary layer (ttq_shared_scale)")
+    if (s.activation == "relu8" or s.stream == "int8") and not s.ttq_shared_scale:
+        problems.append("8-bit activations and an int8 stream need one scale per ternary layer "
+                        "(ttq_shared_scale)")
     if s.stem != "int8":
         problems.append(f"the input convolution is {s.stem!r}; it must be int8")
     for kind in ("depthwise", "pointwise", "classifier"):
