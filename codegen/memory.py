@@ -153,7 +153,7 @@ def _const_bytes(layer) -> int:
     if isinstance(layer.output, Requant):  # bias, mult, shift as int32 (trit_requant_t)
         n += 12 * layer.output.bias.size
     elif layer.output is not None:
-        n += 4 * layer.output.threshold.size + 4 * words(layer.output.direction.size)
+        n += layer.output.threshold.nbytes + 4 * words(layer.output.direction.size)
     if layer.bias is not None:
         n += 4 * layer.bias.size
     return n

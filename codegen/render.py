@@ -39,6 +39,7 @@ class LayerContext:
     weight_note: str
     const_bytes: int
     has_threshold: bool
+    threshold_init: str = ""
     requant: Requant | None = None
     call: str = ""
     header: str = ""
@@ -75,12 +76,24 @@ def _arrays(layer: Layer, c: str) -> list[CArray]:
             out.append(CArray("int32_t", f"{c}_rq_{fld}", arr.size, c_body(arr, 8)))
     elif layer.output is not None:
         t = layer.output.threshold
-        out.append(CArray("int32_t", f"{c}_threshold", t.size, c_body(t, 8)))
+        out.append(CArray(THRESHOLD_CTYPES[t.dtype.itemsize], f"{c}_threshold", t.size,
+                          c_body(t, {1: 16, 2: 12, 4: 8}[t.dtype.itemsize])))
         d = pack.pack_direction(layer.output.direction)
         out.append(CArray("uint32_t", f"{c}_negative", d.size, c_body(d, 6, True)))
     if layer.bias is not None:
         out.append(CArray("int32_t", f"{c}_bias", layer.bias.size, c_body(layer.bias, 8)))
     return out
+
+
+#: C type of a layer's thresholds by bytes, and the trit_threshold_t field that points to them.
+THRESHOLD_CTYPES = {1: "int8_t", 2: "int16_t", 4: "int32_t"}
+
+
+def threshold_init(c: str, threshold: np.ndarray, residual: bool) -> str:
+    """The trit_threshold_t initialiser of layer ``c`` (kernels.h: one pointer of three set)."""
+    bytes_ = threshold.dtype.itemsize
+    ptrs = {b: (f"{c}_threshold" if b == bytes_ else "0") for b in (1, 2, 4)}
+    return (f"{{ {ptrs[4]}, {c}_negative, {1 if residual else 0}, {ptrs[1]}, {ptrs[2]} }}")
 
 
 def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str,
@@ -260,6 +273,9 @@ def render_model(ir: ModelIR, kernels: str = "ref") -> dict[str, str]:
             requant=layer.output if isinstance(layer.output, Requant) else None)
         if layer.weights is not None:
             ctx.arrays = _arrays(layer, c)
+        if ctx.has_threshold:
+            ctx.threshold_init = threshold_init(c, layer.output.threshold,
+                                                layer.output.residual is not None)
         with_sliced = wants_sliced_constants(layer, kernels)
         if with_sliced:
             ctx.arrays.append(_sliced_array(ir, layer, c))

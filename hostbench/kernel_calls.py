@@ -32,7 +32,8 @@ KERNELS_H = REPO / "firmware" / "include" / "trit" / "kernels.h"
 
 @dataclass
 class Thr:
-    """A trit_threshold_t: int32 thresholds, packed direction bits, residual flag."""
+    """A trit_threshold_t: thresholds (int32, or int16/int8 as an IR version 4 file stores
+    them), packed direction bits, residual flag."""
     threshold: np.ndarray
     negative: np.ndarray
     has_residual: int
@@ -46,7 +47,9 @@ class Scales:
 
 
 def threshold_arg(output) -> Thr:
-    return Thr(np.ascontiguousarray(output.threshold, dtype=np.int32).ravel(),
+    t = output.threshold
+    dtype = t.dtype if t.dtype in (np.int8, np.int16) else np.int32
+    return Thr(np.ascontiguousarray(t, dtype=dtype).ravel(),
                pack.pack_direction(output.direction), int(output.residual is not None))
 
 
@@ -205,7 +208,8 @@ class KernelCalls:
 
 class _ThresholdT(C.Structure):
     _fields_ = [("threshold", C.POINTER(C.c_int32)), ("negative", C.POINTER(C.c_uint32)),
-                ("has_residual", C.c_int)]
+                ("has_residual", C.c_int), ("threshold8", C.POINTER(C.c_int8)),
+                ("threshold16", C.POINTER(C.c_int16))]
 
 
 class _ScalesT(C.Structure):
@@ -236,9 +240,11 @@ class HostLibrary(KernelCalls):
                 cargs.append(C.c_void_p(a.ctypes.data))
             elif isinstance(a, Thr):
                 keep.append(a)
-                t = _ThresholdT(a.threshold.ctypes.data_as(C.POINTER(C.c_int32)),
-                                a.negative.ctypes.data_as(C.POINTER(C.c_uint32)),
+                t = _ThresholdT(None, a.negative.ctypes.data_as(C.POINTER(C.c_uint32)),
                                 a.has_residual)
+                field, ctype = {1: ("threshold8", C.c_int8), 2: ("threshold16", C.c_int16),
+                                4: ("threshold", C.c_int32)}[a.threshold.itemsize]
+                setattr(t, field, a.threshold.ctypes.data_as(C.POINTER(ctype)))
                 keep.append(t)
                 cargs.append(C.byref(t))
             elif isinstance(a, Scales):

@@ -151,7 +151,8 @@ class KernelRunner:
                     words.append(image.place(np.ascontiguousarray(a).tobytes()))
                 elif isinstance(a, Thr):
                     words += [image.place(a.threshold.tobytes()),
-                              image.place(a.negative.tobytes()), a.has_residual]
+                              image.place(a.negative.tobytes()),
+                              a.has_residual | a.threshold.itemsize << 8]
                 elif isinstance(a, Scales):
                     words += [a.wp, a.wn]
                 elif isinstance(a, Requant):

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from codegen import reference
-from codegen.ir import INT32_MAX, INT32_MIN, IRError, load_ir, save_ir
+from codegen.ir import INT32_MAX, INT32_MIN, IRError, SignThreshold, Weights, load_ir, save_ir
+from codegen.ir.count_units import count_unit_thresholds
 from codegen.ir.model import validate
 from trainer.export import ExportError, export_model, fold_sign_threshold
 from trainer.models import build_model
@@ -42,6 +43,12 @@ def trained_like_model(seed: int = 0, width: int = 16):
     """A ttq-all-bin model standing in for a trained one (see :func:`_randomise`)."""
     torch.manual_seed(seed)
     return _randomise(build_model("ttq-all-bin", width=width))
+
+
+def trained_like_sym_model(seed: int = 0, width: int = 16):
+    """A ttq-all-bin-sym model (one scale per ternary layer) standing in for a trained one."""
+    torch.manual_seed(seed)
+    return _randomise(build_model("ttq-all-bin-sym", width=width))
 
 
 def trained_like_a8_model(seed: int = 0, width: int = 8):
@@ -260,10 +267,11 @@ def trained_like_s8_stream_model(seed: int = 0, width: int = 8):
     return model
 
 
-def test_s8_stream_export_is_version_3_with_a_sign_per_block(tmp_path):
+def test_s8_stream_export_has_a_sign_per_block(tmp_path):
+    """Version 3 (the sign layer), and 4 since its binary layers' thresholds take one byte."""
     model = trained_like_s8_stream_model(seed=3)
     ir = export_model(model)
-    assert ir.version == 3
+    assert ir.version == 4
     assert ir.storage().rows == model_storage(model).rows
     names = [layer.name for layer in ir.layers]
     assert names[:8] == ["stem", "s1b1.sign", "s1b1.dw1", "s1b1.pw1", "s1b1.dw2", "s1b1.pw2",
@@ -272,7 +280,7 @@ def test_s8_stream_export_is_version_3_with_a_sign_per_block(tmp_path):
     assert ir.layer("s2b1.add").add.other == "s1b3.add" and ir.layer("s2b1.add").add.stride == 2
     save_ir(ir, tmp_path / "s8.trit")
     back = load_ir(tmp_path / "s8.trit")
-    assert back.version == 3 and [layer.op for layer in back.layers] == \
+    assert back.version == 4 and [layer.op for layer in back.layers] == \
         [layer.op for layer in ir.layers]
 
 
@@ -301,7 +309,7 @@ def test_sign_layer_needs_version_3_and_an_int8_input():
     ir.version = 2
     with pytest.raises(IRError, match="'sign' needs IR version 3"):
         validate(ir)
-    ir.version = 3
+    ir.version = 4
     ir.layer("s1b2.sign").input = "s1b1.dw1"
     with pytest.raises(IRError, match="not an earlier int8 layer output"):
         validate(ir)
@@ -365,3 +373,81 @@ def test_layer_divergence_needs_8bit_activations():
     model = trained_like_model(width=8)
     with pytest.raises(ValueError, match="8-bit activations"):
         layer_divergence(model, export_model(model), np.zeros((1, 3, 32, 32), np.uint8))
+
+
+# ---- thresholds in units of one product (IR v4) ----------------------------------------------
+
+def test_equal_scale_binary_export_is_version_4_with_one_byte_thresholds(tmp_path, monkeypatch):
+    """One scale per ternary layer: every threshold but the input layer's is stored in units of
+    one product, in one byte, and the model computes exactly what the int32 thresholds of
+    IR version 1 computed, every intermediate value included."""
+    model = trained_like_sym_model(seed=7, width=8)
+    ir = export_model(model)
+    assert ir.version == 4
+    assert ir.storage().rows == model_storage(model).rows
+    dtypes = {layer.name: layer.output.threshold.dtype for layer in ir.layers
+              if isinstance(layer.output, SignThreshold)}
+    assert dtypes.pop("stem") == np.int32
+    assert set(dtypes.values()) == {np.dtype(np.int8)}
+    assert all(tuple(layer.weights.scales) == (1, 1) for layer in ir.layers
+               if layer.op == "conv2d" and layer.weights.format == "ternary")
+    save_ir(ir, tmp_path / "v4.trit")
+    back = load_ir(tmp_path / "v4.trit")
+    assert back.version == 4 and back.layer("s3b3.pw2").output.threshold.dtype == np.int8
+    import trainer.export as export
+    monkeypatch.setattr(export, "count_unit_thresholds", lambda w, o, n: (w, o))
+    wide = export.export_model(model)
+    assert wide.version == 1
+    assert wide.storage().total - ir.storage().total == sum(
+        3 * layer.output.threshold.nbytes for layer in ir.layers
+        if layer.name != "stem" and isinstance(layer.output, SignThreshold))
+    images = np.random.default_rng(2).integers(0, 256, (200, 3, 32, 32), dtype=np.uint8)
+    a, b = reference.run(ir, images, keep=True), reference.run(wide, images, keep=True)
+    assert a.keys() == b.keys()
+    for k in a:  # accumulators: in units of one product against the scale's units
+        if k.endswith(".acc") and k != "stem.acc":
+            scale = int(wide.layer(k[:-4]).weights.scales[0])
+            assert np.array_equal(a[k] * scale, b[k]), k
+        else:
+            assert np.array_equal(a[k], b[k]), k
+
+
+def test_narrow_thresholds_need_version_4(tmp_path):
+    ir = export_model(trained_like_sym_model(seed=8, width=8))
+    ir.version = 3
+    with pytest.raises(IRError, match="int8/int16 need IR version 4"):
+        validate(ir)
+
+
+def test_binary_export_with_unequal_scales_keeps_int32_thresholds():
+    ir = export_model(trained_like_model(seed=9, width=8))
+    assert ir.version == 1
+    assert {layer.output.threshold.dtype for layer in ir.layers
+            if isinstance(layer.output, SignThreshold)} == {np.dtype(np.int32)}
+
+
+@pytest.mark.parametrize("fan_in,dtype", [(9, np.int8), (126, np.int8), (127, np.int16),
+                                          (300, np.int16)])
+def test_count_unit_thresholds_decide_every_reachable_sum_as_before(fan_in, dtype):
+    """For each channel, direction, residual column and every sum of ±1 products the layer can
+    reach, ``acc = k·c`` against the int32 threshold and ``c`` against the converted one decide
+    the same; constant channels (thresholds at the int32 limits) stay constant."""
+    rng = np.random.default_rng(fan_in)
+    k = 1234
+    t = rng.integers(-k * (fan_in + 3), k * (fan_in + 3), (40, 3)).astype(np.int32)
+    t[:4] = [[INT32_MIN] * 3, [INT32_MAX] * 3, [0] * 3, [k * fan_in] * 3]
+    direction = np.where(np.arange(40) % 2 == 0, 1, -1).astype(np.int8)
+    weights = Weights("ternary", np.zeros((40, fan_in, 1, 1), np.int8),
+                      np.array([k, k], np.int32))
+    w2, out = count_unit_thresholds(weights, SignThreshold(t, direction, "r", 2), fan_in)
+    assert out.threshold.dtype == dtype and tuple(w2.scales) == (1, 1)
+    assert out.residual == "r" and out.residual_stride == 2
+    c = np.arange(-fan_in, fan_in + 1, dtype=np.int64)[None, None, :]
+    d = direction[:, None, None]
+    before = np.where(d > 0, k * c >= t[..., None], k * c <= t[..., None])
+    t2 = out.threshold.astype(np.int64)[..., None]
+    after = np.where(d > 0, c >= t2, c <= t2)
+    assert np.array_equal(before, after)
+    unequal = Weights("ternary", weights.values, np.array([k, k + 1], np.int32))
+    same = SignThreshold(t, direction)
+    assert count_unit_thresholds(unequal, same, fan_in) == (unequal, same)

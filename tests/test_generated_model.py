@@ -13,7 +13,7 @@ from codegen.render import render_model
 from codegen.project import FIRMWARE, kernel_sources
 from hostbench.firmware_build import CFLAGS
 from tests.test_export import (trained_like_a8_model, trained_like_model,
-                               trained_like_s8_stream_model)
+                               trained_like_s8_stream_model, trained_like_sym_model)
 from trainer.export import export_model
 
 
@@ -39,13 +39,15 @@ def run_c(lib: C.CDLL, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("make,n", [(lambda: trained_like_model(seed=3), 1000),
+                                     (lambda: trained_like_sym_model(seed=5), 500),
                                      (lambda: trained_like_a8_model(seed=4, width=8), 300),
                                      (lambda: trained_like_s8_stream_model(seed=6), 300)],
-                         ids=["binary", "a8", "s8-stream"])
+                         ids=["binary", "binary-one-scale", "a8", "s8-stream"])
 def test_generated_model_matches_reference_on_test_images(make, n, cifar, tmp_path):
-    """Binary activations (IR v1), 8-bit activations (IR v2: requantised convolutions,
-    residual adds, int8 pooling), and binary convolutions on an int8 stream (IR v3: sign
-    layers, pointwise layers from binary inputs to int8)."""
+    """Binary activations (IR v1), the same with one scale per layer (IR v4: thresholds in
+    units of one product, int8 arrays in the C code), 8-bit activations (IR v2: requantised
+    convolutions, residual adds, int8 pooling), and binary convolutions on an int8 stream
+    (sign layers, pointwise layers from binary inputs to int8)."""
     ir = export_model(make())
     lib = build_model_lib(ir, tmp_path)
     images = cifar.test_images[:n]

@@ -12,6 +12,7 @@ import pytest
 
 from codegen import pack, reference
 from codegen.ir import Layer, SignThreshold, Weights
+from codegen.ir.count_units import count_unit_thresholds
 from codegen.ir.model import conv_out_size
 from hostbench.kernel_calls import EmulatedBoard, HostLibrary, KernelCalls
 
@@ -200,6 +201,40 @@ def test_pw_ternary_bin_sliced_constants(kernels, cin, cout, h, w, res_c, res_st
         res_packed = pack.pack_binary(res[0])
     want = reference.sign_threshold(layer, reference.conv2d_acc(layer, x), values)
     got = kernels.pw_ternary_bin(layer, pack.pack_binary(x[0]), res_packed, res_c, sliced=True)
+    assert np.array_equal(pack.unpack_binary(got, cout), want[0])
+
+
+# thresholds stored as an IR version 4 file stores them (codegen/ir/count_units.py): int8 up
+# to 126 products, int16 beyond (cin 140), with and without the code-generation constants
+@pytest.mark.parametrize("op,cin,cout,h,w,res_c,sliced", [
+    ("pw", 24, 24, 8, 4, 24, False), ("pw", 17, 33, 3, 5, 0, False), ("pw", 96, 96, 3, 2, 96, True),
+    ("pw", 140, 140, 2, 2, 140, False), ("pw", 45, 70, 3, 3, 45, True),
+    ("dw", 24, 24, 6, 9, 0, False), ("dw", 96, 96, 3, 7, 0, True), ("dw", 11, 11, 5, 12, 0, True)])
+def test_thresholds_in_units_of_one_product(kernels, op, cin, cout, h, w, res_c, sliced):
+    """The layer with int32 thresholds on scales [3, 3] and the same layer converted to
+    one-product units and narrow storage give the same bits on every flavour."""
+    rng = np.random.default_rng(cin * cout + h + sliced)
+    k, groups = (1, 1) if op == "pw" else (3, cin)
+    fan_in = cin // groups * k * k
+    weights = Weights("ternary", rng.integers(-1, 2, (cout, cin // groups, k, k)).astype(np.int8),
+                      np.array([3, 3], np.int32))
+    layer = conv_layer(rng, cin, cout, h, w, k, 1, k // 2, groups, weights,
+                       residual=res_c > 0, spread=3 * (fan_in + 4))
+    narrow = Layer(**{**layer.__dict__})
+    narrow.weights, narrow.output = count_unit_thresholds(layer.weights, layer.output, fan_in)
+    assert narrow.output.threshold.dtype == (np.int8 if fan_in < 127 else np.int16)
+    x = binary(rng, cin, h, w)
+    values, res_packed = {}, None
+    if res_c:
+        res = binary(rng, res_c, h, w)
+        values["res"] = res
+        res_packed = pack.pack_binary(res[0])
+    want = reference.sign_threshold(layer, reference.conv2d_acc(layer, x), values)
+    if op == "pw":
+        got = kernels.pw_ternary_bin(narrow, pack.pack_binary(x[0]), res_packed, res_c,
+                                     sliced=sliced)
+    else:
+        got = kernels.dw_ternary_bin(narrow, pack.pack_binary(x[0]), sliced=sliced)
     assert np.array_equal(pack.unpack_binary(got, cout), want[0])
 
 

@@ -74,16 +74,32 @@ def test_int8_stream_variant_binarises_each_block_input():
     assert isinstance(build_model("ttq-all-bin-sym", width=4).blocks.s1b1.act_in, torch.nn.Identity)
 
 
+def test_one_scale_per_layer_stores_thresholds_in_one_or_two_bytes():
+    """With one scale per ternary layer the export counts thresholds in units of one product:
+    one byte up to 126 inputs, two beyond; the int8 input layer keeps four. Width 29 is the
+    widest popcount network within 32 kB (32,768 B); width 24 took 32,184 B with four-byte
+    thresholds."""
+    rows = {r.name: r for r in model_storage(build_model("ttq-all-bin-sym", width=24)).rows}
+    assert rows["stem"].threshold_bytes == 24 * 4 + 3
+    assert rows["s1b1.dw1"].threshold_bytes == 24 * 1 + 3
+    assert rows["s3b3.pw2"].threshold_bytes == 96 * 3 + 12
+    assert model_storage(build_model("ttq-all-bin-sym", width=24)).total == 23_328
+    assert model_storage(build_model("ttq-all-bin-sym", width=29)).total == 32_356 <= 32_768
+    assert model_storage(build_model("ttq-all-bin-sym", width=30)).total > 32_768
+    wide = {r.name: r for r in model_storage(build_model("ttq-all-bin-sym", width=32)).rows}
+    assert wide["s3b3.pw2"].threshold_bytes == 128 * 3 * 2 + 16   # 128 inputs: two bytes
+
+
 def test_int8_stream_variant_counts_requantised_stem_and_adds():
-    """Its size report: thresholds inside the blocks, a 9-byte requantisation per channel on
-    the input convolution and each block's last layer, 12 bytes per add; the zoo width fits
-    32 kB."""
+    """Its size report: one-byte thresholds inside the blocks, a 9-byte requantisation per
+    channel on the input convolution and each block's last layer, 12 bytes per add; the zoo
+    width fits 32 kB."""
     rows = {r.name: r for r in model_storage(build_model("ttq-all-bin-s8", width=24)).rows}
     assert rows["stem"].threshold_bytes == 24 * 9
-    assert rows["s1b1.dw1"].threshold_bytes == 24 * 4 + 3
+    assert rows["s1b1.dw1"].threshold_bytes == 24 * 1 + 3
     assert rows["s3b3.pw2"].threshold_bytes == 96 * 9
     assert rows["s3b3.add"].threshold_bytes == 12
-    assert model_storage(build_model("ttq-all-bin-s8", width=24)).total == 30_834
+    assert model_storage(build_model("ttq-all-bin-s8", width=24)).total == 26_514
 
 
 def test_scheme_rejects_an_int8_stream_without_binary_activations():

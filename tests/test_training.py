@@ -163,9 +163,31 @@ def test_init_from_a_wider_network_keeps_its_leading_channels(cifar, tmp_path):
         assert torch.equal(v, a[k][tuple(slice(0, n) for n in v.shape)]), k
     assert any(k.endswith(".wp") for k in b)  # scales carried over, not re-initialised
     narrow.fit()
-    # a narrower checkpoint into a wider model is not a continuation: shapes differ, scales
-    # start fresh
-    logs.clear()
-    Trainer(Recipe(epochs=1, width=8, init_from=str(tmp_path / "b" / "last.pt"), **base),
-            tmp_path / "c", data=data, progress=False, log=logs.append)
-    assert "leading channels" not in logs[0] and "continuing" not in logs[0]
+
+
+def test_init_from_a_narrower_network_widens_it(cifar, tmp_path):
+    """`--init-from` a checkpoint of the same network at a smaller width puts every tensor in
+    the leading block; weights from new inputs into old outputs start at zero, new rows stay
+    inside the old weights' largest magnitude (so TTQ's threshold t·max|w| is unchanged) and
+    the scales are carried over; the widened model trains on."""
+    data = small_splits(cifar, 128, 64)
+    base = dict(variant="ttq-all-bin-sym", blocks_per_stage=1, batch_size=64, lr=0.01)
+    narrow = Trainer(Recipe(epochs=1, width=4, **base), tmp_path / "a", data=data,
+                     progress=False, log=lambda _: None)
+    narrow.fit()
+    logs: list[str] = []
+    wide = Trainer(Recipe(epochs=1, width=6, init_from=str(tmp_path / "a" / "last.pt"), **base),
+                   tmp_path / "b", data=data, progress=False, log=logs.append)
+    assert "new inputs into them start at zero" in logs[0]
+    a, b = narrow.model.state_dict(), wide.model.state_dict()
+    assert set(a) == set(b)
+    for k, v in a.items():
+        assert torch.equal(b[k][tuple(slice(0, n) for n in v.shape)], v), k
+        if k.endswith(".conv.weight") and v.shape[1] > 1:
+            assert not b[k][:v.shape[0], v.shape[1]:].any(), k
+        if k.endswith(".conv.weight"):
+            assert b[k].abs().max() == v.abs().max(), k
+    pw = b["blocks.s1b1.pw1.conv.weight"]
+    assert pw.shape == (6, 6, 1, 1) and pw[4:].abs().sum() > 0   # new outputs: random rows
+    assert not b["fc.weight"][:, 16:].any()                      # new features: no say yet
+    wide.fit()

@@ -13,6 +13,7 @@ import torch
 
 from codegen.ir import (INT32_MAX, INT32_MIN, AddParams, Layer, ModelIR, Requant, SignThreshold,
                         Weights, required_version)
+from codegen.ir.count_units import count_unit_thresholds
 
 from .data import CLASSES
 from .layers import QConv2d, QLinear
@@ -104,6 +105,8 @@ def _conv_layer(name: str, unit: ConvBN, src: str, in_shape: tuple[int, int, int
     out = fold_sign_threshold(a * unit_value, b, residual is not None)
     if residual is not None:
         out.residual, out.residual_stride = residual
+    fan_in = conv.in_channels // conv.groups * conv.kernel_size[0] * conv.kernel_size[1]
+    weights, out = count_unit_thresholds(weights, out, fan_in)
     return conv_ir_layer(name, conv, src, in_shape, weights, out)
 
 

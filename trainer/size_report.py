@@ -1,9 +1,11 @@
 """Weight-storage report of a PyTorch model, layer by layer, as deployed.
 
 Counted per layer: weights (2 bits ternary, 8 bits int8, 32 bits float), the two TTQ scales
-(2 × 32 bits), and what batch norm becomes: with binary activations an int32 threshold per
-channel (three per channel when a residual is added before the sign) plus a 1-bit direction
-flag per channel; with 8-bit activations a requantisation per channel (int32 bias, int32
+(2 × 32 bits), and what batch norm becomes: with binary activations a threshold per channel
+(three per channel when a residual is added before the sign) plus a 1-bit direction flag per
+channel, the threshold one byte for ternary layers with one scale on binary inputs of up to 126
+products (two bytes beyond; IR version 4 counts them in units of one product) and four
+otherwise; with 8-bit activations a requantisation per channel (int32 bias, int32
 multiplier, int8 shift) and, per residual add, two int32 multipliers and an int32 shift; with
 float activations a float32 scale and shift per channel. The classifier adds one 32-bit bias
 per class; with an int8 stream (``ttq-all-bin-s8``) the input convolution and each block's
@@ -43,9 +45,17 @@ REQUANT_BYTES_PER_CHANNEL = 9
 ADD_BYTES = 12
 
 
-def _bn_bytes(channels: int, act: str, residual: bool) -> int:
+def threshold_bytes(conv: QConv2d, shared_scale: bool) -> int:
+    """Bytes of one of ``conv``'s thresholds as the export stores them (binary inputs)."""
+    if conv.weight_quant.kind != "ternary" or not shared_scale:
+        return 4
+    fan_in = conv.in_channels // conv.groups * conv.kernel_size[0] * conv.kernel_size[1]
+    return 1 if fan_in + 1 <= 127 else 2 if fan_in + 1 <= 32767 else 4
+
+
+def _bn_bytes(channels: int, act: str, residual: bool, thr_bytes: int = 4) -> int:
     if act == "binary":
-        return 4 * channels * (3 if residual else 1) + nbytes(channels, 1)
+        return thr_bytes * channels * (3 if residual else 1) + nbytes(channels, 1)
     if act == "int8":
         return REQUANT_BYTES_PER_CHANNEL * channels
     return 8 * channels
@@ -60,8 +70,9 @@ def model_storage(model: DWSResNet) -> StorageReport:
     rows = []
 
     def add(name: str, unit: ConvBN, act: str, residual: bool = False) -> None:
+        thr = threshold_bytes(unit.conv, model.scheme.ttq_shared_scale)
         rows.append(_row(name, unit.conv, _kind(unit.conv),
-                         _bn_bytes(unit.conv.out_channels, act, residual)))
+                         _bn_bytes(unit.conv.out_channels, act, residual, thr)))
 
     add("stem", model.stem, stream)
     for bname, block in model.blocks.named_children():

@@ -158,6 +158,14 @@ def load_init(model: DWSResNet, path: str | Path) -> tuple[list[str], str]:
       stage ``s`` keeps channels ``0 … width·2^(s−1) − 1`` of every layer, so the identity
       shortcuts still join the same channels; the option-A shortcut into a wider stage then
       pads where the wide network carried channels that are gone). Scales and steps are kept.
+    * ``"widened"``: the checkpoint is the same network at a smaller ``width``; every tensor
+      goes into the leading block of the model's (the reverse of narrowing). Weights from new
+      input channels into old outputs start at zero, so the old channels compute what they did
+      (up to the option-A shortcut into a wider stage, which now carries the new channels of
+      the stage before); the rows of new outputs keep the model's random initialisation,
+      rescaled to the old layer's standard deviation and clipped inside its largest magnitude
+      so that the TTQ threshold ``t·max|w|`` quantizes the old weights as before. New batch-norm
+      channels start as initialised. Scales and steps are kept.
     * ``"fine-tuned"``: a float checkpoint or another quantization scheme; TTQ layers start
       from its latent weights with fresh scales, as in the papers' fine-tuning recipe.
     """
@@ -171,6 +179,10 @@ def load_init(model: DWSResNet, path: str | Path) -> tuple[list[str], str]:
           and src.get("width", 0) > model.config["width"]):
         how = "narrowed"
         state = {k: _leading_block(v, own[k].shape) for k, v in state.items() if k in own}
+    elif (_weights_config(src, "width") == _weights_config(model.config, "width")
+          and 0 < src.get("width", 0) < model.config["width"]):
+        how = "widened"
+        state = {k: _widened(v, own[k], k) for k, v in state.items() if k in own}
     else:
         how = "fine-tuned"
     copied = [k for k, v in state.items() if k in own and own[k].shape == v.shape
@@ -184,6 +196,23 @@ def _leading_block(t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     if t.dim() != len(shape) or any(a < b for a, b in zip(t.shape, shape)):
         return t
     return t[tuple(slice(0, n) for n in shape)].clone()
+
+
+def _widened(old: torch.Tensor, new: torch.Tensor, name: str) -> torch.Tensor:
+    """``new`` with ``old`` in its leading block (see :func:`load_init`, ``"widened"``)."""
+    if old.dim() == 0 or old.shape == new.shape:
+        return old
+    out = new.detach().clone()
+    lead = tuple(slice(0, n) for n in old.shape)
+    if name.endswith(".weight") and old.dim() >= 2:  # convolution or classifier weights
+        ref = old.float()
+        fresh = out.float()
+        fresh = fresh * (ref.std() / fresh.std().clamp_min(1e-12))
+        bound = 0.99 * ref.abs().max()
+        out = fresh.clamp(-bound, bound).to(out.dtype)
+        out[:old.shape[0], old.shape[1]:] = 0   # new inputs into old outputs
+    out[lead] = old
+    return out
 
 
 def _weights_config(config: dict, *ignore: str) -> dict:
@@ -229,6 +258,8 @@ class Trainer:
             log(f"initialised {len(copied)} tensors from {recipe.init_from}" + {
                 "continued": " (same weights and quantizers: continuing them)",
                 "narrowed": " (a wider network of the same kind: its leading channels)",
+                "widened": " (a narrower network of the same kind: its channels lead, new "
+                           "inputs into them start at zero)",
                 "fine-tuned": ""}[how])
         if how in ("fresh", "fine-tuned"):
             init_ttq_from_weights(self.model)

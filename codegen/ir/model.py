@@ -24,14 +24,19 @@ import numpy as np
 from .storage import BITS, StorageReport, StorageRow, nbytes
 
 IR_FORMAT = "trit-ir"
-IR_VERSION = 3
-SUPPORTED_VERSIONS = (1, 2, 3)
+IR_VERSION = 4
+SUPPORTED_VERSIONS = (1, 2, 3, 4)
 #: Version 1: binary activations only (conv2d outputs are sign_threshold). Version 2 adds
 #: int8 activations: conv2d outputs of kind ``requant`` and the ``add`` op. Version 3 adds the
 #: ``sign`` op (an int8 value to ±1), for binary convolutions on an int8 residual stream.
+#: Version 4 lets ``sign_threshold`` thresholds be int8 or int16 where their values fit (same
+#: semantics; the export counts equal-scale ternary layers in units of one product).
 OPS = ("conv2d", "global_sum_pool", "dense", "add", "sign")
 WEIGHT_FORMATS = ("ternary", "int8")
 INT32_MIN, INT32_MAX = -(2 ** 31), 2 ** 31 - 1
+#: Storage types of ``sign_threshold`` thresholds: int32 in every version, int8 and int16 from
+#: version 4 on.
+THRESHOLD_DTYPES = (np.dtype(np.int8), np.dtype(np.int16), np.dtype(np.int32))
 
 
 class IRError(ValueError):
@@ -53,7 +58,8 @@ class Weights:
 class SignThreshold:
     """Batch norm + sign (+ residual) folded into integer thresholds on the accumulator.
 
-    ``threshold`` is int32 ``[C]`` without a residual, ``[C, 3]`` with one (column ``r + 1``
+    ``threshold`` is int32 (version 4: or int8, int16) ``[C]`` without a residual, ``[C, 3]``
+    with one (column ``r + 1``
     for residual value ``r ∈ {−1, 0, +1}``); ``direction`` is int8 ``[C]`` of ±1. The output
     is +1 where ``acc ≥ T`` (direction +1) or ``acc ≤ T`` (direction −1), else −1.
     """
@@ -191,7 +197,8 @@ class ModelIR:
             w = layer.weights
             thr = 0
             if isinstance(layer.output, SignThreshold):
-                thr = 4 * layer.output.threshold.size + nbytes(layer.output.direction.size, 1)
+                thr = (layer.output.threshold.nbytes
+                       + nbytes(layer.output.direction.size, 1))
             elif isinstance(layer.output, Requant):
                 o = layer.output
                 thr = 4 * o.bias.size + 4 * o.mult.size + o.shift.size
@@ -207,8 +214,11 @@ class ModelIR:
 
 
 def required_version(layers: list[Layer]) -> int:
-    """The lowest IR version that holds ``layers``: 3 with a ``sign`` op, 2 with int8
-    activations, else 1."""
+    """The lowest IR version that holds ``layers``: 4 with int8 or int16 thresholds, 3 with a
+    ``sign`` op, 2 with int8 activations, else 1."""
+    if any(isinstance(layer.output, SignThreshold) and layer.output.threshold.dtype != np.int32
+           for layer in layers):
+        return 4
     if any(layer.op == "sign" for layer in layers):
         return 3
     v2 = any(layer.op == "add" or isinstance(layer.output, Requant) for layer in layers)
@@ -388,7 +398,7 @@ def validate(ir: ModelIR, source: str = "IR") -> None:
         c(tuple(layer.in_shape) == shapes[layer.input], source, n, "in_shape",
           f"{list(layer.in_shape)} but {layer.input!r} has shape {list(shapes[layer.input])}")
         if layer.op == "conv2d":
-            _validate_conv(layer, source)
+            _validate_conv(layer, source, ir.version)
             (int8 if isinstance(layer.output, Requant) else binary).add(n)
         elif layer.op == "global_sum_pool":
             c(len(layer.in_shape) == 3 and tuple(layer.out_shape) == (layer.in_shape[0],),
@@ -459,7 +469,7 @@ def _validate_weights(layer: Layer, source: str, shape: tuple[int, ...]) -> None
                "int8 weights must be in [-127, 127]")
 
 
-def _validate_conv(layer: Layer, source: str) -> None:
+def _validate_conv(layer: Layer, source: str, version: int) -> None:
     n = layer.name
     cin, h, w = layer.in_shape
     cout, oh, ow = layer.out_shape
@@ -475,9 +485,12 @@ def _validate_conv(layer: Layer, source: str) -> None:
         _validate_requant(o, source, n, cout)
         return
     cols = (cout, 3) if o.residual is not None else (cout,)
-    _check(o.threshold.dtype == np.int32 and tuple(o.threshold.shape) == cols, source, n,
-           "output.threshold", f"expected int32 {list(cols)}, got {o.threshold.dtype} "
-           f"{list(o.threshold.shape)}")
+    dtypes = THRESHOLD_DTYPES if version >= 4 else THRESHOLD_DTYPES[2:]
+    names = "/".join(map(str, dtypes))
+    _check(o.threshold.dtype in dtypes and tuple(o.threshold.shape) == cols, source, n,
+           "output.threshold", f"expected {names} {list(cols)}, got {o.threshold.dtype} "
+           f"{list(o.threshold.shape)}" + ("" if version >= 4 or o.threshold.dtype in dtypes
+                                          else " (int8/int16 need IR version 4)"))
     _check(o.direction.dtype == np.int8 and tuple(o.direction.shape) == (cout,)
            and bool(np.isin(o.direction, (-1, 1)).all()), source, n, "output.direction",
            f"expected int8 [{cout}] of ±1")

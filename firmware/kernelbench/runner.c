@@ -9,7 +9,8 @@
  *   table out at (pointers below are relative to it)   [3] 0   [4..] jobs of JOB_WORDS words:
  *   op, flavour (0 = the build's flavour, 1 = the portable reference), repeat, out address,
  *   out bytes, then the kernel's arguments in signature order (pointers as addresses, 0 for
- *   NULL; a trit_threshold_t as threshold, negative, has_residual; trit_scales_t as wp, wn;
+ *   NULL; a trit_threshold_t as threshold, negative, flags (bit 0 has_residual, bits 8..15 the
+ *   thresholds' bytes each: 4, 2 or 1); trit_scales_t as wp, wn;
  *   a trit_requant_t as bias, mult, shift, act_min).
  * Results file "kernel-results.bin": per job, uint32 job index, uint32 output bytes, uint64
  * counter ticks for all repeats (unit: trit_board_counter_unit()), then the output bytes. */
@@ -124,26 +125,36 @@ static uintptr_t relocation;
 #define P(i) (a[i] ? (void *)(relocation + a[i]) : (void *)0)
 #define I(i) ((int)a[i])
 
+/* A trit_threshold_t from its three job words (thresholds, direction bits, flags). */
+static trit_threshold_t threshold_arg(void *t, void *negative, uint32_t flags) {
+    const uint32_t bytes = (flags >> 8) & 0xFFu;
+    trit_threshold_t thr = {0, negative, (int)(flags & 1u), 0, 0};
+    if (bytes == 1) thr.threshold8 = t;
+    else if (bytes == 2) thr.threshold16 = t;
+    else thr.threshold = t;
+    return thr;
+}
+
 static void run_job(const uint32_t *job) {
     const flavour_t *f = &flavours[job[1] ? 1 : 0];
     const uint32_t *a = job + ARG0;
     switch (job[0]) {
     case OP_CONV_INPUT: {
-        const trit_threshold_t thr = {P(9), P(10), I(11)};
+        const trit_threshold_t thr = threshold_arg(P(9), P(10), a[11]);
         f->conv_input_s8(P(0), I(1), I(2), I(3), P(4), I(5), I(6), I(7), I(8), &thr, P(12),
                          P(13));
         break;
     }
     case OP_PW: {
         const trit_scales_t s = {I(6), I(7)};
-        const trit_threshold_t thr = {P(9), P(10), I(11)};
+        const trit_threshold_t thr = threshold_arg(P(9), P(10), a[11]);
         f->pw_ternary_bin(P(0), I(1), I(2), I(3), P(4), P(5), s, I(8), &thr, P(12), I(13),
                           I(14), I(15), P(16), P(17), P(18));
         break;
     }
     case OP_DW: {
         const trit_scales_t s = {I(5), I(6)};
-        const trit_threshold_t thr = {P(10), P(11), I(12)};
+        const trit_threshold_t thr = threshold_arg(P(10), P(11), a[12]);
         f->dw_ternary_bin(P(0), I(1), I(2), I(3), P(4), s, I(7), I(8), I(9), &thr, P(13),
                           P(14), P(15));
         break;
@@ -157,7 +168,7 @@ static void run_job(const uint32_t *job) {
         break;
     }
     case OP_THRESHOLD_PACK: {
-        const trit_threshold_t thr = {P(2), P(3), I(4)};
+        const trit_threshold_t thr = threshold_arg(P(2), P(3), a[4]);
         f->threshold_pack(P(0), I(1), &thr, P(5), I(6), P(7));
         break;
     }

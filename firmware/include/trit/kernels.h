@@ -38,12 +38,25 @@ extern "C" {
                                               (((c) + 3) / 4)),                                \
                        224 * TRIT_WORDS(c) + 2 * (c) + 32)
 
-/* Batch norm + sign (+ residual) folded into per-channel thresholds. */
+/* Batch norm + sign (+ residual) folded into per-channel thresholds: [C] without residual,
+ * [C][3] with (column r + 1). Exactly one of threshold / threshold8 / threshold16 is set: int32
+ * words, or (IR version 4) the same values as int8 or int16 where they fit, as the thresholds of
+ * equal-scale ternary layers do once counted in units of one product (scales 1, clamped to the
+ * reachable sums). Read them with trit_threshold_at(). */
 typedef struct {
-    const int32_t *threshold; /* [C] without residual, [C][3] with (column r + 1) */
+    const int32_t *threshold;
     const uint32_t *negative; /* direction bits, words(C): 1 = output +1 iff acc <= T */
     int has_residual;
+    const int8_t *threshold8;
+    const int16_t *threshold16;
 } trit_threshold_t;
+
+/* Threshold i (index into [C] or [C][3]) whatever its storage width. */
+static inline int32_t trit_threshold_at(const trit_threshold_t *t, int i) {
+    if (t->threshold8) return t->threshold8[i];
+    if (t->threshold16) return t->threshold16[i];
+    return t->threshold[i];
+}
 
 /* Ternary scales: acc = wp * P - wn * N (docs/ir.md). */
 typedef struct {

@@ -148,7 +148,7 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
     if (n == 27 && need + cout <= TRIT_SCRATCH_INTS(cout)) {
         adjusted = scratch + need;
         for (int o = 0; o < cout; ++o) {
-            int64_t t = (int64_t)thr->threshold[o * cols + col] +
+            int64_t t = (int64_t)trit_threshold_at(thr, o * cols + col) +
                         ((thr->negative[o >> 5] >> (o & 31)) & 1u);
             if (t > (1 << 30)) t = 1 << 30;
             if (t < -(1 << 30)) t = -(1 << 30);
@@ -192,7 +192,7 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
                         acc[o - o0] = sum;
                     }
                     for (int o = o0; o < cout && o < o0 + 32; ++o) {
-                        const int32_t t = thr->threshold[o * cols + col];
+                        const int32_t t = trit_threshold_at(thr, o * cols + col);
                         const int neg = (int)((thr->negative[o >> 5] >> (o & 31)) & 1u);
                         word |= (uint32_t)(neg ? acc[o - o0] > t : acc[o - o0] < t) << (o & 31);
                     }
@@ -247,7 +247,7 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
                 const int o_end = o0 + 32 < cout ? o0 + 32 : cout;
                 for (int o = o0; o < o_end; ++o) {
                     const int32_t sum = dot_s8(pairs, rest, weights + o * n, groups, tail);
-                    const int32_t t = thr->threshold[o * cols + col];
+                    const int32_t t = trit_threshold_at(thr, o * cols + col);
                     /* -1 when the comparison fails: sum < t (direction +) or sum > t (-) */
                     const int neg = (int)((thr->negative[o >> 5] >> (o & 31)) & 1u);
                     word |= (uint32_t)(neg ? sum > t : sum < t) << (o & 31);

@@ -108,7 +108,7 @@ static void limit_bias_planes(int c, const trit_threshold_t *thr, int32_t alpha,
                               uint32_t *bp) {
     const int cols = thr->has_residual ? 3 : 1, col = thr->has_residual ? 1 : 0;
     for (int ch = 0; ch < c; ++ch) {
-        const int32_t t = thr->threshold[ch * cols + col];
+        const int32_t t = trit_threshold_at(thr, ch * cols + col);
         const int negative = (int)((thr->negative[ch >> 5] >> (ch & 31)) & 1u);
         /* +: limit = floor((n - ceil(t/a)) / 2); -: limit = ceil((n - floor(t/a)) / 2) - 1 */
         int32_t b = negative ? 1 - clamp_count(floor_div(t, alpha))

@@ -20,12 +20,12 @@ static void channel_limits(const trit_threshold_t *thr, int o, int res_c,
                            int32_t *lm) {
     const int negative = (int)((thr->negative[o >> 5] >> (o & 31)) & 1u);
     if (!thr->has_residual) {
-        *lp = *lm = count_limit(thr->threshold[o], negative, alpha, n);
+        *lp = *lm = count_limit(trit_threshold_at(thr, o), negative, alpha, n);
     } else if (o < res_c && residual) {
-        *lm = count_limit(thr->threshold[3 * o], negative, alpha, n);
-        *lp = count_limit(thr->threshold[3 * o + 2], negative, alpha, n);
+        *lm = count_limit(trit_threshold_at(thr, 3 * o), negative, alpha, n);
+        *lp = count_limit(trit_threshold_at(thr, 3 * o + 2), negative, alpha, n);
     } else {
-        *lp = *lm = count_limit(thr->threshold[3 * o + 1], negative, alpha, n);
+        *lp = *lm = count_limit(trit_threshold_at(thr, 3 * o + 1), negative, alpha, n);
     }
 }
 

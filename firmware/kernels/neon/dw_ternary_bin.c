@@ -179,8 +179,8 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                 int32_t thr_g[GROUP];
                 for (int l = 0; l < GROUP; ++l)
                     thr_g[l] = ch + l >= c ? 0
-                               : thr->has_residual ? thr->threshold[3 * (ch + l) + 1]
-                                                   : thr->threshold[ch + l];
+                               : thr->has_residual ? trit_threshold_at(thr, 3 * (ch + l) + 1)
+                                                   : trit_threshold_at(thr, ch + l);
                 const int32x4_t t[4] = {vld1q_s32(thr_g), vld1q_s32(thr_g + 4),
                                         vld1q_s32(thr_g + 8), vld1q_s32(thr_g + 12)};
                 const uint32_t negative = thr->negative[word] >> shift;

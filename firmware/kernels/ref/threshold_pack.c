@@ -9,9 +9,9 @@ void trit_threshold_pack(const int32_t *acc, int n, const trit_threshold_t *thr,
         if (thr->has_residual) {
             int r = 0; /* channels past the residual's are appended zeros */
             if (residual && c < res_channels) r = ((residual[c / 32] >> (c % 32)) & 1u) ? -1 : 1;
-            t = thr->threshold[3 * c + r + 1];
+            t = trit_threshold_at(thr, 3 * c + r + 1);
         } else {
-            t = thr->threshold[c];
+            t = trit_threshold_at(thr, c);
         }
         int negative = (int)((thr->negative[c / 32] >> (c % 32)) & 1u);
         int plus = negative ? (acc[c] <= t) : (acc[c] >= t);
