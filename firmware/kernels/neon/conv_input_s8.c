@@ -74,6 +74,7 @@ static void small_patch(const int8_t *in, int h, int w, int cin, const int8_t *w
 void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights,
                         int cout, int k, int stride, int pad, const trit_threshold_t *thr,
                         uint32_t *out, int32_t *scratch) {
+    TRIT_NEON_WIDEN_THRESHOLDS(thr, cout);
     const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
     const int ow_words = TRIT_WORDS(cout), row = k * cin, len = k * row;
     const int chunks = (len + 15) / 16, padded = 16 * chunks, cpad = (cout + 3) & ~3;

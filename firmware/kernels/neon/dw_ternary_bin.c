@@ -148,6 +148,7 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                          const trit_threshold_t *thr, uint32_t *out, int32_t *scratch,
                          const uint32_t *sliced) {
     (void)sliced; /* the NEON flavour derives its own planes */
+    TRIT_NEON_WIDEN_THRESHOLDS(thr, c);
     const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
     const int words = TRIT_WORDS(c), kk = k * k;
     const int cpad = (c + GROUP - 1) / GROUP * GROUP, wpad = w + 2 * pad;

@@ -79,6 +79,22 @@ static inline uint32_t channel_bit(int32_t acc, int c, const trit_threshold_t *t
     return (uint32_t)(negative ? acc > t : acc < t);
 }
 
+/* The NEON kernels compare int32 lanes: thresholds stored narrower (IR version 4) are widened
+ * once per call into a copy on the stack (Linux stacks; at most three words per channel) and
+ * `thr` is pointed at it, so the per-pixel loops load int32 vectors as before. */
+#define TRIT_NEON_WIDEN_THRESHOLDS(thr, channels)                                            \
+    const int wide_n_ = (thr)->threshold ? 1 : (channels) * ((thr)->has_residual ? 3 : 1);  \
+    int32_t wide_thr_[wide_n_];                                                                \
+    trit_threshold_t wide_t_;                                                                  \
+    if (!(thr)->threshold) {                                                                   \
+        for (int i_ = 0; i_ < wide_n_; ++i_) wide_thr_[i_] = trit_threshold_at((thr), i_);    \
+        wide_t_ = *(thr);                                                                      \
+        wide_t_.threshold = wide_thr_;                                                         \
+        wide_t_.threshold8 = 0;                                                                \
+        wide_t_.threshold16 = 0;                                                               \
+        (thr) = &wide_t_;                                                                      \
+    }
+
 /* Thresholds i .. i + 3 as int32 lanes (int8 and int16 storage widened lane by lane). */
 static inline int32x4_t thresholds_at4(const trit_threshold_t *thr, int i) {
     if (thr->threshold) return vld1q_s32(thr->threshold + i);

@@ -283,6 +283,7 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
                          int res_c, int res_stride, uint32_t *out, int32_t *scratch,
                          const uint32_t *sliced) {
     (void)sliced; /* NEON counts per output channel: the sliced constants are not used */
+    TRIT_NEON_WIDEN_THRESHOLDS(thr, cout);
     const int iw = TRIT_WORDS(cin), equal = s.wp == s.wn;
     pw_plan_t pl = {.iw = iw, .full = iw / 4, .tail = iw % 4};
     /* blocks read in place: whole blocks whose reads stay inside the weights (rows of 3 or

@@ -5,6 +5,7 @@
 
 void trit_threshold_pack(const int32_t *acc, int n, const trit_threshold_t *thr,
                          const uint32_t *residual, int res_channels, uint32_t *out) {
+    TRIT_NEON_WIDEN_THRESHOLDS(thr, n);
     const uint32x4_t lane_bits = lane_bits4();
     for (int i = 0; i < TRIT_WORDS(n); ++i) out[i] = 0;
     const int n8 = n & ~7;
