@@ -143,18 +143,25 @@ def test_init_from_same_configuration_continues_every_tensor(cifar, tmp_path):
     stream.fit()
 
 
+def _trained_then_initialised(cifar, tmp_path, variant: str, width: int, new_width: int):
+    """A one-epoch run at ``width``, and a run at ``new_width`` started ``--init-from`` its
+    checkpoint (not yet fitted), with the second run's log lines."""
+    data = small_splits(cifar, 128, 64)
+    base = dict(variant=variant, blocks_per_stage=1, batch_size=64, lr=0.01)
+    first = Trainer(Recipe(epochs=1, width=width, **base), tmp_path / "a", data=data,
+                    progress=False, log=lambda _: None)
+    first.fit()
+    logs: list[str] = []
+    second = Trainer(Recipe(epochs=1, width=new_width, init_from=str(tmp_path / "a" / "last.pt"),
+                            **base), tmp_path / "b", data=data, progress=False, log=logs.append)
+    return first, second, logs
+
+
 def test_init_from_a_wider_network_keeps_its_leading_channels(cifar, tmp_path):
     """`--init-from` a checkpoint of the same network at a larger width cuts every tensor to
     its first channels on each axis (stage s keeps channels 0 … width·2^(s−1) − 1), trained
     scales and activation steps included; the narrowed model trains on."""
-    data = small_splits(cifar, 128, 64)
-    base = dict(variant="ttq-all-a8", blocks_per_stage=1, batch_size=64, lr=0.01)
-    wide = Trainer(Recipe(epochs=1, width=6, **base), tmp_path / "a", data=data,
-                   progress=False, log=lambda _: None)
-    wide.fit()
-    logs: list[str] = []
-    narrow = Trainer(Recipe(epochs=1, width=4, init_from=str(tmp_path / "a" / "last.pt"),
-                            **base), tmp_path / "b", data=data, progress=False, log=logs.append)
+    wide, narrow, logs = _trained_then_initialised(cifar, tmp_path, "ttq-all-a8", 6, 4)
     a, b = wide.model.state_dict(), narrow.model.state_dict()
     assert set(a) == set(b)
     assert "leading channels" in logs[0]
@@ -170,14 +177,7 @@ def test_init_from_a_narrower_network_widens_it(cifar, tmp_path):
     the leading block; weights from new inputs into old outputs start at zero, new rows stay
     inside the old weights' largest magnitude (so TTQ's threshold t·max|w| is unchanged) and
     the scales are carried over; the widened model trains on."""
-    data = small_splits(cifar, 128, 64)
-    base = dict(variant="ttq-all-bin-sym", blocks_per_stage=1, batch_size=64, lr=0.01)
-    narrow = Trainer(Recipe(epochs=1, width=4, **base), tmp_path / "a", data=data,
-                     progress=False, log=lambda _: None)
-    narrow.fit()
-    logs: list[str] = []
-    wide = Trainer(Recipe(epochs=1, width=6, init_from=str(tmp_path / "a" / "last.pt"), **base),
-                   tmp_path / "b", data=data, progress=False, log=logs.append)
+    narrow, wide, logs = _trained_then_initialised(cifar, tmp_path, "ttq-all-bin-sym", 4, 6)
     assert "new inputs into them start at zero" in logs[0]
     a, b = narrow.model.state_dict(), wide.model.state_dict()
     assert set(a) == set(b)
