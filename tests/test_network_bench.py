@@ -8,7 +8,7 @@ import json
 from hostbench.cli import main
 from hostbench.network_bench import collect, format_network, run_network_bench
 from tests.conftest import needs_emulator
-from tests.test_export import trained_like_model
+from tests.test_export import trained_like_model, trained_like_sym_model
 from trainer.export import export_model
 
 
@@ -29,8 +29,11 @@ def test_every_convolution_gets_a_binary_and_an_int8_twin():
 
 @needs_emulator
 def test_network_bench_runs_four_ways_and_checks_flavours_agree(tmp_path, capsys):
+    """On a model with one scale per layer (IR version 4: one-byte thresholds, as the zoo's
+    binary models)."""
     from codegen.ir import save_ir
-    ir = export_model(trained_like_model(seed=9), name="net")
+    ir = export_model(trained_like_sym_model(seed=9), name="net")
+    assert ir.version == 4
     rows = run_network_bench("mps2-an386", ir)
     for r in rows:   # every variant timed (figures are for the command, not the test)
         assert set(r.ticks) == {"binary", "binary-ref", "int8", "int8-ref"}
@@ -51,5 +54,5 @@ def test_networks_with_int8_values_are_refused_with_a_pointer_to_the_profile():
 
     from tests.test_export import trained_like_s8_stream_model
     ir = export_model(trained_like_s8_stream_model(width=4))
-    with pytest.raises(ValueError, match=r"IR version 1\).*bench --profile"):
+    with pytest.raises(ValueError, match=r"has int8 values \(from 'stem' on.*bench --profile"):
         collect(ir)
