@@ -15,8 +15,10 @@ IR's own count.
 
 from __future__ import annotations
 
+import numpy as np
 from torch import nn
 
+from codegen.ir.count_units import threshold_dtype
 from codegen.ir.storage import BITS, StorageReport, StorageRow, nbytes
 
 from .layers import QConv2d, QLinear
@@ -50,7 +52,7 @@ def threshold_bytes(conv: QConv2d, shared_scale: bool) -> int:
     if conv.weight_quant.kind != "ternary" or not shared_scale:
         return 4
     fan_in = conv.in_channels // conv.groups * conv.kernel_size[0] * conv.kernel_size[1]
-    return 1 if fan_in + 1 <= 127 else 2 if fan_in + 1 <= 32767 else 4
+    return np.dtype(threshold_dtype(fan_in)).itemsize
 
 
 def _bn_bytes(channels: int, act: str, residual: bool, thr_bytes: int = 4) -> int:

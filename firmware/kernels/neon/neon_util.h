@@ -95,29 +95,13 @@ static inline uint32_t channel_bit(int32_t acc, int c, const trit_threshold_t *t
         (thr) = &wide_t_;                                                                      \
     }
 
-/* Thresholds i .. i + 3 as int32 lanes (int8 and int16 storage widened lane by lane). */
-static inline int32x4_t thresholds_at4(const trit_threshold_t *thr, int i) {
-    if (thr->threshold) return vld1q_s32(thr->threshold + i);
-    const int32_t t[4] = {trit_threshold_at(thr, i), trit_threshold_at(thr, i + 1),
-                          trit_threshold_at(thr, i + 2), trit_threshold_at(thr, i + 3)};
-    return vld1q_s32(t);
-}
-
-/* Thresholds [C][3] of channels c .. c + 3, de-interleaved into their three columns. */
-static inline int32x4x3_t thresholds_cols4(const trit_threshold_t *thr, int c) {
-    if (thr->threshold) return vld3q_s32(thr->threshold + 3 * c);
-    int32_t t[12];
-    for (int i = 0; i < 12; ++i) t[i] = trit_threshold_at(thr, 3 * c + i);
-    return vld3q_s32(t);
-}
-
 /* Thresholds of channels c .. c + 3 (all < the layer's channel count). With a residual,
  * vld3q de-interleaves the [C][3] columns (residual -1, 0, +1) and the residual bits pick one
  * per lane. */
 static inline int32x4_t thresholds4(const trit_threshold_t *thr, int c, const uint32_t *residual,
                                     int res_channels, uint32x4_t lane_bits) {
-    if (!thr->has_residual) return thresholds_at4(thr, c);
-    const int32x4x3_t cols = thresholds_cols4(thr, c);
+    if (!thr->has_residual) return vld1q_s32(thr->threshold + c);
+    const int32x4x3_t cols = vld3q_s32(thr->threshold + 3 * c);
     if (!residual || c >= res_channels) return cols.val[1];
     if (c + 4 <= res_channels) {
         const uint32x4_t minus = vtstq_u32(vdupq_n_u32(residual[c / 32] >> (c % 32)), lane_bits);

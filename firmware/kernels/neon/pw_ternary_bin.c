@@ -164,8 +164,8 @@ block_bits(int32x4_t lo, int32x4_t hi, int ob, const pw_plan_t *pl, const trit_t
         t0 = thresholds4(thr, ob, r, res_c, lane_bits);
         t1 = thresholds4(thr, ob + 4, r, res_c, lane_bits);
     } else {
-        t0 = thresholds_at4(thr, ob);
-        t1 = thresholds_at4(thr, ob + 4);
+        t0 = vld1q_s32(thr->threshold + ob);
+        t1 = vld1q_s32(thr->threshold + ob + 4);
     }
     const uint32x4_t n0 = vld1q_u32(pl->negative + ob), n1 = vld1q_u32(pl->negative + ob + 4);
     const uint32x4_t b0 = vbslq_u32(n0, vcgtq_s32(lo, t0), vcltq_s32(lo, t0));
