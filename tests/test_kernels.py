@@ -366,13 +366,31 @@ def test_pw_ternary_s8(kernels, cin, cout, h, w, act_min, equal):
 
 @pytest.mark.parametrize("equal", [False, True], ids=["wp!=wn", "wp==wn"])
 @pytest.mark.parametrize("c,h,w,stride,act_min", [(20, 8, 7, 1, 0), (40, 5, 6, 2, -128),
-                                                  (3, 3, 2, 1, 0), (80, 4, 4, 1, 0)])
+                                                  (3, 3, 2, 1, 0), (80, 4, 4, 1, 0),
+                                                  (24, 6, 8, 1, -128), (20, 9, 9, 2, 0)])
 def test_dw_ternary_s8(kernels, c, h, w, stride, act_min, equal):
     rng = np.random.default_rng(c * 3 + h)
     layer = s8_conv_layer(rng, c, c, h, w, 3, stride, 1, c, equal, act_min)
     x = rand_s8(rng, (1, c, h, w))
     want = layer.output.apply(reference.conv2d_acc(layer, x))
     assert np.array_equal(kernels.dw_ternary_s8(layer, hwc(x)), hwc(want))
+
+
+@pytest.mark.parametrize("act_min", [0, -128])
+def test_dw_ternary_s8_extreme_sums(kernels, act_min):
+    """Every code non-zero and every input at -128 or 127: the largest and smallest window
+    sums (+-9 * 128), which the ARMv7E-M kernel's bytewise sums reach at 9 * 255."""
+    rng = np.random.default_rng(7)
+    c, h, w = 8, 6, 6
+    layer = s8_conv_layer(rng, c, c, h, w, 3, 1, 1, c, True, act_min)
+    codes = np.ones(layer.weights.values.shape, np.int8)
+    codes[4:] = -1
+    layer.weights = Weights("ternary", codes, layer.weights.scales)
+    layer.output = rand_requant(rng, c, float(layer.weights.scales.mean()) * 600.0, act_min)
+    for x in (np.full((1, c, h, w), -128, np.int8), np.full((1, c, h, w), 127, np.int8),
+              rng.choice(np.array([-128, 127], np.int8), (1, c, h, w))):
+        want = layer.output.apply(reference.conv2d_acc(layer, x))
+        assert np.array_equal(kernels.dw_ternary_s8(layer, hwc(x)), hwc(want))
 
 
 @pytest.mark.parametrize("c,h,w,b_c,stride", [(20, 8, 8, 20, 1), (40, 4, 4, 20, 2),

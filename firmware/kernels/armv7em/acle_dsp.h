@@ -1,5 +1,5 @@
 /* The ACLE DSP intrinsics the ARMv7E-M kernels use: __smlad, __sxtb16, __usada8, __smlabb,
- * __smlatt, __ssat, __usat.
+ * __smlatt, __uxtab16, __ssat, __usat.
  *
  * GCC's <arm_acle.h> provides them from GCC 10 on. Older toolchains (some PlatformIO platforms
  * still ship GCC 7-9) get single-instruction inline-assembly versions with the same
@@ -49,7 +49,15 @@ static inline int32_t trit_smlatt(uint32_t a, uint32_t b, int32_t sum) {
     return r;
 }
 
+/* two halfwords: acc.lo + byte 0 of x, acc.hi + byte 2 of x (unsigned bytes, modulo 2^16) */
+static inline uint32_t trit_uxtab16(uint32_t acc, uint32_t x) {
+    uint32_t r;
+    __asm__("uxtab16 %0, %1, %2" : "=r"(r) : "r"(acc), "r"(x));
+    return r;
+}
+
 #define __smlad(a, b, sum) trit_smlad((a), (b), (sum))
+#define __uxtab16(acc, x) trit_uxtab16((acc), (x))
 #define __smlabb(a, b, sum) trit_smlabb((a), (b), (sum))
 #define __smlatt(a, b, sum) trit_smlatt((a), (b), (sum))
 #define __sxtb16(x) trit_sxtb16(x)
@@ -79,6 +87,13 @@ static inline uint32_t trit_load_u32(const int8_t *p) {
     uint32_t v;
     memcpy(&v, p, sizeof v);
     return v;
+}
+
+/* UXTAB16 of x rotated right by 8: acc.lo + byte 1 of x, acc.hi + byte 3 of x. */
+static inline uint32_t trit_uxtab16_ror8(uint32_t acc, uint32_t x) {
+    uint32_t r;
+    __asm__("uxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(x));
+    return r;
 }
 
 /* SXTB16 of x rotated right by 8: bytes 1 and 3 sign-extended to halfwords. */

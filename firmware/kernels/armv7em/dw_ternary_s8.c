@@ -1,104 +1,143 @@
 /* ARMv7E-M flavour: depthwise ternary x int8 convolution with requantised int8 outputs
  * (int8-activation models, IR v2; kernels.h).
- * - 3 x 3, wp == wn, act_min 0 or -128 and a multiple of 4 channels (the models' case): the
- *   codes are widened once per call into int16 pairs, [group of 4 channels][tap] x 2 words
- *   (channels 0 and 2, then 1 and 3, SXTB16 order); four channels per input word with
- *   SMLABB / SMLATT, the nine taps unrolled where the window lies inside the image, and the
- *   requantisation ends in one saturation (requant_sat).
+ * - 3 x 3, wp == wn, act_min 0 or -128 and a multiple of 4 channels (the models' case):
+ *   bytewise sums, four channels per input word. Each tap's codes become two words per group
+ *   of 4 channels, a key (byte 0x80 under a +1 code, 0x7f under -1, 0 under 0) and a mask
+ *   (0xff under a non-zero code): u = (a ^ key) & mask holds a + 128 where the code is +1,
+ *   127 - a where it is -1, 0 where it is 0, and UXTAB16 adds bytes 0, 2 (and, rotated,
+ *   1, 3) of u into two halfword sums (nine taps: at most 9 * 255, no overflow). Each sum
+ *   exceeds the dot product by K = sum over the taps of key & mask (128 per +1 code, 127
+ *   per -1 code), folded into a per-channel bias; taps outside the image read a zero buffer,
+ *   whose bytes add exactly their share of K. Interior pixels go two at a time in inline
+ *   assembly (twelve instructions per tap for 8 products, each channel's requantisation
+ *   parameters loaded once for both), border pixels one at a time through nine tap
+ *   pointers; the requantisation ends in one saturation (requant_sat).
  * - other wp == wn layers: the int8 depthwise kernel on the codes, each sum times wp.
  * - unequal scales: P and N summed apart. */
 #include "int8_dot.h"
 #include "trit/kernels.h"
 
-/* Sums of one group of 4 channels over the window rows ky0..ky1-1 and columns kx0..kx1-1;
- * `a` points at the window's top-left input (channel 4g), wg at the group's widened codes. */
-static void group_sums(const int8_t *a, int row_bytes, int c, const uint32_t *wg, int ky0,
-                       int ky1, int kx0, int kx1, int32_t s[4]) {
-    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (int ky = ky0; ky < ky1; ++ky)
-        for (int kx = kx0; kx < kx1; ++kx) {
-            const uint32_t av = trit_load_u32(a + ky * row_bytes + kx * c);
-            const uint32_t a02 = __sxtb16(av), a13 = trit_sxtb16_ror8(av);
-            const uint32_t w02 = wg[2 * (3 * ky + kx)], w13 = wg[2 * (3 * ky + kx) + 1];
-            s0 = __smlabb(a02, w02, s0);
-            s2 = __smlatt(a02, w02, s2);
-            s1 = __smlabb(a13, w13, s1);
-            s3 = __smlatt(a13, w13, s3);
-        }
-    s[0] = s0;
-    s[1] = s1;
-    s[2] = s2;
-    s[3] = s3;
+/* Requantise a group's halfword sums {p02 (channels 0, 2), p13 (channels 1, 3)} into
+ * y[0..3]; bias: the group's inner biases (K folded in). */
+static inline __attribute__((always_inline)) void
+store4(int8_t *y, uint32_t p02, uint32_t p13, int32_t wp, const int32_t *bias,
+       const int32_t *mult, const int32_t *shift, int relu) {
+    y[0] = (int8_t)requant_sat(wp * (int32_t)(p02 & 0xffffu), bias[0], mult[0], shift[0], relu);
+    y[1] = (int8_t)requant_sat(wp * (int32_t)(p13 & 0xffffu), bias[1], mult[1], shift[1], relu);
+    y[2] = (int8_t)requant_sat(wp * (int32_t)(p02 >> 16), bias[2], mult[2], shift[2], relu);
+    y[3] = (int8_t)requant_sat(wp * (int32_t)(p13 >> 16), bias[3], mult[3], shift[3], relu);
 }
 
-/* One tap of group_sums_full: the input word at address `at`, its bytes 0, 2 and 1, 3
- * widened, the tap's two code words by LDRD (post-increment), four SMLAxy. */
-#define TAP(at)                                                                                \
-    "ldr %[av], " at "\n\t"                                                                   \
-    "ldrd %[w02], %[w13], [%[wg]], #8\n\t"                                                    \
-    "sxtb16 %[a13], %[av], ror #8\n\t"                                                        \
-    "sxtb16 %[av], %[av]\n\t"                                                                 \
-    "smlabb %[s0], %[av], %[w02], %[s0]\n\t"                                                  \
-    "smlatt %[s2], %[av], %[w02], %[s2]\n\t"                                                  \
-    "smlabb %[s1], %[a13], %[w13], %[s1]\n\t"                                                 \
-    "smlatt %[s3], %[a13], %[w13], %[s3]\n\t"
-
-/* group_sums over the whole 3 x 3 window, the nine taps unrolled in inline assembly (GCC's
- * version of the same C kept a register per tap address and spilled). wg is word aligned. */
+/* One output pixel (a border pixel, or a last interior one without a partner): tap[t] is the
+ * input pixel under tap t, or a zero buffer of c bytes where the tap lies outside the image.
+ * An input of 0 adds key & mask, that tap's share of K, so the inner biases hold here too. */
 static inline __attribute__((always_inline)) void
-group_sums_full(const int8_t *a, int row_bytes, int c, const uint32_t *wg, int32_t s[4]) {
-    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    uint32_t av, a13, w02, w13;
-    const int c2 = 2 * c;
-    __asm__(TAP("[%[a]]") TAP("[%[a], %[c]]") TAP("[%[a], %[c2]]")
-            "add %[a], %[a], %[rb]\n\t"
-            TAP("[%[a]]") TAP("[%[a], %[c]]") TAP("[%[a], %[c2]]")
-            "add %[a], %[a], %[rb]\n\t"
-            TAP("[%[a]]") TAP("[%[a], %[c]]") TAP("[%[a], %[c2]]")
-            : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [a] "+r"(a),
-              [wg] "+r"(wg), [av] "=&r"(av), [a13] "=&r"(a13), [w02] "=&r"(w02),
-              [w13] "=&r"(w13)
-            : [c] "r"(c), [c2] "r"(c2), [rb] "r"(row_bytes)
+one_pixel(const int8_t *const tap[9], int c, const uint32_t *wt, int32_t wp,
+          const int32_t *inner_bias, const int32_t *mult, const int32_t *shift, int relu,
+          int8_t *y) {
+    for (int ch = 0; ch < c; ch += 4) {
+        const uint32_t *const wg = wt + 18 * (ch / 4);
+        uint32_t p02 = 0, p13 = 0;
+#pragma GCC unroll 9
+        for (int t = 0; t < 9; ++t) {
+            const uint32_t u = (trit_load_u32(tap[t] + ch) ^ wg[2 * t]) & wg[2 * t + 1];
+            p02 = __uxtab16(p02, u);
+            p13 = trit_uxtab16_ror8(p13, u);
+        }
+        store4(y + ch, p02, p13, wp, inner_bias + ch, mult + ch, shift + ch, relu);
+    }
+}
+
+/* One tap of pair_sums: the tap's key and mask by LDRD (post-increment), the second pixel's
+ * input word at a + d, the first's at a, then a moves one pixel (c bytes) right. */
+#define TAP                                                                                    \
+    "ldrd %[key], %[mask], [%[wg]], #8\n\t"                                                     \
+    "ldr %[u], [%[a], %[d]]\n\t"                                                              \
+    "ldr %[v], [%[a]]\n\t"                                                                    \
+    "add %[a], %[a], %[c]\n\t"                                                                \
+    "eor %[u], %[u], %[key]\n\t"                                                              \
+    "and %[u], %[u], %[mask]\n\t"                                                             \
+    "uxtab16 %[q02], %[q02], %[u]\n\t"                                                        \
+    "uxtab16 %[q13], %[q13], %[u], ror #8\n\t"                                                \
+    "eor %[v], %[v], %[key]\n\t"                                                              \
+    "and %[v], %[v], %[mask]\n\t"                                                             \
+    "uxtab16 %[p02], %[p02], %[v]\n\t"                                                        \
+    "uxtab16 %[p13], %[p13], %[v], ror #8\n\t"
+
+/* The interior sums of two output pixels for one group of 4 channels: the first pixel's
+ * window starts at a, the second's d bytes further (stride * c); wg: the group's {key, mask}
+ * pairs, tap by tap (word aligned). Sums in halfwords: sa = {p02, p13} of the first pixel,
+ * sb of the second. */
+static inline __attribute__((always_inline)) void pair_sums(const int8_t *a, int row_bytes,
+                                                            int c, int d, const uint32_t *wg,
+                                                            uint32_t sa[2], uint32_t sb[2]) {
+    uint32_t p02 = 0, p13 = 0, q02 = 0, q13 = 0, key, mask, u, v;
+    const int next_row = row_bytes - 3 * c;
+    __asm__(TAP TAP TAP "add %[a], %[a], %[nr]\n\t"
+            TAP TAP TAP "add %[a], %[a], %[nr]\n\t"
+            TAP TAP TAP
+            : [p02] "+r"(p02), [p13] "+r"(p13), [q02] "+r"(q02), [q13] "+r"(q13),
+              [a] "+r"(a), [wg] "+r"(wg), [key] "=&r"(key), [mask] "=&r"(mask),
+              [u] "=&r"(u), [v] "=&r"(v)
+            : [c] "r"(c), [d] "r"(d), [nr] "r"(next_row)
             : "memory");
-    s[0] = s0;
-    s[1] = s1;
-    s[2] = s2;
-    s[3] = s3;
+    sa[0] = p02;
+    sa[1] = p13;
+    sb[0] = q02;
+    sb[1] = q13;
 }
 #undef TAP
 
-/* Requantise four channels' sums into y[0..3]. */
+/* Requantise the interior halfword sums of two pixels, {a02, a13} and {b02, b13}, into
+ * ya[0..3] and yb[0..3]: each channel's parameters loaded once for both. */
 static inline __attribute__((always_inline)) void
-store4(int8_t *y, const int32_t r[4], int32_t wp, const int32_t *bias, const int32_t *mult,
-       const int32_t *shift, int relu) {
-    y[0] = (int8_t)requant_sat(wp * r[0], bias[0], mult[0], shift[0], relu);
-    y[1] = (int8_t)requant_sat(wp * r[1], bias[1], mult[1], shift[1], relu);
-    y[2] = (int8_t)requant_sat(wp * r[2], bias[2], mult[2], shift[2], relu);
-    y[3] = (int8_t)requant_sat(wp * r[3], bias[3], mult[3], shift[3], relu);
+store4x2(int8_t *ya, int8_t *yb, const uint32_t sa[2], const uint32_t sb[2], int32_t wp,
+         const int32_t *bias, const int32_t *mult, const int32_t *shift, int relu) {
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+        const int32_t b = bias[j], m = mult[j], sh = shift[j];
+        const int32_t va = (int32_t)((sa[j & 1] >> (16 * (j >> 1))) & 0xffffu);
+        const int32_t vb = (int32_t)((sb[j & 1] >> (16 * (j >> 1))) & 0xffffu);
+        ya[j] = (int8_t)requant_sat(wp * va, b, m, sh, relu);
+        yb[j] = (int8_t)requant_sat(wp * vb, b, m, sh, relu);
+    }
 }
 
+/* wt: 18 words per group of 4 channels ({key, mask} per tap); inner_bias: per channel, the
+ * requantisation bias minus wp * K over all nine taps; zeros: c zero bytes. */
 static inline __attribute__((always_inline)) void
-dw3_rows(const int8_t *in, int h, int w, int c, const uint32_t *wt, int32_t wp, int stride,
-         int pad, const trit_requant_t *rq, int8_t *out, int relu) {
+dw3_rows(const int8_t *in, int h, int w, int c, const uint32_t *wt, const int32_t *inner_bias,
+         const int8_t *zeros, int32_t wp, int stride, int pad, const trit_requant_t *rq,
+         int8_t *out, int relu) {
     const int oh = (h + 2 * pad - 3) / stride + 1, ow = (w + 2 * pad - 3) / stride + 1;
-    const int32_t *const bias = rq->bias, *const mult = rq->mult, *const shift = rq->shift;
-    int32_t r[4];
+    const int32_t *const mult = rq->mult, *const shift = rq->shift;
+    const int row_bytes = w * c, d = stride * c;
+    uint32_t sa[2], sb[2];
+    const int8_t *tap[9];
     for (int oy = 0; oy < oh; ++oy) {
         const int y0 = oy * stride - pad;
-        const int ky0 = y0 < 0 ? -y0 : 0, ky1 = y0 + 3 > h ? h - y0 : 3;
-        for (int ox = 0; ox < ow; ++ox) {
+        const int full_rows = y0 >= 0 && y0 + 3 <= h;
+        for (int ox = 0; ox < ow;) {
             const int x0 = ox * stride - pad;
-            const int kx0 = x0 < 0 ? -x0 : 0, kx1 = x0 + 3 > w ? w - x0 : 3;
-            const int full = ky0 == 0 && ky1 == 3 && kx0 == 0 && kx1 == 3;
             const int8_t *a = in + (y0 * w + x0) * c;
             int8_t *y = out + (oy * ow + ox) * c;
-            for (int ch = 0; ch < c; ch += 4) {
-                if (full)
-                    group_sums_full(a + ch, w * c, c, wt + 18 * (ch / 4), r);
-                else
-                    group_sums(a + ch, w * c, c, wt + 18 * (ch / 4), ky0, ky1, kx0, kx1, r);
-                store4(y + ch, r, wp, bias + ch, mult + ch, shift + ch, relu);
+            if (full_rows && x0 >= 0 && x0 + stride + 3 <= w && ox + 1 < ow) {
+                for (int ch = 0; ch < c; ch += 4) {
+                    pair_sums(a + ch, row_bytes, c, d, wt + 18 * (ch / 4), sa, sb);
+                    store4x2(y + ch, y + c + ch, sa, sb, wp, inner_bias + ch, mult + ch,
+                             shift + ch, relu);
+                }
+                ox += 2;
+                continue;
             }
+            for (int t = 0; t < 9; ++t) {
+                const int yy = y0 + t / 3, xx = x0 + t % 3;
+                tap[t] = (unsigned)yy < (unsigned)h && (unsigned)xx < (unsigned)w
+                             ? in + (yy * w + xx) * c
+                             : zeros;
+            }
+            one_pixel(tap, c, wt, wp, inner_bias, mult, shift, relu, y);
+            ++ox;
         }
     }
 }
@@ -106,20 +145,34 @@ dw3_rows(const int8_t *in, int h, int w, int c, const uint32_t *wt, int32_t wp, 
 void trit_dw_ternary_s8(const int8_t *in, int h, int w, int c, const int8_t *codes,
                         trit_scales_t s, int k, int stride, int pad, const trit_requant_t *rq,
                         int8_t *out, int32_t *scratch) {
-    if (s.wp == s.wn && k == 3 && c % 4 == 0 && 18 * (c / 4) <= TRIT_SCRATCH_INTS(c) &&
+    if (s.wp == s.wn && k == 3 && c % 4 == 0 &&
+        18 * (c / 4) + c + c / 4 <= TRIT_SCRATCH_INTS(c) &&
         (rq->act_min == 0 || rq->act_min == -128)) {
         uint32_t *const wt = (uint32_t *)scratch;
+        int32_t *const inner_bias = scratch + 18 * (c / 4);
+        int8_t *const zeros = (int8_t *)(inner_bias + c);
+        for (int ch = 0; ch < c; ++ch) {
+            inner_bias[ch] = rq->bias[ch];
+            zeros[ch] = 0;
+        }
         for (int g = 0; g < c / 4; ++g)
-            for (int t = 0; t < 9; ++t)
-                for (int half = 0; half < 2; ++half) {
-                    const int8_t lo = codes[(4 * g + half) * 9 + t],
-                                 hi = codes[(4 * g + half + 2) * 9 + t];
-                    wt[18 * g + 2 * t + half] = (uint16_t)lo | (uint32_t)(uint16_t)hi << 16;
+            for (int t = 0; t < 9; ++t) {
+                uint32_t key = 0, mask = 0;
+                for (int j = 0; j < 4; ++j) {
+                    const int code = codes[(4 * g + j) * 9 + t];
+                    if (!code) continue;
+                    const uint32_t kb = code > 0 ? 0x80u : 0x7fu;
+                    key |= kb << (8 * j);
+                    mask |= 0xffu << (8 * j);
+                    inner_bias[4 * g + j] -= s.wp * (int32_t)kb;
                 }
+                wt[18 * g + 2 * t] = key;
+                wt[18 * g + 2 * t + 1] = mask;
+            }
         if (rq->act_min == 0)
-            dw3_rows(in, h, w, c, wt, s.wp, stride, pad, rq, out, 1);
+            dw3_rows(in, h, w, c, wt, inner_bias, zeros, s.wp, stride, pad, rq, out, 1);
         else
-            dw3_rows(in, h, w, c, wt, s.wp, stride, pad, rq, out, 0);
+            dw3_rows(in, h, w, c, wt, inner_bias, zeros, s.wp, stride, pad, rq, out, 0);
         return;
     }
     if (s.wp == s.wn) {
