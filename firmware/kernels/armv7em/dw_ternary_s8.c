@@ -18,23 +18,22 @@
 #include "trit/kernels.h"
 
 /* Requantise a group's halfword sums {p02 (channels 0, 2), p13 (channels 1, 3)} into
- * y[0..3]; bias: the group's inner biases (K folded in). */
-static inline __attribute__((always_inline)) void
-store4(int8_t *y, uint32_t p02, uint32_t p13, int32_t wp, const int32_t *bias,
-       const int32_t *mult, const int32_t *shift, int relu) {
-    y[0] = (int8_t)requant_sat(wp * (int32_t)(p02 & 0xffffu), bias[0], mult[0], shift[0], relu);
-    y[1] = (int8_t)requant_sat(wp * (int32_t)(p13 & 0xffffu), bias[1], mult[1], shift[1], relu);
-    y[2] = (int8_t)requant_sat(wp * (int32_t)(p02 >> 16), bias[2], mult[2], shift[2], relu);
-    y[3] = (int8_t)requant_sat(wp * (int32_t)(p13 >> 16), bias[3], mult[3], shift[3], relu);
+ * y[0..3]; q: the group's parameters (inner biases, K folded in). */
+static inline __attribute__((always_inline)) void store4(int8_t *y, uint32_t p02, uint32_t p13,
+                                                         int32_t wp, const requant3_t *q,
+                                                         int relu) {
+    y[0] = (int8_t)requant3(wp * (int32_t)(p02 & 0xffffu), q, relu);
+    y[1] = (int8_t)requant3(wp * (int32_t)(p13 & 0xffffu), q + 1, relu);
+    y[2] = (int8_t)requant3(wp * (int32_t)(p02 >> 16), q + 2, relu);
+    y[3] = (int8_t)requant3(wp * (int32_t)(p13 >> 16), q + 3, relu);
 }
 
 /* One output pixel (a border pixel, or a last interior one without a partner): tap[t] is the
  * input pixel under tap t, or a zero buffer of c bytes where the tap lies outside the image.
  * An input of 0 adds key & mask, that tap's share of K, so the inner biases hold here too. */
 static inline __attribute__((always_inline)) void
-one_pixel(const int8_t *const tap[9], int c, const uint32_t *wt, int32_t wp,
-          const int32_t *inner_bias, const int32_t *mult, const int32_t *shift, int relu,
-          int8_t *y) {
+one_pixel(const int8_t *const tap[9], int c, const uint32_t *wt, int32_t wp, const requant3_t *q,
+          int relu, int8_t *y) {
     for (int ch = 0; ch < c; ch += 4) {
         const uint32_t *const wg = wt + 18 * (ch / 4);
         uint32_t p02 = 0, p13 = 0;
@@ -44,7 +43,7 @@ one_pixel(const int8_t *const tap[9], int c, const uint32_t *wt, int32_t wp,
             p02 = __uxtab16(p02, u);
             p13 = trit_uxtab16_ror8(p13, u);
         }
-        store4(y + ch, p02, p13, wp, inner_bias + ch, mult + ch, shift + ch, relu);
+        store4(y + ch, p02, p13, wp, q + ch, relu);
     }
 }
 
@@ -89,28 +88,27 @@ static inline __attribute__((always_inline)) void pair_sums(const int8_t *a, int
 #undef TAP
 
 /* Requantise the interior halfword sums of two pixels, {a02, a13} and {b02, b13}, into
- * ya[0..3] and yb[0..3]: each channel's parameters loaded once for both. */
+ * ya[0..3] and yb[0..3]: each channel's parameters (q) loaded once for both. */
 static inline __attribute__((always_inline)) void
 store4x2(int8_t *ya, int8_t *yb, const uint32_t sa[2], const uint32_t sb[2], int32_t wp,
-         const int32_t *bias, const int32_t *mult, const int32_t *shift, int relu) {
+         const requant3_t *q, int relu) {
 #pragma GCC unroll 4
     for (int j = 0; j < 4; ++j) {
-        const int32_t b = bias[j], m = mult[j], sh = shift[j];
+        const requant3_t p = q[j];
         const int32_t va = (int32_t)((sa[j & 1] >> (16 * (j >> 1))) & 0xffffu);
         const int32_t vb = (int32_t)((sb[j & 1] >> (16 * (j >> 1))) & 0xffffu);
-        ya[j] = (int8_t)requant_sat(wp * va, b, m, sh, relu);
-        yb[j] = (int8_t)requant_sat(wp * vb, b, m, sh, relu);
+        ya[j] = (int8_t)requant3(wp * va, &p, relu);
+        yb[j] = (int8_t)requant3(wp * vb, &p, relu);
     }
 }
 
-/* wt: 18 words per group of 4 channels ({key, mask} per tap); inner_bias: per channel, the
- * requantisation bias minus wp * K over all nine taps; zeros: c zero bytes. */
+/* wt: 18 words per group of 4 channels ({key, mask} per tap); q: per channel, the
+ * requantisation parameters with the bias minus wp * K over all nine taps; zeros: c zero
+ * bytes. */
 static inline __attribute__((always_inline)) void
-dw3_rows(const int8_t *in, int h, int w, int c, const uint32_t *wt, const int32_t *inner_bias,
-         const int8_t *zeros, int32_t wp, int stride, int pad, const trit_requant_t *rq,
-         int8_t *out, int relu) {
+dw3_rows(const int8_t *in, int h, int w, int c, const uint32_t *wt, const requant3_t *q,
+         const int8_t *zeros, int32_t wp, int stride, int pad, int8_t *out, int relu) {
     const int oh = (h + 2 * pad - 3) / stride + 1, ow = (w + 2 * pad - 3) / stride + 1;
-    const int32_t *const mult = rq->mult, *const shift = rq->shift;
     const int row_bytes = w * c, d = stride * c;
     uint32_t sa[2], sb[2];
     const int8_t *tap[9];
@@ -124,8 +122,7 @@ dw3_rows(const int8_t *in, int h, int w, int c, const uint32_t *wt, const int32_
             if (full_rows && x0 >= 0 && x0 + stride + 3 <= w && ox + 1 < ow) {
                 for (int ch = 0; ch < c; ch += 4) {
                     pair_sums(a + ch, row_bytes, c, d, wt + 18 * (ch / 4), sa, sb);
-                    store4x2(y + ch, y + c + ch, sa, sb, wp, inner_bias + ch, mult + ch,
-                             shift + ch, relu);
+                    store4x2(y + ch, y + c + ch, sa, sb, wp, q + ch, relu);
                 }
                 ox += 2;
                 continue;
@@ -136,7 +133,7 @@ dw3_rows(const int8_t *in, int h, int w, int c, const uint32_t *wt, const int32_
                              ? in + (yy * w + xx) * c
                              : zeros;
             }
-            one_pixel(tap, c, wt, wp, inner_bias, mult, shift, relu, y);
+            one_pixel(tap, c, wt, wp, q, relu, y);
             ++ox;
         }
     }
@@ -146,13 +143,14 @@ void trit_dw_ternary_s8(const int8_t *in, int h, int w, int c, const int8_t *cod
                         trit_scales_t s, int k, int stride, int pad, const trit_requant_t *rq,
                         int8_t *out, int32_t *scratch) {
     if (s.wp == s.wn && k == 3 && c % 4 == 0 &&
-        18 * (c / 4) + c + c / 4 <= TRIT_SCRATCH_INTS(c) &&
+        18 * (c / 4) + 3 * c + c / 4 <= TRIT_SCRATCH_INTS(c) &&
         (rq->act_min == 0 || rq->act_min == -128)) {
+        /* scratch: the taps' {key, mask} words, the channels' parameters, c zero bytes */
         uint32_t *const wt = (uint32_t *)scratch;
-        int32_t *const inner_bias = scratch + 18 * (c / 4);
-        int8_t *const zeros = (int8_t *)(inner_bias + c);
+        requant3_t *const q = (requant3_t *)(scratch + 18 * (c / 4));
+        int8_t *const zeros = (int8_t *)(scratch + 18 * (c / 4) + 3 * c);
         for (int ch = 0; ch < c; ++ch) {
-            inner_bias[ch] = rq->bias[ch];
+            q[ch] = requant3_of(rq, ch);
             zeros[ch] = 0;
         }
         for (int g = 0; g < c / 4; ++g)
@@ -164,15 +162,15 @@ void trit_dw_ternary_s8(const int8_t *in, int h, int w, int c, const int8_t *cod
                     const uint32_t kb = code > 0 ? 0x80u : 0x7fu;
                     key |= kb << (8 * j);
                     mask |= 0xffu << (8 * j);
-                    inner_bias[4 * g + j] -= s.wp * (int32_t)kb;
+                    q[4 * g + j].bias -= s.wp * (int32_t)kb;
                 }
                 wt[18 * g + 2 * t] = key;
                 wt[18 * g + 2 * t + 1] = mask;
             }
         if (rq->act_min == 0)
-            dw3_rows(in, h, w, c, wt, inner_bias, zeros, s.wp, stride, pad, rq, out, 1);
+            dw3_rows(in, h, w, c, wt, q, zeros, s.wp, stride, pad, out, 1);
         else
-            dw3_rows(in, h, w, c, wt, inner_bias, zeros, s.wp, stride, pad, rq, out, 0);
+            dw3_rows(in, h, w, c, wt, q, zeros, s.wp, stride, pad, out, 0);
         return;
     }
     if (s.wp == s.wn) {

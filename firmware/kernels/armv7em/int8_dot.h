@@ -75,4 +75,23 @@ static inline __attribute__((always_inline)) int32_t requant_sat(int32_t acc, in
     return relu ? (int32_t)__usat(y, 7) : __ssat(y, 8);
 }
 
+/* One channel's requantisation parameters side by side, for one LDM: bias, mult and
+ * shift - 33 (the first step of requant_sat's rounding shift). */
+typedef struct {
+    int32_t bias, mult, rshift;
+} requant3_t;
+
+static inline requant3_t requant3_of(const trit_requant_t *rq, int ch) {
+    const requant3_t p = {rq->bias[ch], rq->mult[ch], rq->shift[ch] - 33};
+    return p;
+}
+
+/* requant_sat of acc with the channel's parameters p. */
+static inline __attribute__((always_inline)) int32_t requant3(int32_t acc, const requant3_t *p,
+                                                              int relu) {
+    const int32_t hi = (int32_t)(((int64_t)(acc + p->bias) * p->mult) >> 32);
+    const int32_t y = ((hi >> p->rshift) + 1) >> 1;
+    return relu ? (int32_t)__usat(y, 7) : __ssat(y, 8);
+}
+
 #endif

@@ -103,15 +103,13 @@ static inline __attribute__((always_inline)) void dot_1x4_pairs(const uint32_t *
 }
 
 /* The wp == wn path over one tile of n_ch channels from o0: rows holds them in groups of 4,
- * interleaved (dot_1x4_pairs), 4 * row_words words per group. */
+ * interleaved (dot_1x4_pairs), 4 * row_words words per group; q their requantisation
+ * parameters. */
 static inline __attribute__((always_inline)) void
 pw_equal_tile(const int8_t *in, int pixels, int cin, int32_t wp, int cout, int o0, int n_ch,
-              const uint32_t *rows, int row_words, const trit_requant_t *rq, int8_t *out,
+              const uint32_t *rows, int row_words, const requant3_t *q, int8_t *out,
               uint32_t *px, int relu) {
     int32_t r[4];
-    /* locals: stores through int8_t pointers would otherwise reload them */
-    const int32_t *const bias = rq->bias + o0, *const mult = rq->mult + o0,
-                         *const shift = rq->shift + o0;
     const int full = n_ch & ~3;
     for (int p = 0; p < pixels; ++p) {
         widen_pairs_padded(in + p * cin, cin, px);
@@ -119,19 +117,15 @@ pw_equal_tile(const int8_t *in, int pixels, int cin, int32_t wp, int cout, int o
         int j = 0;
         for (; j < full; j += 4) {
             dot_1x4_pairs(px, rows + j * row_words, row_words, r);
-            y[j] = (int8_t)requant_sat(wp * r[0], bias[j], mult[j], shift[j], relu);
-            y[j + 1] = (int8_t)requant_sat(wp * r[1], bias[j + 1], mult[j + 1], shift[j + 1],
-                                           relu);
-            y[j + 2] = (int8_t)requant_sat(wp * r[2], bias[j + 2], mult[j + 2], shift[j + 2],
-                                           relu);
-            y[j + 3] = (int8_t)requant_sat(wp * r[3], bias[j + 3], mult[j + 3], shift[j + 3],
-                                           relu);
+            y[j] = (int8_t)requant3(wp * r[0], q + j, relu);
+            y[j + 1] = (int8_t)requant3(wp * r[1], q + j + 1, relu);
+            y[j + 2] = (int8_t)requant3(wp * r[2], q + j + 2, relu);
+            y[j + 3] = (int8_t)requant3(wp * r[3], q + j + 3, relu);
         }
         if (j < n_ch) { /* a last group of 1 to 3 channels (zero codes beyond) */
             dot_1x4_pairs(px, rows + j * row_words, row_words, r);
             for (int k = 0; j + k < n_ch; ++k)
-                y[j + k] = (int8_t)requant_sat(wp * r[k], bias[j + k], mult[j + k],
-                                               shift[j + k], relu);
+                y[j + k] = (int8_t)requant3(wp * r[k], q + j + k, relu);
         }
     }
 }
@@ -201,10 +195,10 @@ static void pw_equal_helium(const int8_t *in, int pixels, int cin, const uint32_
 }
 #endif
 
-/* tile: channels per tile, a multiple of 4. */
+/* tile: channels per tile, a multiple of 4; q: room for the tile's parameters. */
 static void pw_equal(const int8_t *in, int pixels, int cin, const uint32_t *sign,
                      const uint32_t *nz, int32_t wp, int cout, const trit_requant_t *rq,
-                     int8_t *out, uint32_t *px, uint32_t *rows, int tile) {
+                     int8_t *out, uint32_t *px, requant3_t *q, uint32_t *rows, int tile) {
     const int nw = TRIT_WORDS(cin), groups = (cin + 3) / 4, row_words = 2 * groups;
     for (int o0 = 0; o0 < cout; o0 += tile) {
         const int n_ch = cout - o0 < tile ? cout - o0 : tile;
@@ -212,14 +206,15 @@ static void pw_equal(const int8_t *in, int pixels, int cin, const uint32_t *sign
             uint32_t *const row = rows + (j & ~3) * row_words + (j & 3);
             if (j < n_ch) {
                 unpack_pairs(sign, nz, nw, cin, o0 + j, row, groups, 4);
+                q[j] = requant3_of(rq, o0 + j);
             } else {
                 for (int i = 0; i < row_words; ++i) row[4 * i] = 0;
             }
         }
         if (rq->act_min == 0)
-            pw_equal_tile(in, pixels, cin, wp, cout, o0, n_ch, rows, row_words, rq, out, px, 1);
+            pw_equal_tile(in, pixels, cin, wp, cout, o0, n_ch, rows, row_words, q, out, px, 1);
         else
-            pw_equal_tile(in, pixels, cin, wp, cout, o0, n_ch, rows, row_words, rq, out, px, 0);
+            pw_equal_tile(in, pixels, cin, wp, cout, o0, n_ch, rows, row_words, q, out, px, 0);
     }
 }
 
@@ -237,12 +232,15 @@ void trit_pw_ternary_s8(const int8_t *in, int pixels, int cin, const uint32_t *s
             return;
         }
 #endif
-        /* scratch: the pixel's pairs, then the tile's rows of pairs */
+        /* scratch: the pixel's pairs, the tile's parameters (3 words a channel), then its
+         * rows of pairs */
         const int words = 2 * ((cin + 3) / 4);
-        const int tile = ((TRIT_SCRATCH_INTS(cout) - words) / words) & ~3;
+        const int tile = ((TRIT_SCRATCH_INTS(cout) - words) / (words + 3)) & ~3;
         if (tile >= 4) {
             uint32_t *const px = (uint32_t *)scratch;
-            pw_equal(in, pixels, cin, sign, nz, s.wp, cout, rq, out, px, px + words, tile);
+            requant3_t *const q = (requant3_t *)(scratch + words);
+            pw_equal(in, pixels, cin, sign, nz, s.wp, cout, rq, out, px, q,
+                     px + words + 3 * tile, tile);
             return;
         }
     }
