@@ -100,7 +100,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         description="Without arguments: list the zoo's models with weight bytes, validation "
         "accuracy, on-device test accuracy, instructions per inference and the target each "
         "card states. `trit models publish RUN --name NAME` exports RUN/best.pt into "
-        "models/NAME/, runs the test images on the board and writes the model card.")
+        "models/NAME/, runs the test images on the board and writes the model card; `trit "
+        "models remeasure NAME` measures an entry again after kernel or firmware changes.")
     msub = m.add_subparsers(dest="models_command")
     mp = msub.add_parser("publish", help="export a run, measure it on the board, write its card")
     mp.add_argument("run", type=Path, help="training run folder (best.pt, metrics.jsonl)")
@@ -114,6 +115,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     mp.add_argument("--images", type=int, default=10_000, help="test images on the board")
     mp.add_argument("--data", help="CIFAR-10 location")
     mp.set_defaults(func=cmd_models_publish)
+    mr = msub.add_parser(
+        "remeasure", help="run an entry's IR on the board again and update its device figures",
+        description="Build models/NAME/model.trit with the current kernels and firmware, run "
+        "the test images on the board again and rewrite bench.json and the card's device "
+        "figures (accuracy, agreement, instructions or cycles per inference). The model, its "
+        "training figures and the card's texts stay; the accuracy cannot move unless the "
+        "image count does, so a change is reported as an error.")
+    mr.add_argument("name", help="zoo name (folder under models/)")
+    mr.add_argument("--board", help="default: the card's")
+    mr.add_argument("--images", type=int, help="test images on the board (default: the card's)")
+    mr.add_argument("--data", help="CIFAR-10 location")
+    mr.set_defaults(func=cmd_models_remeasure)
     m.set_defaults(func=cmd_models)
 
     pt = sub.add_parser(
@@ -380,6 +393,27 @@ def cmd_models_publish(args: argparse.Namespace) -> int:
                    images=args.images, data=args.data, target=args.target, notes=notes,
                    hardware=args.hardware, progress=sys.stderr.isatty())
     print(render_card(card))
+    return 0
+
+
+def cmd_models_remeasure(args: argparse.Namespace) -> int:
+    from .zoo import remeasure
+    before, after = remeasure(args.name, board=args.board, images=args.images, data=args.data,
+                              progress=sys.stderr.isatty())
+
+    def per(c) -> str:
+        return (f"{c.instructions_per_inference:,} instructions" if c.instructions_per_inference
+                else f"{c.cycles_per_inference:,} cycles" if c.cycles_per_inference else "-")
+
+    print(f"{after.name} on {after.board}, {after.test_images:,} test images: accuracy "
+          f"{before.device_accuracy:.4f} -> {after.device_accuracy:.4f}, agreement "
+          f"{after.agreement:.4f}; {per(before)} -> {per(after)} per inference "
+          f"(models/{after.name}/bench.json, card.json, README.md)")
+    same_run = (after.board, after.test_images) == (before.board, before.test_images)
+    if after.agreement != 1.0 or (same_run and after.device_accuracy != before.device_accuracy):
+        print("error: the same IR on the same images must give the same predictions as the "
+              "integer reference", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -10,14 +10,16 @@ recipe, training log and a model card whose figures come from commands.
     models/<name>/README.md        the model card
 
 `trit models publish RUN --name NAME` makes an entry from a training run: it exports best.pt,
-runs the test images on the board (10,000 by default) and writes the card.
+runs the test images on the board (10,000 by default) and writes the card. `trit models
+remeasure NAME` runs an entry's IR again after kernel or firmware changes and updates its
+bench report and the card's device figures.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 ZOO = Path(__file__).resolve().parents[1] / "models"
@@ -120,6 +122,64 @@ Files: `model.trit` (IR), `checkpoint.pt` (best.pt of the run), `recipe.yaml`, `
 """
 
 
+def _label(entry: Path, zoo: Path) -> Path:
+    """How commands name a zoo entry: models/<name> for the repository's zoo."""
+    return entry.relative_to(zoo.parent) if zoo == ZOO else entry
+
+
+def _measure(ir, entry: Path, zoo: Path, board: str, images: int, data: str | None,
+             progress: bool):
+    """Build ``ir`` for ``board``, run the first ``images`` test images on it and write the
+    report to ``entry``/bench.json; returns the report."""
+    from trainer.data import load_cifar10
+
+    from .bench import bench_bulk
+    from .firmware_build import build_firmware
+
+    fw = build_firmware(ir, Path("build") / f"{board}-{entry.name}", board=board)
+    test = load_cifar10(data)
+    report = bench_bulk(fw.elf, ir, test.test_images[:images], test.test_labels[:images], board,
+                        str(_label(entry, zoo)), fw.flash_bytes, fw.ram_bytes,
+                        progress=progress)
+    (entry / "bench.json").write_text(json.dumps(report.to_json(), indent=1))
+    return report
+
+
+def remeasure(name: str, board: str | None = None, images: int | None = None,
+              data: str | None = None, zoo: Path = ZOO,
+              progress: bool = False) -> tuple[ModelCard, ModelCard]:
+    """Run ``zoo``/``name``/model.trit on the board again, as the current kernels and firmware
+    build it, and rewrite its bench.json and the card's device figures (board and image count
+    default to the card's); the model, its training figures and the card's texts stay.
+    Returns the card before and after."""
+    from codegen.ir import load_ir
+
+    entry = zoo / name
+    card_file = entry / "card.json"
+    if not card_file.exists():
+        raise FileNotFoundError(f"no zoo entry {name} in {zoo} "
+                                f"({', '.join(c.name for c in list_models(zoo)) or 'zoo empty'})")
+    text = card_file.read_text()
+    before = ModelCard(**json.loads(text))
+    board = board or before.board
+    images = images or before.test_images
+    report = _measure(load_ir(entry / "model.trit"), entry, zoo, board, images, data, progress)
+    commands = dict(before.commands)
+    commands["on-device test accuracy"] = (f"trit bench --board {board} --model "
+                                           f"{_label(entry, zoo)} --images {images} "
+                                           f"--json r.json")
+    after = replace(
+        before, board=board, test_images=report.images, device_accuracy=report.accuracy,
+        agreement=report.agreement, commands=commands,
+        instructions_per_inference=(report.instructions_per_inference or {}).get("median"),
+        cycles_per_inference=(report.cycles_per_inference or {}).get("median"))
+    second = text.splitlines()[1] if text.count("\n") > 1 else ""
+    indent = len(second) - len(second.lstrip()) or 1
+    card_file.write_text(json.dumps(asdict(after), indent=indent) + "\n")
+    (entry / "README.md").write_text(render_card(after))
+    return before, after
+
+
 def publish(run: Path, name: str, summary: str | None = None, board: str = "mps2-an386",
             images: int = 10_000, data: str | None = None, target: float | None = None,
             notes: str | None = None, zoo: Path = ZOO, hardware: str | None = None,
@@ -128,12 +188,8 @@ def publish(run: Path, name: str, summary: str | None = None, board: str = "mps2
     target, notes and hardware not given are kept from an existing card; hardware otherwise
     comes from the run's log."""
     from codegen.ir import save_ir
-    from trainer.data import load_cifar10
     from trainer.export import export_model
     from trainer.train import load_checkpoint_model
-
-    from .bench import bench_bulk
-    from .firmware_build import build_firmware
 
     history = _run_history(run)
     model, ck = load_checkpoint_model(run / "best.pt")
@@ -150,12 +206,8 @@ def publish(run: Path, name: str, summary: str | None = None, board: str = "mps2
     shutil.copy2(run / "best.pt", out / "checkpoint.pt")
     shutil.copy2(run / "recipe.yaml", out / "recipe.yaml")
     shutil.copy2(run / "metrics.csv", out / "metrics.csv")
-    rel = out.relative_to(zoo.parent) if zoo == ZOO else out
-    fw = build_firmware(ir, Path("build") / f"{board}-{name}", board=board)
-    test = load_cifar10(data)
-    report = bench_bulk(fw.elf, ir, test.test_images[:images], test.test_labels[:images], board,
-                        str(rel), fw.flash_bytes, fw.ram_bytes, progress=progress)
-    (out / "bench.json").write_text(json.dumps(report.to_json(), indent=1))
+    rel = _label(out, zoo)
+    report = _measure(ir, out, zoo, board, images, data, progress)
     best = max(history, key=lambda r: r["val_acc"])
     run_label = run.as_posix() if not run.is_absolute() else f"runs/{run.name}"
     card = ModelCard(

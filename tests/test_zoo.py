@@ -1,5 +1,5 @@
-"""The model zoo: publishing a training run (export, on-device bench, card), listing it, and
-the shipped cards' figures against their own files."""
+"""The model zoo: publishing a training run (export, on-device bench, card), measuring an
+entry again, listing it, and the shipped cards' figures against their own files."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from codegen import reference
 from codegen.ir import load_ir
-from hostbench.zoo import ZOO, list_models, publish, render_card, resolve_model
+from hostbench.zoo import ZOO, list_models, publish, remeasure, render_card, resolve_model
 from tests.conftest import needs_emulator
 
 RUN = ZOO.parent / "runs" / "demo-bin"
@@ -37,6 +37,20 @@ def test_publish_exports_measures_and_writes_the_card(tmp_path, monkeypatch, cif
     again = publish(RUN, "tiny", images=20, data=str(cifar_path), zoo=zoo)
     assert again.summary == "A test entry." and again.target_accuracy == 0.99
     assert resolve_model(entry) == entry / "model.trit"
+    # remeasuring runs the same IR again: new image count, same texts and training figures
+    (entry / "bench.json").unlink()
+    before, after = remeasure("tiny", images=30, data=str(cifar_path), zoo=zoo)
+    assert before.test_images == 20 and after.test_images == 30
+    assert json.loads((entry / "bench.json").read_text())["images"] == 30
+    assert after.device_accuracy == float((want["pred"][:30] == cifar.test_labels[:30]).mean())
+    assert after.agreement == 1.0 and after.instructions_per_inference > 0
+    assert (after.summary, after.val_accuracy, after.epochs) == (
+        before.summary, before.val_accuracy, before.epochs)
+    assert "--images 30" in after.commands["on-device test accuracy"]
+    assert list_models(zoo)[0] == after
+    assert (entry / "README.md").read_text() == render_card(after)
+    with pytest.raises(FileNotFoundError, match="no zoo entry nope"):
+        remeasure("nope", zoo=zoo)
 
 
 def test_unknown_model_is_a_clear_error():
