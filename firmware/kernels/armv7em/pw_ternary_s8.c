@@ -66,41 +66,55 @@ static void unpack_pairs(const uint32_t *sign, const uint32_t *nz, int nw, int c
     }
 }
 
+/* One pass of dot_1x4_pairs: two pair words of the pixel, their codes for four channels. */
+#define PASS                                                                                   \
+    "ldrd %[x0], %[x1], [%[x]], #8\n\t"                                                        \
+    "ldrd %[u0], %[u1], [%[w]], #8\n\t"                                                        \
+    "ldrd %[u2], %[u3], [%[w]], #8\n\t"                                                        \
+    "smlad %[s0], %[x0], %[u0], %[s0]\n\t"                                                     \
+    "smlad %[s1], %[x0], %[u1], %[s1]\n\t"                                                     \
+    "smlad %[s2], %[x0], %[u2], %[s2]\n\t"                                                     \
+    "smlad %[s3], %[x0], %[u3], %[s3]\n\t"                                                     \
+    "ldrd %[u0], %[u1], [%[w]], #8\n\t"                                                        \
+    "ldrd %[u2], %[u3], [%[w]], #8\n\t"                                                        \
+    "smlad %[s0], %[x1], %[u0], %[s0]\n\t"                                                     \
+    "smlad %[s1], %[x1], %[u1], %[s1]\n\t"                                                     \
+    "smlad %[s2], %[x1], %[u2], %[s2]\n\t"                                                     \
+    "smlad %[s3], %[x1], %[u3], %[s3]\n\t"
+
 /* Sums of one pixel's pairs x (words, even, > 0) with four channels' code pairs interleaved
  * in w (word i of channel k at w[4 i + k]). Per pass of two pair words (16 products): one LDRD
- * of the pixel, four of the codes and eight SMLAD (GCC loads the codes one word at a time). */
-static inline __attribute__((always_inline)) void dot_1x4_pairs(const uint32_t *x,
-                                                                const uint32_t *w, int words,
-                                                                int32_t s[4]) {
+ * of the pixel, four of the codes and eight SMLAD (GCC loads the codes one word at a time);
+ * two passes per loop iteration, an odd first pass before the loop. */
+typedef struct {
+    int32_t s[4];
+} sums4_t;
+
+static inline __attribute__((always_inline)) sums4_t dot_1x4_pairs(const uint32_t *x,
+                                                                   const uint32_t *w,
+                                                                   int words) {
     int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     const uint32_t *const end = x + words;
     uint32_t x0, x1, u0, u1, u2, u3;
-    __asm__ volatile("1:\n\t"
-                     "ldrd %[x0], %[x1], [%[x]], #8\n\t"
-                     "ldrd %[u0], %[u1], [%[w]], #8\n\t"
-                     "ldrd %[u2], %[u3], [%[w]], #8\n\t"
-                     "smlad %[s0], %[x0], %[u0], %[s0]\n\t"
-                     "smlad %[s1], %[x0], %[u1], %[s1]\n\t"
-                     "smlad %[s2], %[x0], %[u2], %[s2]\n\t"
-                     "smlad %[s3], %[x0], %[u3], %[s3]\n\t"
-                     "ldrd %[u0], %[u1], [%[w]], #8\n\t"
-                     "ldrd %[u2], %[u3], [%[w]], #8\n\t"
-                     "smlad %[s0], %[x1], %[u0], %[s0]\n\t"
-                     "smlad %[s1], %[x1], %[u1], %[s1]\n\t"
-                     "smlad %[s2], %[x1], %[u2], %[s2]\n\t"
-                     "smlad %[s3], %[x1], %[u3], %[s3]\n\t"
+    __asm__ volatile("tst %[n], #2\n\t"
+                     "beq 1f\n\t"
+                     PASS
                      "cmp %[x], %[end]\n\t"
-                     "bne 1b"
+                     "beq 2f\n"
+                     "1:\n\t"
+                     PASS PASS
+                     "cmp %[x], %[end]\n\t"
+                     "bne 1b\n"
+                     "2:"
                      : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [x] "+r"(x),
                        [w] "+r"(w), [x0] "=&r"(x0), [x1] "=&r"(x1), [u0] "=&r"(u0),
                        [u1] "=&r"(u1), [u2] "=&r"(u2), [u3] "=&r"(u3)
-                     : [end] "r"(end)
+                     : [end] "r"(end), [n] "r"(words)
                      : "cc", "memory");
-    s[0] = s0;
-    s[1] = s1;
-    s[2] = s2;
-    s[3] = s3;
+    const sums4_t r = {{s0, s1, s2, s3}};
+    return r;
 }
+#undef PASS
 
 /* The wp == wn path over one tile of n_ch channels from o0: rows holds them in groups of 4,
  * interleaved (dot_1x4_pairs), 4 * row_words words per group; q their requantisation
@@ -109,23 +123,22 @@ static inline __attribute__((always_inline)) void
 pw_equal_tile(const int8_t *in, int pixels, int cin, int32_t wp, int cout, int o0, int n_ch,
               const uint32_t *rows, int row_words, const requant3_t *q, int8_t *out,
               uint32_t *px, int relu) {
-    int32_t r[4];
     const int full = n_ch & ~3;
     for (int p = 0; p < pixels; ++p) {
         widen_pairs_padded(in + p * cin, cin, px);
         int8_t *const y = out + p * cout + o0;
         int j = 0;
         for (; j < full; j += 4) {
-            dot_1x4_pairs(px, rows + j * row_words, row_words, r);
-            y[j] = (int8_t)requant3(wp * r[0], q + j, relu);
-            y[j + 1] = (int8_t)requant3(wp * r[1], q + j + 1, relu);
-            y[j + 2] = (int8_t)requant3(wp * r[2], q + j + 2, relu);
-            y[j + 3] = (int8_t)requant3(wp * r[3], q + j + 3, relu);
+            const sums4_t r = dot_1x4_pairs(px, rows + j * row_words, row_words);
+            y[j] = (int8_t)requant3(wp * r.s[0], q + j, relu);
+            y[j + 1] = (int8_t)requant3(wp * r.s[1], q + j + 1, relu);
+            y[j + 2] = (int8_t)requant3(wp * r.s[2], q + j + 2, relu);
+            y[j + 3] = (int8_t)requant3(wp * r.s[3], q + j + 3, relu);
         }
         if (j < n_ch) { /* a last group of 1 to 3 channels (zero codes beyond) */
-            dot_1x4_pairs(px, rows + j * row_words, row_words, r);
+            const sums4_t r = dot_1x4_pairs(px, rows + j * row_words, row_words);
             for (int k = 0; j + k < n_ch; ++k)
-                y[j + k] = (int8_t)requant3(wp * r[k], q + j + k, relu);
+                y[j + k] = (int8_t)requant3(wp * r.s[k], q + j + k, relu);
         }
     }
 }
