@@ -11,7 +11,7 @@
  *   whose bytes add exactly their share of K. Interior pixels go two at a time in inline
  *   assembly (twelve instructions per tap for 8 products, each channel's requantisation
  *   parameters loaded once for both), border pixels one at a time through nine tap
- *   pointers; the requantisation ends in one saturation (requant_sat).
+ *   pointers; the requantisation ends in one saturation (requant3, int8_dot.h).
  * - other wp == wn layers: the int8 depthwise kernel on the codes, each sum times wp.
  * - unequal scales: P and N summed apart. */
 #include "int8_dot.h"

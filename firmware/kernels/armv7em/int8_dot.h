@@ -64,19 +64,9 @@ static inline void widen_pairs_padded(const int8_t *bytes, int n, uint32_t *pair
     }
 }
 
-/* trit_requant of acc for one channel (bias, mult, shift = its parameters), bit-exact, with
- * the rounding shift as ((hi >> (r - 1)) + 1) >> 1 and the clamp as one saturation: USAT to
- * 0..127 when relu (act_min 0), SSAT to -128..127 otherwise (act_min -128). */
-static inline __attribute__((always_inline)) int32_t requant_sat(int32_t acc, int32_t bias,
-                                                                 int32_t mult, int32_t shift,
-                                                                 int relu) {
-    const int32_t hi = (int32_t)(((int64_t)(acc + bias) * mult) >> 32);
-    const int32_t y = ((hi >> (shift - 33)) + 1) >> 1;
-    return relu ? (int32_t)__usat(y, 7) : __ssat(y, 8);
-}
-
-/* One channel's requantisation parameters side by side, for one LDM: bias, mult and
- * shift - 33 (the first step of requant_sat's rounding shift). */
+/* One channel's requantisation parameters side by side (kernels keep an array of them, so a
+ * channel's three are read from one place): bias, mult and shift - 33, the first step of the
+ * rounding shift. */
 typedef struct {
     int32_t bias, mult, rshift;
 } requant3_t;
@@ -86,12 +76,22 @@ static inline requant3_t requant3_of(const trit_requant_t *rq, int ch) {
     return p;
 }
 
-/* requant_sat of acc with the channel's parameters p. */
+/* trit_requant of acc for the channel of p, bit-exact, with the rounding shift as
+ * ((hi >> (shift - 33)) + 1) >> 1 and the clamp as one saturation: USAT to 0..127 when relu
+ * (act_min 0), SSAT to -128..127 otherwise (act_min -128). */
 static inline __attribute__((always_inline)) int32_t requant3(int32_t acc, const requant3_t *p,
                                                               int relu) {
     const int32_t hi = (int32_t)(((int64_t)(acc + p->bias) * p->mult) >> 32);
     const int32_t y = ((hi >> p->rshift) + 1) >> 1;
     return relu ? (int32_t)__usat(y, 7) : __ssat(y, 8);
+}
+
+/* requant3 with the parameters given one by one (bias, mult, shift as in trit_requant_t). */
+static inline __attribute__((always_inline)) int32_t requant_sat(int32_t acc, int32_t bias,
+                                                                 int32_t mult, int32_t shift,
+                                                                 int relu) {
+    const requant3_t p = {bias, mult, shift - 33};
+    return requant3(acc, &p, relu);
 }
 
 #endif

@@ -4,7 +4,7 @@
  * - wp == wn and act_min 0 or -128 (the models' case): the codes widened into int16 pairs,
  *   four channels interleaved; per pixel (widened once per tile) and group of four channels,
  *   one LDRD of the pixel, four of the codes and eight SMLAD per 16 products (inline
- *   assembly), then the requantisation ending in one saturation (requant_sat);
+ *   assembly), then the requantisation ending in one saturation (requant3, int8_dot.h);
  *   acc = wp * (P - N). With Helium (Cortex-M55): int8 code rows and one VMLADAV per 16
  *   inputs.
  * - otherwise two pixels by two rows of int8 codes (one channel's codes and their absolute
