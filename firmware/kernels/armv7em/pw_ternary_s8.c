@@ -82,14 +82,15 @@ static void unpack_pairs(const uint32_t *sign, const uint32_t *nz, int nw, int c
     "smlad %[s2], %[x1], %[u2], %[s2]\n\t"                                                     \
     "smlad %[s3], %[x1], %[u3], %[s3]\n\t"
 
-/* Sums of one pixel's pairs x (words, even, > 0) with four channels' code pairs interleaved
- * in w (word i of channel k at w[4 i + k]). Per pass of two pair words (16 products): one LDRD
- * of the pixel, four of the codes and eight SMLAD (GCC loads the codes one word at a time);
- * two passes per loop iteration, an odd first pass before the loop. */
+/* Four channels' sums, returned by value (kept in registers). */
 typedef struct {
     int32_t s[4];
 } sums4_t;
 
+/* Sums of one pixel's pairs x (words, even, > 0) with four channels' code pairs interleaved
+ * in w (word i of channel k at w[4 i + k]). Per pass of two pair words (16 products): one LDRD
+ * of the pixel, four of the codes and eight SMLAD (GCC loads the codes one word at a time);
+ * two passes per loop iteration, an odd first pass before the loop. */
 static inline __attribute__((always_inline)) sums4_t dot_1x4_pairs(const uint32_t *x,
                                                                    const uint32_t *w,
                                                                    int words) {
