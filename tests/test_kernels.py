@@ -96,6 +96,22 @@ def test_conv_input_s8(kernels, cin, cout, h, w, stride, k):
     assert np.array_equal(pack.unpack_binary(got, cout), want[0])
 
 
+# sums that often land exactly on a threshold (weights -1..1, pixels near 128), both
+# directions: the optimised flavours fold the comparison into the sums' starts
+@pytest.mark.parametrize("cout,h,w,stride", [(16, 8, 9, 1), (24, 7, 8, 2)])
+def test_conv_input_s8_ties(kernels, cout, h, w, stride):
+    rng = np.random.default_rng(cout + w)
+    wts = Weights("int8", rng.integers(-1, 2, (cout, 3, 3, 3)).astype(np.int8))
+    layer = conv_layer(rng, 3, cout, h, w, 3, stride, 1, 1, wts, spread=6)
+    image = rng.integers(126, 131, (3, h, w), dtype=np.uint8)
+    x = image[None].astype(np.int64) - 128
+    acc = reference.conv2d_acc(layer, x)
+    want = reference.sign_threshold(layer, acc, {})
+    assert np.any(acc[0] == layer.output.threshold[:, None, None])  # the case is exercised
+    got = kernels.conv_input_s8(layer, pack.image_hwc(image))
+    assert np.array_equal(pack.unpack_binary(got, cout), want[0])
+
+
 @pytest.mark.parametrize("equal", [False, True], ids=["wp!=wn", "wp==wn"])
 @pytest.mark.parametrize("c,h,w,stride", [(16, 8, 8, 1), (17, 5, 6, 1), (45, 7, 7, 2),
                                           (64, 4, 4, 1), (1, 3, 3, 2), (32, 9, 4, 2),

@@ -49,26 +49,55 @@ static inline void dot27x2(const uint32_t *pairs, int32_t r0, int32_t r1, int32_
 #ifdef __ARM_FEATURE_MVE
 #include <arm_mve.h>
 
-/* Helium: one pixel at a time, each output channel's 27 products as two VMLADAV (16 lanes, then
- * 11 under a tail predicate, so neither patch nor weights need padding). */
-static void conv3x3_rgb_helium(const int8_t *in, int h, int w, const int8_t *weights, int cout,
-                               int stride, int pad, const int32_t *adjusted, uint32_t negative,
-                               uint32_t *out) {
+/* The 3x3x3 patch whose top-left tap is (y0, x0) as 27 bytes (zero outside the image): inside
+ * the image each row's 9 bytes through a predicated load and store (nine: the first 9 lanes). */
+static inline void patch27_helium(const int8_t *in, int h, int w, int y0, int x0,
+                                  mve_pred16_t nine, int8_t patch[32]) {
+    if (y0 >= 0 && y0 + 3 <= h && x0 >= 0 && x0 + 3 <= w) {
+        const int8_t *r = in + (y0 * w + x0) * 3;
+        vstrbq_p_s8(patch, vldrbq_z_s8(r, nine), nine);
+        vstrbq_p_s8(patch + 9, vldrbq_z_s8(r + 3 * w, nine), nine);
+        vstrbq_p_s8(patch + 18, vldrbq_z_s8(r + 6 * w, nine), nine);
+    } else {
+        patch27(in, h, w, y0, x0, patch);
+    }
+}
+
+/* Helium: two pixels at a time, each output channel's 27 products per pixel as two VMLADAV (16
+ * lanes, then 11 under a tail predicate, so neither patch nor weights need padding), both
+ * pixels on one load of the channel's weights; every sum starts from the channel's negated
+ * adjusted threshold (start), so its sign bit is the output bit before the direction flip.
+ * Not inlined: inside trit_conv_input_s8 GCC spills the predicate and the threshold in the
+ * channel loop. */
+__attribute__((noinline)) static void conv3x3_rgb_helium(const int8_t *in, int h, int w,
+                                                        const int8_t *weights, int cout,
+                                                        int stride, int pad,
+                                                        const int32_t *start, uint32_t negative,
+                                                        uint32_t *out) {
     const int oh = (h + 2 * pad - 3) / stride + 1, ow = (w + 2 * pad - 3) / stride + 1;
-    const mve_pred16_t tail = vctp8q(11);
-    int8_t patch[32];
+    const mve_pred16_t tail = vctp8q(11), nine = vctp8q(9);
+    int8_t pa[32], pb[32];
     for (int oy = 0; oy < oh; ++oy)
-        for (int ox = 0; ox < ow; ++ox) {
-            patch27(in, h, w, oy * stride - pad, ox * stride - pad, patch);
-            const int8x16_t p0 = vld1q_s8(patch), p1 = vldrbq_z_s8(patch + 16, tail);
-            uint32_t word = 0;
-            for (int o = 0; o < cout; ++o) {
-                const int8_t *wt = weights + o * 27;
-                const int32_t sum = vmladavaq_s8(vmladavq_s8(p0, vld1q_s8(wt)), p1,
-                                                 vldrbq_z_s8(wt + 16, tail));
-                word |= ((uint32_t)(sum - adjusted[o]) >> 31) << o;
+        for (int ox = 0; ox < ow; ox += 2) {
+            const int two = ox + 1 < ow; /* a lone last pixel is computed twice, stored once */
+            patch27_helium(in, h, w, oy * stride - pad, ox * stride - pad, nine, pa);
+            patch27_helium(in, h, w, oy * stride - pad, (ox + two) * stride - pad, nine, pb);
+            const int8x16_t a0 = vld1q_s8(pa), a1 = vldrbq_z_s8(pa + 16, tail);
+            const int8x16_t b0 = vld1q_s8(pb), b1 = vldrbq_z_s8(pb + 16, tail);
+            uint32_t wa = 0, wb = 0; /* built from the last channel down */
+            const int8_t *wt = weights + cout * 27;
+            const int32_t *st = start + cout;
+            for (int n = cout; n > 0; --n) {
+                wt -= 27;
+                const int32_t s0 = *--st;
+                const int8x16_t w0 = vld1q_s8(wt), w1 = vldrbq_z_s8(wt + 16, tail);
+                const int32_t sa = vmladavaq_s8(vmladavaq_s8(s0, a0, w0), a1, w1);
+                const int32_t sb = vmladavaq_s8(vmladavaq_s8(s0, b0, w0), b1, w1);
+                wa = (wa << 1) | ((uint32_t)sa >> 31);
+                wb = (wb << 1) | ((uint32_t)sb >> 31);
             }
-            out[oy * ow + ox] = word ^ negative;
+            out[oy * ow + ox] = wa ^ negative;
+            if (two) out[oy * ow + ox + 1] = wb ^ negative;
         }
 }
 #endif
@@ -157,6 +186,7 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
     }
     if (adjusted && k == 3 && cin == 3 && cout <= 32) {
 #ifdef __ARM_FEATURE_MVE
+        for (int o = 0; o < cout; ++o) adjusted[o] = -adjusted[o]; /* the sums' starts */
         conv3x3_rgb_helium(in, h, w, weights, cout, stride, pad, adjusted, thr->negative[0], out);
         return;
 #endif
