@@ -118,7 +118,9 @@ def test_conv_input_s8_ties(kernels, cout, h, w, stride):
                                           (3, 1, 2, 1), (24, 4, 11, 1), (48, 3, 8, 1),
                                           (96, 3, 7, 1), (40, 5, 13, 2),
                                           # up to 11 channels: border rows on masked weights
-                                          (8, 6, 9, 1), (6, 7, 10, 2), (11, 5, 12, 1)])
+                                          (8, 6, 9, 1), (6, 7, 10, 2), (11, 5, 12, 1),
+                                          # interior runs of one pixel (one and two per word)
+                                          (20, 3, 3, 1), (12, 4, 3, 1)])
 def test_dw_ternary_bin(kernels, c, h, w, stride, equal):
     rng = np.random.default_rng(c * h + w)
     layer = conv_layer(rng, c, c, h, w, 3, stride, 1, c,

@@ -268,6 +268,171 @@ static inline __attribute__((always_inline)) void dw3x3_interior_pair1(
     dst[1] = (sliced_ge4(cb, limits) ^ negative) & lanes;
 }
 
+#if defined(__thumb2__) && !defined(__ARM_FEATURE_MVE)
+#define DW_RUN_ASM 1
+/* Runs of horizontally adjacent output pixels of a one-word layer at stride 1 in Thumb-2
+ * assembly, every value in a register (GCC's code for the C pair above spills):
+ *   dw3x3_run1: one pixel per pass (n >= 1 pixels), about 88 instructions a pixel;
+ *   dw3x3_run2: layers of at most 16 channels, two pixels per pass in one word (lanes 0-15
+ *   and 16-31, as the C pair path; an even n >= 2), about 104 instructions a pass.
+ * r0..r2: the first pixel's three tap rows at its left column (rows outside the image point
+ * anywhere valid, their taps masked in the table). Table tab (DW_RUN_WORDS words): the taps'
+ * {sign, non-zero} pairs [9][2], the class's count-limit planes [4], ~negative, the lane
+ * mask, the end of the output run (run2: weights, limits and ~negative duplicated into both
+ * halves). Per row: three tap words, x = (a ^ sign) & non-zero, one full adder; the rows' sums
+ * and carries are added into a 4-bit sliced count (ones, twos, fours, eights), compared with
+ * the limits as SLICED_GE4 does. */
+#define DW_RUN_WORDS 25
+/* a row's three tap words into a, b, c, the row pointer moved to the next pixel: one word per
+ * pixel at stride 1 (LDRD); taps B and C bytes on, the next pixel STEP bytes on; two pixels
+ * per word (temporary m) */
+#define DW_RUN_LOAD1(rp)                                                                       \
+    "ldr %[c], [%[" rp "], #8]\n\t"                                                            \
+    "ldrd %[a], %[b], [%[" rp "]], #4\n\t"
+#define DW_RUN_LOADN(rp, B, C, STEP)                                                           \
+    "ldr %[c], [%[" rp "], #" C "]\n\t"                                                        \
+    "ldr %[b], [%[" rp "], #" B "]\n\t"                                                        \
+    "ldr %[a], [%[" rp "]], #" STEP "\n\t"
+#define DW_RUN_LOAD_W1S2(rp) DW_RUN_LOADN(rp, "4", "8", "8")
+#define DW_RUN_LOAD_W2S1(rp) DW_RUN_LOADN(rp, "8", "16", "8")
+#define DW_RUN_LOAD_W2S2(rp) DW_RUN_LOADN(rp, "8", "16", "16")
+#define DW_RUN_LOAD_W3S1(rp) DW_RUN_LOADN(rp, "12", "24", "12")
+#define DW_RUN_LOAD2(rp)                                                                       \
+    "ldrd %[c], %[m], [%[" rp "], #8]\n\t"                                                     \
+    "ldrd %[a], %[b], [%[" rp "]], #8\n\t"                                                     \
+    "orr %[a], %[a], %[b], lsl #16\n\t"                                                        \
+    "orr %[b], %[b], %[c], lsl #16\n\t"                                                        \
+    "orr %[c], %[c], %[m], lsl #16\n\t"
+/* the row's taps (table offset off) through weight registers W and m, then a full adder:
+ * sum SUM, carry CARRY */
+#define DW_RUN_TAPS(off, W, SUM, CARRY)                                                        \
+    "ldrd %[" W "], %[m], [%[tab], #" off "]\n\t"                                              \
+    "eor %[a], %[a], %[" W "]\n\t"                                                             \
+    "and %[a], %[a], %[m]\n\t"                                                                 \
+    "ldrd %[" W "], %[m], [%[tab], #" off "+8]\n\t"                                            \
+    "eor %[b], %[b], %[" W "]\n\t"                                                             \
+    "and %[b], %[b], %[m]\n\t"                                                                 \
+    "ldrd %[" W "], %[m], [%[tab], #" off "+16]\n\t"                                           \
+    "eor %[c], %[c], %[" W "]\n\t"                                                             \
+    "and %[c], %[c], %[m]\n\t"                                                                 \
+    "eor %[" W "], %[a], %[b]\n\t" /* u = a ^ b */                                             \
+    "and %[a], %[a], %[b]\n\t"                                                                 \
+    "and %[b], %[" W "], %[c]\n\t"                                                             \
+    "eor %[" SUM "], %[" W "], %[c]\n\t"                                                       \
+    "orr %[" CARRY "], %[a], %[b]\n\t"
+/* one pass: the count, then lt = count < limit in b (m: planes not equal so far) */
+#define DW_RUN_PASS(LOAD)                                                                      \
+    LOAD("r0") DW_RUN_TAPS("0", "w", "p", "q")    /* row 0: sum p, carry q */                  \
+    LOAD("r1") DW_RUN_TAPS("24", "w", "w", "a")   /* row 1: sum w, carry a */                  \
+    "and %[b], %[p], %[w]\n\t"                    /* ones p, twos w, fours r */                \
+    "eor %[p], %[p], %[w]\n\t"                                                                 \
+    "eor %[w], %[q], %[a]\n\t"                                                                 \
+    "and %[q], %[q], %[a]\n\t"                                                                 \
+    "and %[a], %[w], %[b]\n\t"                                                                 \
+    "eor %[w], %[w], %[b]\n\t"                                                                 \
+    "orr %[r], %[q], %[a]\n\t"                                                                 \
+    LOAD("r2") DW_RUN_TAPS("48", "q", "q", "a")   /* row 2: sum q, carry a */                  \
+    "and %[b], %[p], %[q]\n\t"                    /* count planes p, q, c, r */                \
+    "eor %[p], %[p], %[q]\n\t"                                                                 \
+    "eor %[q], %[w], %[a]\n\t"                                                                 \
+    "and %[w], %[w], %[a]\n\t"                                                                 \
+    "and %[a], %[q], %[b]\n\t"                                                                 \
+    "eor %[q], %[q], %[b]\n\t"                                                                 \
+    "orr %[w], %[w], %[a]\n\t"                                                                 \
+    "eor %[c], %[r], %[w]\n\t"                                                                 \
+    "and %[r], %[r], %[w]\n\t"                                                                 \
+    "ldr %[a], [%[tab], #84]\n\t"                 /* from the top plane down */                \
+    "bic %[b], %[a], %[r]\n\t"                                                                 \
+    "eor %[m], %[r], %[a]\n\t"                                                                 \
+    "ldr %[a], [%[tab], #80]\n\t"                                                              \
+    "eor %[w], %[c], %[a]\n\t"                                                                 \
+    "bic %[a], %[a], %[c]\n\t"                                                                 \
+    "bic %[a], %[a], %[m]\n\t"                                                                 \
+    "orr %[b], %[b], %[a]\n\t"                                                                 \
+    "orr %[m], %[m], %[w]\n\t"                                                                 \
+    "ldr %[a], [%[tab], #76]\n\t"                                                              \
+    "eor %[w], %[q], %[a]\n\t"                                                                 \
+    "bic %[a], %[a], %[q]\n\t"                                                                 \
+    "bic %[a], %[a], %[m]\n\t"                                                                 \
+    "orr %[b], %[b], %[a]\n\t"                                                                 \
+    "orr %[m], %[m], %[w]\n\t"                                                                 \
+    "ldr %[a], [%[tab], #72]\n\t"                                                              \
+    "bic %[a], %[a], %[p]\n\t"                                                                 \
+    "bic %[a], %[a], %[m]\n\t"                                                                 \
+    "orr %[b], %[b], %[a]\n\t"                                                                 \
+    "ldrd %[a], %[w], [%[tab], #88]\n\t"          /* ~negative, lanes */                       \
+    "eor %[b], %[b], %[a]\n\t"                    /* (~lt ^ negative) = lt ^ ~negative */
+#define DW_RUN_STOREN(STEP)                                                                    \
+    "and %[b], %[b], %[w]\n\t"                                                                 \
+    "str %[b], [%[dst]], #" STEP "\n\t"
+#define DW_RUN_STORE1 DW_RUN_STOREN("4")
+#define DW_RUN_STORE2                                                                          \
+    "and %[a], %[b], %[w]\n\t"                                                                 \
+    "str %[a], [%[dst]], #4\n\t"                                                               \
+    "and %[b], %[w], %[b], lsr #16\n\t"                                                        \
+    "str %[b], [%[dst]], #4\n\t"
+#define DW_RUN_FUNCTION(name, LOAD, STORE)                                                     \
+    static void name(const uint32_t *r0, const uint32_t *r1, const uint32_t *r2,              \
+                     const uint32_t *tab, uint32_t *dst) {                                     \
+        uint32_t a, b, c, w, m, p, q, r;                                                       \
+        __asm__ volatile("1:\n\t" DW_RUN_PASS(LOAD) STORE                                      \
+                         "ldr %[a], [%[tab], #96]\n\t"                                         \
+                         "cmp %[dst], %[a]\n\t"                                                \
+                         "bne 1b\n\t"                                                          \
+                         : [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [dst] "+r"(dst),       \
+                           [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [w] "=&r"(w),             \
+                           [m] "=&r"(m), [p] "=&r"(p), [q] "=&r"(q), [r] "=&r"(r)              \
+                         : [tab] "r"(tab)                                                      \
+                         : "cc", "memory");                                                    \
+    }
+DW_RUN_FUNCTION(dw3x3_run1, DW_RUN_LOAD1, DW_RUN_STORE1)
+DW_RUN_FUNCTION(dw3x3_run1_s2, DW_RUN_LOAD_W1S2, DW_RUN_STORE1)
+DW_RUN_FUNCTION(dw3x3_run_w2, DW_RUN_LOAD_W2S1, DW_RUN_STOREN("8"))
+DW_RUN_FUNCTION(dw3x3_run_w2_s2, DW_RUN_LOAD_W2S2, DW_RUN_STOREN("8"))
+DW_RUN_FUNCTION(dw3x3_run_w3, DW_RUN_LOAD_W3S1, DW_RUN_STOREN("12"))
+DW_RUN_FUNCTION(dw3x3_run2, DW_RUN_LOAD2, DW_RUN_STORE2)
+
+/* The assembly runs' tables (DW_RUN_WORDS words each) of the `words` channel words of a
+ * class: q the {sign, non-zero} pairs of word 0 (taps ts words apart, word g 2 g on), lim the
+ * count-limit planes of word 0 (word g 4 g on). */
+static void dw3x3_run_tables(uint32_t *tabs, int words, const uint32_t *q, int ts,
+                             const uint32_t *lim, const uint32_t *negative, uint32_t last_mask) {
+    for (int g = 0; g < words; ++g) {
+        uint32_t *tab = tabs + g * DW_RUN_WORDS;
+        for (int t = 0; t < MAX_TAPS; ++t) {
+            tab[2 * t] = q[t * ts + 2 * g];
+            tab[2 * t + 1] = q[t * ts + 2 * g + 1];
+        }
+        for (int b = 0; b < 4; ++b) tab[2 * MAX_TAPS + b] = lim[4 * g + b];
+        tab[22] = ~negative[g];
+        tab[23] = g == words - 1 ? last_mask : ~0u;
+    }
+}
+
+/* The assembly run of a layer shape: `words` channel words at `stride`; 0 where there is none
+ * (the C paths then run). */
+typedef void (*dw_run_fn)(const uint32_t *, const uint32_t *, const uint32_t *,
+                          const uint32_t *, uint32_t *);
+static dw_run_fn dw3x3_run_for(int words, int stride) {
+    if (words == 1) return stride == 1 ? dw3x3_run1 : stride == 2 ? dw3x3_run1_s2 : 0;
+    if (words == 2) return stride == 1 ? dw3x3_run_w2 : stride == 2 ? dw3x3_run_w2_s2 : 0;
+    return words == 3 && stride == 1 ? dw3x3_run_w3 : 0;
+}
+
+/* n >= 1 output pixels from dst, every channel word through `run` with its table (tabs,
+ * dw3x3_run_tables; the end word is set here): r0..r2 the first pixel's tap rows at its left
+ * column. */
+static void dw3x3_runs(dw_run_fn run, int words, const uint32_t *r0, const uint32_t *r1,
+                       const uint32_t *r2, uint32_t *tabs, uint32_t *dst, int n) {
+    for (int g = 0; g < words; ++g) {
+        uint32_t *tab = tabs + g * DW_RUN_WORDS;
+        tab[24] = (uint32_t)(uintptr_t)(dst + g + n * words);
+        run(r0 + g, r1 + g, r2 + g, tab, dst + g);
+    }
+}
+
+#endif
+
 #ifdef __ARM_FEATURE_MVE
 #include <arm_mve.h>
 
@@ -421,6 +586,14 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
         for (int b = 0; b < 4; ++b) /* lanes past c hold limits too: keep the low half's out */
             dup[2 * MAX_TAPS + b] = (interior[b] & 0xFFFFu) | (interior[b] << 16);
     }
+#ifdef DW_RUN_ASM
+    /* assembly runs for masked border rows and interior pixels (equal scales, 3x3); the
+     * interior class's tables built once */
+    const dw_run_fn run = equal && k == 3 ? dw3x3_run_for(words, stride) : 0;
+    uint32_t run_tabs[3 * DW_RUN_WORDS];
+    if (run && interior && !pairs)
+        dw3x3_run_tables(run_tabs, words, sz, tw, interior, thr->negative, last_mask);
+#endif
     for (int oy = 0; oy < oh; ++oy) {
         const uint32_t *row[3];
         int row_ok[3];
@@ -442,10 +615,20 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                 const uint32_t *cw = class_w + cls * MAX_TAPS * tw;
                 const int x0 = (ox * stride - pad) * words, step = stride * words;
                 const uint32_t *a0 = row[0] + x0, *a1 = row[1] + x0, *a2 = row[2] + x0;
+#ifdef DW_RUN_ASM
+                if (run) {
+                    uint32_t tabs[3 * DW_RUN_WORDS];
+                    dw3x3_run_tables(tabs, words, cw, tw, lim, thr->negative, last_mask);
+                    dw3x3_runs(run, words, a0, a1, a2, tabs, dst, in_x1 - ox + 1);
+                    ox = in_x1;
+                    continue;
+                }
+#else
                 if (words == 1 && stride == 1)
                     for (; ox + 1 <= in_x1; ox += 2, a0 += 2, a1 += 2, a2 += 2, dst += 2)
                         dw3x3_interior_pair1(a0, a1, a2, cw, lim, thr->negative[0], last_mask,
                                              dst);
+#endif
                 for (; ox <= in_x1; ++ox, a0 += step, a1 += step, a2 += step, dst += words)
                     for (int g = 0; g < words; ++g)
                         dst[g] = dw3x3_word_rows(a0 + g, a1 + g, a2 + g, words, cw + 2 * g,
@@ -461,6 +644,20 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                 const uint32_t neg0 = thr->negative[0];
                 if (pairs) {
                     const uint32_t neg2 = neg0 | (neg0 << 16);
+#ifdef DW_RUN_ASM
+                    if (stride == 1 && ox + 1 <= in_x1) {
+                        uint32_t tab[DW_RUN_WORDS];
+                        for (int i = 0; i < 2 * MAX_TAPS + 4; ++i) tab[i] = dup[i];
+                        tab[22] = ~neg2;
+                        tab[23] = last_mask;
+                        const int n = (in_x1 - ox + 1) & ~1;
+                        tab[24] = (uint32_t)(uintptr_t)(dst + n);
+                        dw3x3_run2(p, p + pitch, p + 2 * pitch, tab, dst);
+                        ox += n;
+                        p += n;
+                        dst += n;
+                    }
+#endif
                     for (; ox + 1 <= in_x1; ox += 2, p += 2 * step, dst += 2) {
                         const uint32_t *q = p + step;
 #define XT(t) (((p[((t) / 3) * pitch + (t) % 3] | (q[((t) / 3) * pitch + (t) % 3] << 16)) ^ \
@@ -480,7 +677,14 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                         for (; ox + 3 <= in_x1; ox += 4, p += 4, dst += 4)
                             dw3x3_interior_quad(p, pitch, sz, interior, neg0, last_mask, dst);
 #endif
-#ifndef __ARM_FEATURE_MVE
+#ifdef DW_RUN_ASM
+                    if (run) {
+                        dw3x3_runs(run, words, p, p + pitch, p + 2 * pitch, run_tabs, dst,
+                                   in_x1 - ox + 1);
+                        ox = in_x1;
+                        continue;
+                    }
+#elif !defined(__ARM_FEATURE_MVE)
                     if (stride == 1)
                         for (; ox + 1 <= in_x1; ox += 2, p += 2, dst += 2)
                             dw3x3_interior_pair1(p, p + pitch, p + 2 * pitch, sz, interior, neg0,
@@ -490,6 +694,14 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                         dst[0] = dw3x3_interior_word(p, pitch, 1, sz, interior, neg0, last_mask);
                 } else if (words == 2) {
                     const uint32_t neg1 = thr->negative[1];
+#ifdef DW_RUN_ASM
+                    if (run) {
+                        dw3x3_runs(run, words, p, p + pitch, p + 2 * pitch, run_tabs, dst,
+                                   in_x1 - ox + 1);
+                        ox = in_x1;
+                        continue;
+                    }
+#endif
 #ifdef __ARM_FEATURE_MVE
                     for (; ox + 3 <= in_x1; ox += 4, p += 4 * step, dst += 8) {
                         const uint32x4_t at = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)step);
@@ -515,6 +727,14 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                                                        interior + 4 * g, thr->negative[g],
                                                        g == words - 1 ? last_mask : ~0u,
                                                        dst + g, to);
+                    }
+#endif
+#ifdef DW_RUN_ASM
+                    if (run) {
+                        dw3x3_runs(run, words, p, p + pitch, p + 2 * pitch, run_tabs, dst,
+                                   in_x1 - ox + 1);
+                        ox = in_x1;
+                        continue;
                     }
 #endif
                     if (words == 3) /* the word count as a constant: tap offsets fold */
