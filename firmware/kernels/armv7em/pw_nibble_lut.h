@@ -265,6 +265,122 @@ static inline __attribute__((always_inline)) void lut_build(uint32_t *T, int Q, 
         }                                                                                      \
     } while (0)
 
+#if defined(__GNUC__) && defined(__thumb2__)
+#define LUT_RUN_ASM 1
+/* The tile of 24 channels (G = 6, the whole output word) over 21..24 inputs (Q = 6, one
+ * activation word) in Thumb-2 assembly, one pixel per pass with every value in a register
+ * (GCC's code for lut_tile spills): about 105 instructions a pixel, 135 with a residual.
+ * Context ctx (LUT_RUN_WORDS words): the table T, the counters' start values cp[6] and
+ * residual differences cd[6], the masks 0x80808080 and LUT_GATHER, the direction bits, the
+ * lane mask, then byte offsets from the next input pixel to the current output pixel and to
+ * the current residual pixel, and the end of the input. */
+#define LUT_RUN_WORDS 21
+/* nibble r of v: its row (T + r * 384 + v_r * 24, t = T + 1152 from nibble 3) into c0..c5 */
+#define LUT_RUN_ROW(r, off)                                                                    \
+    "ubfx %[p], %[v], #" #r "*4, #4\n\t"                                                       \
+    "add %[p], %[p], %[p], lsl #1\n\t"                                                         \
+    "add %[p], %[t], %[p], lsl #3\n\t"                                                         \
+    "ldrd %[x], %[y], [%[p], #" off "]\n\t"                                                    \
+    "add %[c0], %[c0], %[x]\n\t"                                                               \
+    "add %[c1], %[c1], %[y]\n\t"                                                               \
+    "ldrd %[x], %[y], [%[p], #" off "+8]\n\t"                                                  \
+    "add %[c2], %[c2], %[x]\n\t"                                                               \
+    "add %[c3], %[c3], %[y]\n\t"                                                               \
+    "ldrd %[x], %[y], [%[p], #" off "+16]\n\t"                                                 \
+    "add %[c4], %[c4], %[x]\n\t"                                                               \
+    "add %[c5], %[c5], %[y]\n\t"
+/* the 24 compare bits of c0..c5 into D (t = 0x80808080, v = LUT_GATHER; lut_bits8) */
+#define LUT_RUN_BITS8(D, lo, hi, SHIFT_OR)                                                     \
+    "and %[x], %[" hi "], %[t]\n\t"                                                            \
+    "and %[y], %[" lo "], %[t]\n\t"                                                            \
+    "orr %[x], %[x], %[y], lsr #4\n\t"                                                         \
+    "mul %[x], %[x], %[v]\n\t" SHIFT_OR
+#define LUT_RUN_BITS(D)                                                                        \
+    LUT_RUN_BITS8(D, "c0", "c1", "lsr %[" D "], %[x], #24\n\t")                                \
+    LUT_RUN_BITS8(D, "c2", "c3", "lsr %[x], %[x], #24\n\t"                                     \
+                                 "orr %[" D "], %[" D "], %[x], lsl #8\n\t")                   \
+    LUT_RUN_BITS8(D, "c4", "c5", "lsr %[x], %[x], #24\n\t"                                     \
+                                 "orr %[" D "], %[" D "], %[x], lsl #16\n\t")
+#define LUT_RUN_COUNT                                                                          \
+    "ldr %[v], [%[a]], #4\n\t"                                                                 \
+    "ldr %[t], [%[ctx]]\n\t"                                                                   \
+    "ldrd %[c0], %[c1], [%[ctx], #4]\n\t"                                                      \
+    "ldrd %[c2], %[c3], [%[ctx], #12]\n\t"                                                     \
+    "ldrd %[c4], %[c5], [%[ctx], #20]\n\t"                                                     \
+    LUT_RUN_ROW(0, "0") LUT_RUN_ROW(1, "384") LUT_RUN_ROW(2, "768")                            \
+    "add %[t], %[t], #1152\n\t"                                                                \
+    LUT_RUN_ROW(3, "0") LUT_RUN_ROW(4, "384") LUT_RUN_ROW(5, "768")                            \
+    "ldrd %[t], %[v], [%[ctx], #52]\n\t"                                                       \
+    LUT_RUN_BITS("p")
+/* residual: the bits with the counters moved by cd, chosen where the residual bit is 1 */
+#define LUT_RUN_RESIDUAL                                                                       \
+    "ldrd %[x], %[y], [%[ctx], #28]\n\t"                                                       \
+    "add %[c0], %[c0], %[x]\n\t"                                                               \
+    "add %[c1], %[c1], %[y]\n\t"                                                               \
+    "ldrd %[x], %[y], [%[ctx], #36]\n\t"                                                       \
+    "add %[c2], %[c2], %[x]\n\t"                                                               \
+    "add %[c3], %[c3], %[y]\n\t"                                                               \
+    "ldrd %[x], %[y], [%[ctx], #44]\n\t"                                                       \
+    "add %[c4], %[c4], %[x]\n\t"                                                               \
+    "add %[c5], %[c5], %[y]\n\t"                                                               \
+    LUT_RUN_BITS("c0")                                                                         \
+    "ldr %[x], [%[ctx], #76]\n\t"                                                              \
+    "ldr %[x], [%[a], %[x]]\n\t"                                                               \
+    "eor %[y], %[p], %[c0]\n\t"                                                                \
+    "and %[y], %[y], %[x]\n\t"                                                                 \
+    "eor %[p], %[p], %[y]\n\t"
+#define LUT_RUN_FUNCTION(name, RESIDUAL)                                                       \
+    static void name(const uint32_t *a, const uint32_t *ctx) {                                \
+        uint32_t c0, c1, c2, c3, c4, c5, v, t, p, x, y;                                        \
+        __asm__ volatile("1:\n\t" LUT_RUN_COUNT RESIDUAL                                       \
+                         "ldrd %[x], %[y], [%[ctx], #64]\n\t"                                  \
+                         "eor %[p], %[p], %[x]\n\t"                                            \
+                         "and %[p], %[p], %[y]\n\t"                                            \
+                         "ldr %[x], [%[ctx], #72]\n\t"                                         \
+                         "str %[p], [%[a], %[x]]\n\t"                                          \
+                         "ldr %[x], [%[ctx], #80]\n\t"                                         \
+                         "cmp %[a], %[x]\n\t"                                                  \
+                         "bne 1b\n\t"                                                          \
+                         : [a] "+r"(a), [c0] "=&r"(c0), [c1] "=&r"(c1), [c2] "=&r"(c2),        \
+                           [c3] "=&r"(c3), [c4] "=&r"(c4), [c5] "=&r"(c5), [v] "=&r"(v),       \
+                           [t] "=&r"(t), [p] "=&r"(p), [x] "=&r"(x), [y] "=&r"(y)              \
+                         : [ctx] "r"(ctx)                                                      \
+                         : "cc", "memory");                                                    \
+    }
+LUT_RUN_FUNCTION(lut_run24, "")
+LUT_RUN_FUNCTION(lut_run24_residual, LUT_RUN_RESIDUAL)
+
+/* The 24-channel tile over all pixels through lut_run24 where it applies (Q = 6, one word
+ * in and out, a residual if any of the same layout as the input): 1 done, 0 not. */
+static int lut_tile24(const uint32_t *in, int pixels, int w, int Q, const uint32_t *T,
+                      const uint32_t *cp, const uint32_t *cd, const trit_threshold_t *thr,
+                      const uint32_t *residual, int res_w, int res_c, int res_stride,
+                      int cout, uint32_t *out) {
+    const int with_res = thr->has_residual && residual;
+    if (Q != 6 || cout > 24 || cout <= 20 || pixels < 1 ||
+        (with_res && (res_stride != 1 || res_w != w || TRIT_WORDS(res_c) != 1)))
+        return 0;
+    uint32_t ctx[LUT_RUN_WORDS];
+    ctx[0] = (uint32_t)(uintptr_t)T;
+    for (int g = 0; g < 6; ++g) {
+        ctx[1 + g] = cp[g];
+        ctx[7 + g] = cd[g];
+    }
+    ctx[13] = 0x80808080u;
+    ctx[14] = LUT_GATHER;
+    const uint32_t lane_mask = (1u << cout) - 1u;
+    ctx[16] = thr->negative[0] & lane_mask;
+    ctx[17] = lane_mask;
+    /* offsets from the input pointer after its post-increment */
+    ctx[18] = (uint32_t)((uintptr_t)out - (uintptr_t)in - 4u);
+    ctx[19] = with_res ? (uint32_t)((uintptr_t)residual - (uintptr_t)in - 4u) : 0u;
+    ctx[20] = (uint32_t)(uintptr_t)(in + pixels);
+    if (with_res) lut_run24_residual(in, ctx);
+    else lut_run24(in, ctx);
+    return 1;
+}
+#endif
+
 /* One tile over all pixels: channels 4 g0 .. 4 (g0 + G) - 1, which lie in output word
  * g0 / 8 at bit 4 (g0 % 8); the first tile of a word writes it, later ones OR into it. */
 static inline __attribute__((always_inline)) void lut_tile(
@@ -416,7 +532,17 @@ static int pw_equal_lut(const uint32_t *in, int h, int w, int cin, const uint32_
         break;
         switch (G) {
             LUT_TILE(8)
-            LUT_TILE(6)
+        case 6: /* 24 channels over one input word: the assembly run where it applies */
+            lut_build(T, Q, 6, sign, nz, iw, 4 * g0, cout);
+#ifdef LUT_RUN_ASM
+            if (g0 == 0 && groups == 6 && iw == 1 &&
+                lut_tile24(in, h * w, w, Q, T, cp, cd, thr, residual, res_w, res_c, res_stride,
+                           cout, out))
+                break;
+#endif
+            lut_tile(in, h, w, iw, Q, 6, T, cp, cd, thr, residual, res_w, res_c, res_stride,
+                     cout, g0, out);
+            break;
             LUT_TILE(4)
             LUT_TILE(2)
         default:
