@@ -352,7 +352,7 @@ LUT_RUN_FUNCTION(lut_run24_residual, LUT_RUN_RESIDUAL)
 
 /* The 24-channel tile over all pixels through lut_run24 where it applies (Q = 6, one word
  * in and out, a residual if any of the same layout as the input): 1 done, 0 not. */
-static int lut_tile24(const uint32_t *in, int pixels, int w, int Q, const uint32_t *T,
+__attribute__((noinline)) static int lut_tile24(const uint32_t *in, int pixels, int w, int Q, const uint32_t *T,
                       const uint32_t *cp, const uint32_t *cd, const trit_threshold_t *thr,
                       const uint32_t *residual, int res_w, int res_c, int res_stride,
                       int cout, uint32_t *out) {
