@@ -58,9 +58,10 @@ CASES = [
     KernelCase("pw8 64->64 8x8, wp!=wn", "pw8", 64, 64, 8),
     KernelCase("dw8 20 32x32, wp==wn", "dw8", 20, 20, 32, True),
     KernelCase("dw8 80 8x8, wp==wn", "dw8", 80, 80, 8, True),
-    # appended (earlier cases keep their random layers): the zoo models' first-stage depthwise
-    # shape, one channel word with 8 lanes spare
+    # appended (earlier cases keep their random layers): the zoo models' first-stage shapes,
+    # one channel word with 8 lanes spare
     KernelCase("dw 24 32x32, wp==wn", "dw", 24, 24, 32, True),
+    KernelCase("pw 24->24 32x32, wp==wn", "pw", 24, 24, 32, True),
 ]
 
 

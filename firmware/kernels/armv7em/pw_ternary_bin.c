@@ -387,15 +387,24 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
                          const uint32_t *sliced) {
     const int iw = TRIT_WORDS(cin);
     const int equal = s.wp == s.wn && s.wp > 0;
+#if defined(__ARM_FEATURE_MVE) && defined(LUT_RUN_ASM)
+    /* 21..24 channels over 21..24 inputs: the assembly tile of the nibble tables beats the
+     * Helium sliced kernel (kernelbench pw 24->24 32x32 on mps3-an547: 112,720 against
+     * 157,062 instructions) */
+    const int lut24 = equal && (cin + 3) / 4 == 6 && cout > 20 && cout <= 24 &&
+                      h * w >= LUT_MIN_PIXELS;
+#else
+    const int lut24 = 0;
+#endif
     /* constants made at code generation (where the generator expects the sliced kernel to
      * win: few pixels, or Helium) remove its per-call setup */
-    if (equal && sliced && pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr,
+    if (equal && sliced && !lut24 && pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr,
                                            residual, res_w, res_c, res_stride, out, scratch,
                                            sliced))
         return;
 #ifdef __ARM_FEATURE_MVE
     /* Helium: the sliced kernel runs four pixels per vector and beats the scalar tables */
-    if (equal && pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w,
+    if (equal && !lut24 && pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w,
                                  res_c, res_stride, out, scratch, 0))
         return;
 #endif
