@@ -642,6 +642,14 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                 const int pitch = w * words, step = stride * words;
                 const uint32_t *p = row[0] + (ox * stride - pad) * words;
                 const uint32_t neg0 = thr->negative[0];
+#ifdef DW_RUN_ASM
+                if (run && !pairs) { /* the assembly run of the layer's shape */
+                    dw3x3_runs(run, words, p, p + pitch, p + 2 * pitch, run_tabs, dst,
+                               in_x1 - ox + 1);
+                    ox = in_x1;
+                    continue;
+                }
+#endif
                 if (pairs) {
                     const uint32_t neg2 = neg0 | (neg0 << 16);
 #ifdef DW_RUN_ASM
@@ -677,14 +685,7 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                         for (; ox + 3 <= in_x1; ox += 4, p += 4, dst += 4)
                             dw3x3_interior_quad(p, pitch, sz, interior, neg0, last_mask, dst);
 #endif
-#ifdef DW_RUN_ASM
-                    if (run) {
-                        dw3x3_runs(run, words, p, p + pitch, p + 2 * pitch, run_tabs, dst,
-                                   in_x1 - ox + 1);
-                        ox = in_x1;
-                        continue;
-                    }
-#elif !defined(__ARM_FEATURE_MVE)
+#if !defined(DW_RUN_ASM) && !defined(__ARM_FEATURE_MVE)
                     if (stride == 1)
                         for (; ox + 1 <= in_x1; ox += 2, p += 2, dst += 2)
                             dw3x3_interior_pair1(p, p + pitch, p + 2 * pitch, sz, interior, neg0,
@@ -694,14 +695,6 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                         dst[0] = dw3x3_interior_word(p, pitch, 1, sz, interior, neg0, last_mask);
                 } else if (words == 2) {
                     const uint32_t neg1 = thr->negative[1];
-#ifdef DW_RUN_ASM
-                    if (run) {
-                        dw3x3_runs(run, words, p, p + pitch, p + 2 * pitch, run_tabs, dst,
-                                   in_x1 - ox + 1);
-                        ox = in_x1;
-                        continue;
-                    }
-#endif
 #ifdef __ARM_FEATURE_MVE
                     for (; ox + 3 <= in_x1; ox += 4, p += 4 * step, dst += 8) {
                         const uint32x4_t at = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)step);
@@ -727,14 +720,6 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                                                        interior + 4 * g, thr->negative[g],
                                                        g == words - 1 ? last_mask : ~0u,
                                                        dst + g, to);
-                    }
-#endif
-#ifdef DW_RUN_ASM
-                    if (run) {
-                        dw3x3_runs(run, words, p, p + pitch, p + 2 * pitch, run_tabs, dst,
-                                   in_x1 - ox + 1);
-                        ox = in_x1;
-                        continue;
                     }
 #endif
                     if (words == 3) /* the word count as a constant: tap offsets fold */
