@@ -389,7 +389,7 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
     const int equal = s.wp == s.wn && s.wp > 0;
 #if defined(__ARM_FEATURE_MVE) && defined(LUT_RUN_ASM)
     /* 21..24 channels over 21..24 inputs: the assembly tile of the nibble tables beats the
-     * Helium sliced kernel (kernelbench pw 24->24 32x32 on mps3-an547: 112,720 against
+     * Helium sliced kernel (kernelbench pw 24->24 32x32 on mps3-an547: 112,844 against
      * 157,062 instructions) */
     const int lut24 = equal && (cin + 3) / 4 == 6 && cout > 20 && cout <= 24 &&
                       h * w >= LUT_MIN_PIXELS;
