@@ -131,7 +131,8 @@ def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str,
     sliced = f"{c}_sliced" if sliced_constants else "0"
     if layer.groups > 1:
         return (f"trit_dw_ternary_bin({ptr(layer.input)}, {h}, {w}, {cin}, {c}_codes, {wp_wn}, "
-                f"{k}, {s}, {p}, &{c}_thr, {ptr(layer.name)}, {scratch}, {sliced});")
+                f"{k}, {s}, {p}, &{c}_thr, {ptr(layer.name)}, {scratch}, {sliced}, 0, 0, "
+                f"{layer.out_shape[1]});")
     if k != 1 or s != 1 or p != 0:
         raise CodegenError(f"layer {layer.name!r}: dense binary convolutions must be 1x1, "
                            "stride 1, no padding")

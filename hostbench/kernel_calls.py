@@ -53,6 +53,15 @@ def threshold_arg(output) -> Thr:
                pack.pack_direction(output.direction), int(output.residual is not None))
 
 
+def band_input_rows(layer, y0: int, y1: int) -> tuple[int, int]:
+    """Input rows [lo, hi) that output rows [y0, y1) of a k x k layer read (inside the
+    image; lo <= hi)."""
+    h = layer.in_shape[1]
+    lo = max(0, y0 * layer.stride - layer.padding)
+    hi = min(h, (y1 - 1) * layer.stride - layer.padding + layer.kernel)
+    return lo, max(lo, hi)
+
+
 class KernelCalls:
     """The kernel operations on IR layers; subclasses implement :meth:`_call`."""
 
@@ -87,17 +96,22 @@ class KernelCalls:
                 constants]
         return self._call("trit_pw_ternary_bin", args, out)
 
-    def dw_ternary_bin(self, layer, x: np.ndarray, sliced: bool = False) -> np.ndarray:
-        """``sliced``: pass the layer's code-generation constants (codegen/sliced.py; 3x3,
-        equal scales), as generated models for the ARMv7E-M flavour do."""
+    def dw_ternary_bin(self, layer, x: np.ndarray, sliced: bool = False,
+                       rows: tuple[int, int] | None = None) -> np.ndarray:
+        """``x``: the whole packed input map. ``sliced``: pass the layer's code-generation
+        constants (codegen/sliced.py; 3x3, equal scales), as generated models for the
+        ARMv7E-M flavour do. ``rows``: compute only output rows [y0, y1) from the input rows
+        that band reads (passed alone, as a banded model does); returns those rows."""
         c, h, w = layer.in_shape
         _, oh, ow = layer.out_shape
-        out = np.zeros((oh, ow, pack.words(c)), np.uint32)
+        y0, y1 = rows if rows is not None else (0, oh)
+        lo, hi = band_input_rows(layer, y0, y1)
+        out = np.zeros((y1 - y0, ow, pack.words(c)), np.uint32)
         constants = dw_sliced_constants(layer) if sliced and dw_usable(layer) else None
-        args = [x, h, w, c, pack.dw_codes(layer.weights.values),
+        args = [np.ascontiguousarray(x[lo:hi]), h, w, c, pack.dw_codes(layer.weights.values),
                 Scales(*map(int, layer.weights.scales)), layer.kernel, layer.stride,
                 layer.padding, threshold_arg(layer.output), out,
-                np.zeros(scratch_ints(c), np.int32), constants]
+                np.zeros(scratch_ints(c), np.int32), constants, lo, y0, y1]
         return self._call("trit_dw_ternary_bin", args, out)
 
     def global_sum_pool_bin(self, x: np.ndarray, c: int) -> np.ndarray:

@@ -151,6 +151,26 @@ def test_dw_ternary_bin_sliced_constants(kernels, c, h, w, stride, pad):
     assert np.array_equal(pack.unpack_binary(got, c), want[0])
 
 
+@pytest.mark.parametrize("sliced", [False, True], ids=["derived", "sliced"])
+@pytest.mark.parametrize("c,h,w,k,stride,pad,bands", [
+    (24, 9, 7, 3, 1, 1, (0, 2, 3, 7, 9)), (48, 8, 6, 3, 2, 1, (0, 1, 3, 4)),
+    (12, 7, 9, 3, 1, 1, (0, 1, 2, 6, 7)), (33, 6, 5, 3, 1, 0, (0, 1, 4)),
+    (17, 9, 6, 5, 1, 2, (0, 3, 4, 9))])
+def test_dw_ternary_bin_rows(kernels, c, h, w, k, stride, pad, bands, sliced):
+    """Bands of output rows, each from just the input rows it reads (as a banded model
+    runs a layer): together they are the whole map's output."""
+    rng = np.random.default_rng(7 * c + h)
+    layer = conv_layer(rng, c, c, h, w, k, stride, pad, c,
+                       rand_ternary(rng, (c, 1, k, k), sliced), spread=12 if sliced else 15000)
+    x = binary(rng, c, h, w)
+    want = reference.sign_threshold(layer, reference.conv2d_acc(layer, x), {})
+    assert bands[-1] == layer.out_shape[1]
+    packed = pack.pack_binary(x[0])
+    for y0, y1 in zip(bands, bands[1:]):
+        got = kernels.dw_ternary_bin(layer, packed, sliced=sliced, rows=(y0, y1))
+        assert np.array_equal(pack.unpack_binary(got, c), want[0][:, y0:y1]), (y0, y1)
+
+
 @pytest.mark.parametrize("equal", [False, True], ids=["wp!=wn", "wp==wn"])
 # k = 13: more taps (169) than the NEON flavour's int8 sums hold, its per-channel path
 @pytest.mark.parametrize("c,h,w,k,pad", [(20, 5, 6, 1, 0), (33, 6, 5, 2, 1), (17, 7, 6, 5, 2),

@@ -156,7 +156,7 @@ static void run_job(const uint32_t *job) {
         const trit_scales_t s = {I(5), I(6)};
         const trit_threshold_t thr = threshold_arg(P(10), P(11), a[12]);
         f->dw_ternary_bin(P(0), I(1), I(2), I(3), P(4), s, I(7), I(8), I(9), &thr, P(13),
-                          P(14), P(15));
+                          P(14), P(15), I(16), I(17), I(18));
         break;
     }
     case OP_POOL:

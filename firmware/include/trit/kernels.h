@@ -104,11 +104,16 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
  * [9][words(c)][4] (bit l of plane b of [j][g]: bit b of K + 1 for class j, where channel
  * g*32+l is -1 exactly when (count of -1 products > K) XOR its direction bit). */
 #define TRIT_DW_SLICED_WORDS(c) (54 * TRIT_WORDS(c) + 10)
+/* Rows (a band of the map, for layers run a few rows at a time): the kernel computes output
+ * rows [y0, y1) of the h x w map and writes them from out[0] on; in[0] is the first word of
+ * input row in_y0, and the input rows the band reads (y0 * stride - pad to (y1 - 1) * stride
+ * - pad + k - 1, those inside the image) follow it. The whole map: in_y0 = 0, y0 = 0,
+ * y1 = the output height. */
 void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *codes,
                          trit_scales_t s, int k, int stride, int pad,
                          const trit_threshold_t *thr, uint32_t *out,
                          int32_t *scratch /* TRIT_SCRATCH_INTS(c) */,
-                         const uint32_t *sliced);
+                         const uint32_t *sliced, int in_y0, int y0, int y1);
 
 /* Global sum pooling of a binary tensor: out[c] = sum of +-1 over h*w pixels. */
 void trit_global_sum_pool_bin(const uint32_t *in, int pixels, int c, int32_t *out);

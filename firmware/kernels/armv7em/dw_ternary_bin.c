@@ -21,11 +21,12 @@
 
 static void dw_general_k(const uint32_t *in, int h, int w, int c, const int8_t *codes,
                          trit_scales_t s, int k, int stride, int pad,
-                         const trit_threshold_t *thr, uint32_t *out, int32_t *acc) {
+                         const trit_threshold_t *thr, uint32_t *out, int32_t *acc, int in_y0,
+                         int y0, int y1) {
     /* kernels larger than 3x3: channel by channel (not used by the shipped models) */
-    const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+    const int ow = (w + 2 * pad - k) / stride + 1;
     const int words = TRIT_WORDS(c);
-    for (int oy = 0; oy < oh; ++oy)
+    for (int oy = y0; oy < y1; ++oy)
         for (int ox = 0; ox < ow; ++ox) {
             for (int ch = 0; ch < c; ++ch) {
                 int32_t sum = 0;
@@ -34,12 +35,13 @@ static void dw_general_k(const uint32_t *in, int h, int w, int c, const int8_t *
                         const int y = oy * stride + ky - pad, x = ox * stride + kx - pad;
                         const int code = codes[ch * k * k + ky * k + kx];
                         if (y < 0 || y >= h || x < 0 || x >= w || !code) continue;
-                        const int neg = (int)((in[(y * w + x) * words + (ch >> 5)] >> (ch & 31)) & 1u);
+                        const uint32_t word = in[((y - in_y0) * w + x) * words + (ch >> 5)];
+                        const int neg = (int)((word >> (ch & 31)) & 1u);
                         sum += (code > 0 ? s.wp : -s.wn) * (neg ? -1 : 1);
                     }
                 acc[ch] = sum;
             }
-            trit_threshold_pack(acc, c, thr, 0, 0, out + (oy * ow + ox) * words);
+            trit_threshold_pack(acc, c, thr, 0, 0, out + ((oy - y0) * ow + ox) * words);
         }
 }
 
@@ -215,7 +217,8 @@ static int class_slot(dw_classes_t *cl, uint32_t v) {
 
 /* One output word from three input-row pointers r0..r2 at the window's left column (taps
  * `words` apart in a row): q holds the channel word's {sign, non-zero} pairs, tap stride
- * 2 * words (masked weights on border rows, where an outside row points at row 0). */
+ * 2 * words (masked weights on border rows, where an outside row points at the first row
+ * given). */
 static inline __attribute__((always_inline)) uint32_t dw3x3_word_rows(
     const uint32_t *r0, const uint32_t *r1, const uint32_t *r2, int words, const uint32_t *q,
     const uint32_t *limits, uint32_t negative, uint32_t lanes) {
@@ -470,12 +473,12 @@ static inline __attribute__((always_inline)) void dw3x3_interior_quad_gather(
 void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *codes,
                          trit_scales_t s, int k, int stride, int pad,
                          const trit_threshold_t *thr, uint32_t *out, int32_t *scratch,
-                         const uint32_t *sliced) {
+                         const uint32_t *sliced, int in_y0, int y0, int y1) {
     if (k > 3) {
-        dw_general_k(in, h, w, c, codes, s, k, stride, pad, thr, out, scratch);
+        dw_general_k(in, h, w, c, codes, s, k, stride, pad, thr, out, scratch, in_y0, y0, y1);
         return;
     }
-    const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+    const int ow = (w + 2 * pad - k) / stride + 1;
     const int words = TRIT_WORDS(c), tw = 2 * words;
     const int equal = s.wp == s.wn && s.wp > 0;
     /* scratch: {sign, non-zero} plane pairs [9 taps at their 3x3 position][words][2] (zero for
@@ -567,8 +570,8 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
     const int last_lanes = c - (words - 1) * 32;
     const uint32_t last_mask = last_lanes == 32 ? ~0u : (1u << last_lanes) - 1u;
     /* output pixels whose 3x3 window lies inside the image */
-    const int in_y0 = (pad + stride - 1) / stride, in_y1 = (h - 3 + pad) / stride;
-    const int in_x0 = (pad + stride - 1) / stride, in_x1 = (w - 3 + pad) / stride;
+    const int ins_y0 = (pad + stride - 1) / stride, ins_y1 = (h - 3 + pad) / stride;
+    const int ins_x0 = (pad + stride - 1) / stride, ins_x1 = (w - 3 + pad) / stride;
     const int masked = equal && k == 3 &&
                        (int)(class_w + MAX_CLASSES * MAX_TAPS * tw - (uint32_t *)scratch) <=
                            TRIT_SCRATCH_INTS(c);
@@ -577,7 +580,7 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
     uint32_t recent_v[2] = {~0u, ~0u}; /* border pixels' last two classes and their slots */
     int recent_slot[2] = {-1, -1};
     const uint32_t *interior = 0;
-    if (equal && k == 3 && in_y0 <= in_y1 && in_x0 <= in_x1)
+    if (equal && k == 3 && ins_y0 <= ins_y1 && ins_x0 <= ins_x1)
         interior = cl.plane[class_slot(&cl, 0x1FF)];
     const int pairs = interior && c <= 16 &&
                       (int)(dup + 2 * MAX_TAPS + 4 - (uint32_t *)scratch) <= TRIT_SCRATCH_INTS(c);
@@ -594,20 +597,21 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
     if (run && interior && !pairs)
         dw3x3_run_tables(run_tabs, words, sz, tw, interior, thr->negative, last_mask);
 #endif
-    for (int oy = 0; oy < oh; ++oy) {
-        const uint32_t *row[3];
+    for (int oy = y0; oy < y1; ++oy) {
+        const uint32_t *row[3]; /* rows outside the image point at the first row given */
         int row_ok[3];
         for (int ky = 0; ky < 3; ++ky) {
             const int y = oy * stride + ky - pad;
             row_ok[ky] = ky < k && y >= 0 && y < h;
-            row[ky] = in + (row_ok[ky] ? y : 0) * w * words;
+            row[ky] = in + (row_ok[ky] ? y - in_y0 : 0) * w * words;
         }
-        const int row_inside = oy >= in_y0 && oy <= in_y1;
+        const int row_inside = oy >= ins_y0 && oy <= ins_y1;
         for (int ox = 0; ox < ow; ++ox) {
-            uint32_t *dst = out + (oy * ow + ox) * words;
-            if (masked && !row_inside && ox >= in_x0 && ox <= in_x1) {
+            uint32_t *dst = out + ((oy - y0) * ow + ox) * words;
+            if (masked && !row_inside && ox >= ins_x0 && ox <= ins_x1) {
                 /* a run on a border row with every column inside: one class for the run, its
-                 * masked weights read through the rows (outside rows point at row 0) */
+                 * masked weights read through the rows (outside rows point at the first row
+                 * given) */
                 const uint32_t v = (row_ok[0] ? 0x7u : 0u) | (row_ok[1] ? 0x38u : 0u) |
                                    (row_ok[2] ? 0x1C0u : 0u);
                 const int cls = class_slot(&cl, v);
@@ -619,17 +623,17 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                 if (run) {
                     uint32_t tabs[3 * DW_RUN_WORDS];
                     dw3x3_run_tables(tabs, words, cw, tw, lim, thr->negative, last_mask);
-                    dw3x3_runs(run, words, a0, a1, a2, tabs, dst, in_x1 - ox + 1);
-                    ox = in_x1;
+                    dw3x3_runs(run, words, a0, a1, a2, tabs, dst, ins_x1 - ox + 1);
+                    ox = ins_x1;
                     continue;
                 }
 #else
                 if (words == 1 && stride == 1)
-                    for (; ox + 1 <= in_x1; ox += 2, a0 += 2, a1 += 2, a2 += 2, dst += 2)
+                    for (; ox + 1 <= ins_x1; ox += 2, a0 += 2, a1 += 2, a2 += 2, dst += 2)
                         dw3x3_interior_pair1(a0, a1, a2, cw, lim, thr->negative[0], last_mask,
                                              dst);
 #endif
-                for (; ox <= in_x1; ++ox, a0 += step, a1 += step, a2 += step, dst += words)
+                for (; ox <= ins_x1; ++ox, a0 += step, a1 += step, a2 += step, dst += words)
                     for (int g = 0; g < words; ++g)
                         dst[g] = dw3x3_word_rows(a0 + g, a1 + g, a2 + g, words, cw + 2 * g,
                                                  lim + 4 * g, thr->negative[g],
@@ -637,7 +641,7 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                 --ox; /* the loop's ++ox moves to the first pixel after the run */
                 continue;
             }
-            if (interior && row_inside && ox >= in_x0 && ox <= in_x1) {
+            if (interior && row_inside && ox >= ins_x0 && ox <= ins_x1) {
                 /* a run of interior pixels; the word count as a constant where it is 1 or 2 */
                 const int pitch = w * words, step = stride * words;
                 const uint32_t *p = row[0] + (ox * stride - pad) * words;
@@ -645,20 +649,20 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
 #ifdef DW_RUN_ASM
                 if (run && !pairs) { /* the assembly run of the layer's shape */
                     dw3x3_runs(run, words, p, p + pitch, p + 2 * pitch, run_tabs, dst,
-                               in_x1 - ox + 1);
-                    ox = in_x1;
+                               ins_x1 - ox + 1);
+                    ox = ins_x1;
                     continue;
                 }
 #endif
                 if (pairs) {
                     const uint32_t neg2 = neg0 | (neg0 << 16);
 #ifdef DW_RUN_ASM
-                    if (stride == 1 && ox + 1 <= in_x1) {
+                    if (stride == 1 && ox + 1 <= ins_x1) {
                         uint32_t tab[DW_RUN_WORDS];
                         for (int i = 0; i < 2 * MAX_TAPS + 4; ++i) tab[i] = dup[i];
                         tab[22] = ~neg2;
                         tab[23] = last_mask;
-                        const int n = (in_x1 - ox + 1) & ~1;
+                        const int n = (ins_x1 - ox + 1) & ~1;
                         tab[24] = (uint32_t)(uintptr_t)(dst + n);
                         dw3x3_run2(p, p + pitch, p + 2 * pitch, tab, dst);
                         ox += n;
@@ -666,7 +670,7 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                         dst += n;
                     }
 #endif
-                    for (; ox + 1 <= in_x1; ox += 2, p += 2 * step, dst += 2) {
+                    for (; ox + 1 <= ins_x1; ox += 2, p += 2 * step, dst += 2) {
                         const uint32_t *q = p + step;
 #define XT(t) (((p[((t) / 3) * pitch + (t) % 3] | (q[((t) / 3) * pitch + (t) % 3] << 16)) ^ \
                 dup[2 * (t)]) & dup[2 * (t) + 1])
@@ -677,26 +681,26 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                         dst[0] = word & last_mask;
                         dst[1] = (word >> 16) & last_mask;
                     }
-                    for (; ox <= in_x1; ++ox, p += step, dst += 1)
+                    for (; ox <= ins_x1; ++ox, p += step, dst += 1)
                         dst[0] = dw3x3_interior_word(p, pitch, 1, sz, interior, neg0, last_mask);
                 } else if (words == 1) {
 #ifdef __ARM_FEATURE_MVE
                     if (stride == 1)
-                        for (; ox + 3 <= in_x1; ox += 4, p += 4, dst += 4)
+                        for (; ox + 3 <= ins_x1; ox += 4, p += 4, dst += 4)
                             dw3x3_interior_quad(p, pitch, sz, interior, neg0, last_mask, dst);
 #endif
 #if !defined(DW_RUN_ASM) && !defined(__ARM_FEATURE_MVE)
                     if (stride == 1)
-                        for (; ox + 1 <= in_x1; ox += 2, p += 2, dst += 2)
+                        for (; ox + 1 <= ins_x1; ox += 2, p += 2, dst += 2)
                             dw3x3_interior_pair1(p, p + pitch, p + 2 * pitch, sz, interior, neg0,
                                                  last_mask, dst);
 #endif
-                    for (; ox <= in_x1; ++ox, p += step, dst += 1)
+                    for (; ox <= ins_x1; ++ox, p += step, dst += 1)
                         dst[0] = dw3x3_interior_word(p, pitch, 1, sz, interior, neg0, last_mask);
                 } else if (words == 2) {
                     const uint32_t neg1 = thr->negative[1];
 #ifdef __ARM_FEATURE_MVE
-                    for (; ox + 3 <= in_x1; ox += 4, p += 4 * step, dst += 8) {
+                    for (; ox + 3 <= ins_x1; ox += 4, p += 4 * step, dst += 8) {
                         const uint32x4_t at = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)step);
                         const uint32x4_t to = vmulq_n_u32(vidupq_n_u32(0, 1), 2u);
                         dw3x3_interior_quad_gather(p, pitch, 2, at, sz, interior, neg0, ~0u,
@@ -705,14 +709,14 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                                                    neg1, last_mask, dst + 1, to);
                     }
 #endif
-                    for (; ox <= in_x1; ++ox, p += step, dst += 2) {
+                    for (; ox <= ins_x1; ++ox, p += step, dst += 2) {
                         dst[0] = dw3x3_interior_word(p, pitch, 2, sz, interior, neg0, ~0u);
                         dst[1] = dw3x3_interior_word(p + 1, pitch, 2, sz + 2, interior + 4, neg1,
                                                      last_mask);
                     }
                 } else {
 #ifdef __ARM_FEATURE_MVE
-                    for (; ox + 3 <= in_x1; ox += 4, p += 4 * step, dst += 4 * words) {
+                    for (; ox + 3 <= ins_x1; ox += 4, p += 4 * step, dst += 4 * words) {
                         const uint32x4_t at = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)step);
                         const uint32x4_t to = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)words);
                         for (int g = 0; g < words; ++g)
@@ -723,12 +727,12 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                     }
 #endif
                     if (words == 3) /* the word count as a constant: tap offsets fold */
-                        for (; ox <= in_x1; ++ox, p += step, dst += 3)
+                        for (; ox <= ins_x1; ++ox, p += step, dst += 3)
                             for (int g = 0; g < 3; ++g)
                                 dst[g] = dw3x3_interior_word(p + g, pitch, 3, sz + 2 * g,
                                                              interior + 4 * g, thr->negative[g],
                                                              g == 2 ? last_mask : ~0u);
-                    for (; ox <= in_x1; ++ox, p += step, dst += words)
+                    for (; ox <= ins_x1; ++ox, p += step, dst += words)
                         for (int g = 0; g < words; ++g)
                             dst[g] = dw3x3_interior_word(p + g, pitch, words, sz + 2 * g,
                                                          interior + 4 * g, thr->negative[g],

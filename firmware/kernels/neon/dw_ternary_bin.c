@@ -39,17 +39,19 @@ static inline int32x4_t scale4(int16x4_t p, int16x4_t n, trit_scales_t s) {
 /* Kernels of more than 127 taps: one channel at a time, int32 sums. */
 static void large_kernel(const uint32_t *in, int h, int w, int c, const int8_t *codes,
                          trit_scales_t s, int k, int stride, int pad,
-                         const trit_threshold_t *thr, uint32_t *out, int32_t *scratch) {
-    const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+                         const trit_threshold_t *thr, uint32_t *out, int32_t *scratch,
+                         int in_y0, int y0, int y1) {
+    const int ow = (w + 2 * pad - k) / stride + 1;
     const int words = TRIT_WORDS(c);
-    for (int o = 0; o < oh * ow; ++o) {
-        const int oy = o / ow, ox = o % ow;
+    for (int o = 0; o < (y1 - y0) * ow; ++o) {
+        const int oy = y0 + o / ow, ox = o % ow;
         for (int ch = 0; ch < c; ++ch) {
             int32_t p = 0, n = 0;
             for (int t = 0; t < k * k; ++t) {
                 const int y = oy * stride + t / k - pad, x = ox * stride + t % k - pad;
                 if (y < 0 || y >= h || x < 0 || x >= w || !codes[ch * k * k + t]) continue;
-                const int v = 1 - 2 * (int)((in[(y * w + x) * words + ch / 32] >> (ch % 32)) & 1u);
+                const uint32_t word = in[((y - in_y0) * w + x) * words + ch / 32];
+                const int v = 1 - 2 * (int)((word >> (ch % 32)) & 1u);
                 if (codes[ch * k * k + t] > 0) p += v; else n += v;
             }
             scratch[ch] = s.wp * p - s.wn * n;
@@ -60,8 +62,8 @@ static void large_kernel(const uint32_t *in, int h, int w, int c, const int8_t *
 
 /* Expand padded row yp (0 = the top padding row) of channels c0 .. c0 + sc into dst
  * [(w + 2 pad)][sc] int8 +-1 lanes; zero in the padding. */
-static void expand_row(const uint32_t *in, int h, int w, int words, int pad, int yp, int c0,
-                       int sc, int8_t *dst) {
+static void expand_row(const uint32_t *in, int in_y0, int h, int w, int words, int pad, int yp,
+                       int c0, int sc, int8_t *dst) {
     const int y = yp - pad, wpad = w + 2 * pad;
     if (y < 0 || y >= h) {
         memset(dst, 0, (size_t)wpad * sc);
@@ -70,7 +72,7 @@ static void expand_row(const uint32_t *in, int h, int w, int words, int pad, int
     memset(dst, 0, (size_t)pad * sc);
     memset(dst + (size_t)(pad + w) * sc, 0, (size_t)pad * sc);
     for (int x = 0; x < w; ++x) {
-        const uint32_t *a = in + (y * w + x) * words;
+        const uint32_t *a = in + ((y - in_y0) * w + x) * words;
         int8_t *d = dst + (size_t)(x + pad) * sc;
         for (int g = 0; g < sc; g += GROUP) {
             const int ch = c0 + g;
@@ -146,16 +148,16 @@ group_row(const int8_t *const *rows, int ow, int stride, int sc, const int8_t *c
 void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *codes,
                          trit_scales_t s, int k, int stride, int pad,
                          const trit_threshold_t *thr, uint32_t *out, int32_t *scratch,
-                         const uint32_t *sliced) {
+                         const uint32_t *sliced, int in_y0, int y0, int y1) {
     (void)sliced; /* the NEON flavour derives its own planes */
     TRIT_NEON_WIDEN_THRESHOLDS(thr, c);
-    const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+    const int oh = y1 - y0, ow = (w + 2 * pad - k) / stride + 1; /* oh: rows of the band */
     const int words = TRIT_WORDS(c), kk = k * k;
     const int cpad = (c + GROUP - 1) / GROUP * GROUP, wpad = w + 2 * pad;
     for (int o = 0; o < oh * ow; ++o)
         for (int j = 0; j < words; ++j) out[o * words + j] = 0;
     if (kk > 127 || (size_t)k * wpad * GROUP > RING_BYTES) {
-        large_kernel(in, h, w, c, codes, s, k, stride, pad, thr, out, scratch);
+        large_kernel(in, h, w, c, codes, s, k, stride, pad, thr, out, scratch, in_y0, y0, y1);
         return;
     }
     int slab = cpad; /* channels per pass: the ring holds k rows of them */
@@ -170,11 +172,12 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                 code_t[t * sc + l] = v;
                 abs_t[t * sc + l] = (int8_t)(v < 0 ? -v : v);
             }
-        int next = 0; /* next padded input row to expand into the ring */
-        for (int oy = 0; oy < oh; ++oy) {
+        int next = y0 * stride; /* next padded input row to expand into the ring */
+        for (int oy = y0; oy < y1; ++oy) {
             const int top = oy * stride;
             for (; next < top + k; ++next)
-                expand_row(in, h, w, words, pad, next, c0, sc, ring + (size_t)(next % k) * wpad * sc);
+                expand_row(in, in_y0, h, w, words, pad, next, c0, sc,
+                           ring + (size_t)(next % k) * wpad * sc);
             for (int g = 0; g < sc; g += GROUP) {
                 const int ch = c0 + g, word = ch / 32, shift = ch % 32;
                 int32_t thr_g[GROUP];
@@ -189,7 +192,7 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                 const int8_t *rows[k];
                 for (int ky = 0; ky < k; ++ky)
                     rows[ky] = ring + (size_t)((top + ky) % k) * wpad * sc + g;
-                uint32_t *o = out + (size_t)oy * ow * words + word;
+                uint32_t *o = out + (size_t)(oy - y0) * ow * words + word;
                 if (k == 3 && equal)
                     group_row(rows, ow, stride, sc, code_t + g, abs_t + g, 3, s, t, negative,
                               valid, shift, o, words, 1);
