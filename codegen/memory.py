@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .banded import Chain, plan_chains, row_bytes
 from .ir import ModelIR, Requant
 from .pack import words
 
 ALIGN = 4  # bytes
 SCRATCH = "scratch:"  # buffer name prefix of a layer's kernel scratch
+BAND = "band:"  # buffer name prefix of a banded chain's shared window (codegen/banded.py)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,10 @@ class MemoryPlan:
     scratch_words: int  # the largest layer's int32 kernel scratch (inside the arena)
     weight_bytes: int   # flash for constants (packed as deployed)
     in_place: dict[str, str] = field(default_factory=dict)  # add output -> the input it overwrites
+    # value -> (the value it is written over, bytes it starts before that one); adds (0) and
+    # the outputs of banded chains
+    aliases: dict[str, tuple[str, int]] = field(default_factory=dict)
+    chains: list[Chain] = field(default_factory=list)  # banded chains (codegen/banded.py)
 
     @property
     def activation_bytes(self) -> int:
@@ -70,25 +76,40 @@ def value_bytes(ir: ModelIR, name: str) -> int:
     return 4 * layer.out_shape[0]
 
 
-def _first_fit(values: list[tuple[str, int, int, int]]) -> list[Buffer]:
-    """Place (name, size, first, last) in the given order, each at the lowest offset free of
-    every value already placed whose lifetime overlaps its own."""
+Member = tuple[str, int, int, int, int]  # name, offset from its group, size, first, last
+
+
+def _first_fit(groups: list[list[Member]]) -> list[Buffer]:
+    """Place each group (values with fixed offsets between them: a value and those written
+    over it) in the given order, at the lowest offset where none of its members shares a
+    byte with an already placed value alive at the same time."""
     placed: list[Buffer] = []
-    for name, size, first, last in values:
-        busy = sorted((b.offset, b.offset + b.size) for b in placed
-                      if not (b.last < first or b.first > last))
-        offset = 0
-        for lo, hi in busy:
-            if offset + size <= lo:
+    for members in groups:
+        lo = min(rel for _, rel, _, _, _ in members)
+        # candidate offsets of the group: 0, and where a member would start right after a
+        # placed value (any member's lowest feasible start is one of these)
+        candidates = sorted({0} | {b.offset + b.size - (rel - lo) for b in placed
+                                   for _, rel, _, _, _ in members
+                                   if b.offset + b.size - (rel - lo) > 0})
+        for base in candidates:
+            if all(b.last < first or b.first > last or
+                   base + rel - lo + size <= b.offset or b.offset + b.size <= base + rel - lo
+                   for _, rel, size, first, last in members for b in placed):
                 break
-            offset = max(offset, hi)
-        placed.append(Buffer(name, size, offset, first, last))
+        placed += [Buffer(name, size, base + rel - lo, first, last)
+                   for name, rel, size, first, last in members]
     return placed
 
 
-def plan_memory(ir: ModelIR) -> MemoryPlan:
+def plan_memory(ir: ModelIR, band_rows: int | None = None) -> MemoryPlan:
     """Offsets for every value: first fit over liveness intervals, in production order and in
-    order of decreasing size (ties in production order); the smaller arena wins."""
+    order of decreasing size (ties in production order); the smaller arena wins.
+
+    ``band_rows``: run the chains of codegen/banded.py that many output rows at a time; their
+    intermediate values then take window buffers of a few rows (those whose consumer is
+    pointwise carry no rows from step to step and share one buffer per chain), the chain's
+    layers share one scratch, and a chain's output is written over its source where that
+    dies in the chain."""
     last_use: dict[str, int] = {"input": 0}
     for i, layer in enumerate(ir.layers):
         last_use[layer.input] = i
@@ -99,35 +120,74 @@ def plan_memory(ir: ModelIR) -> MemoryPlan:
     last_use[ir.layers[-1].name] = len(ir.layers)  # logits live until returned
     in_place = {layer.name: layer.input for i, layer in enumerate(ir.layers)
                 if layer.op == "add" and layer.input != "input" and last_use.get(layer.input) == i}
-
-    def root(name: str) -> str:
-        while name in in_place:
-            name = in_place[name]
-        return name
+    aliases: dict[str, tuple[str, int]] = {name: (src, 0) for name, src in in_place.items()}
+    chains = plan_chains(ir, band_rows)
+    inner: dict[str, Chain] = {}  # chain intermediates: window buffers, not whole maps
+    for ch in chains:
+        for i in ch.layers[:-1]:
+            inner[ir.layers[i].name] = ch
+        if ch.source != "input" and last_use[ch.source] <= ch.layers[-1]:
+            aliases[ir.layers[ch.output].name] = (ch.source, ch.delta)
 
     order = [("input", -1)] + [(layer.name, i) for i, layer in enumerate(ir.layers)]
-    span_last: dict[str, int] = {}  # an overwritten value's place is held until its heir dies
+    # a banded chain writes its output from its first step on
+    starts = {ir.layers[ch.output].name: ch.layers[0] for ch in chains}
+    order = [(name, starts.get(name, first)) for name, first in order]
+    size = {name: -(-value_bytes(ir, name) // ALIGN) * ALIGN for name, _ in order}
+
+    def root(name: str) -> tuple[str, int]:
+        """The value at the bottom of ``name``'s alias chain and ``name``'s offset from it."""
+        rel = 0
+        while name in aliases:
+            name, delta = aliases[name]
+            rel -= delta
+        return name, rel
+
+    # a group per root value: itself and the values written over it, each with its own
+    # lifetime
+    groups: dict[str, list[Member]] = {}
     for name, first in order:
-        span_last[root(name)] = max(span_last.get(root(name), -1), last_use.get(name, first))
-    values = [(name, -(-value_bytes(ir, name) // ALIGN) * ALIGN, first, span_last[name])
-              for name, first in order if name not in in_place]
+        if name not in inner:
+            r, rel = root(name)
+            groups.setdefault(r, []).append((name, rel, size[name], first,
+                                             last_use.get(name, first)))
+    values = list(groups.values())
     convs = [(i, layer) for i, layer in enumerate(ir.layers) if layer.op == "conv2d"]
-    values += [(SCRATCH + layer.name, 4 * scratch_ints(layer.out_shape[0]), i, i)
-               for i, layer in convs]
-    plans = [_first_fit(values), _first_fit(sorted(values, key=lambda v: -v[1]))]
+    shared: dict[str, str] = {}  # buffer name -> the shared buffer holding it
+    for ch in chains:
+        first, last = ch.layers[0], ch.layers[-1]
+        lead = ir.layers[first].name
+        for i in ch.layers:
+            shared[SCRATCH + ir.layers[i].name] = SCRATCH + lead
+        values.append([(SCRATCH + lead, 0, 4 * max(scratch_ints(ir.layers[i].out_shape[0])
+                                                   for i in ch.layers), first, last)])
+        transient = 0
+        for i in ch.layers[:-1]:
+            layer = ir.layers[i]
+            rows_bytes = ch.window_rows[layer.name] * row_bytes(layer)
+            if ir.layers[i + 1].kernel == 1:  # read once by a pointwise layer: no carry
+                shared[layer.name] = BAND + lead
+                transient = max(transient, rows_bytes)
+            else:
+                values.append([(layer.name, 0, rows_bytes, first, last)])
+        if transient:
+            values.append([(BAND + lead, 0, transient, first, last)])
+    values += [[(SCRATCH + layer.name, 0, 4 * scratch_ints(layer.out_shape[0]), i, i)]
+               for i, layer in convs if SCRATCH + layer.name not in shared]
+
+    def extent(g: list[Member]) -> int:
+        return max(rel + sz for _, rel, sz, _, _ in g) - min(rel for _, rel, _, _, _ in g)
+
+    plans = [_first_fit(values), _first_fit(sorted(values, key=lambda g: -extent(g)))]
     placed = min(plans, key=lambda bs: max(b.offset + b.size for b in bs))
     scratch = max((scratch_ints(layer.out_shape[0]) for _, layer in convs), default=0)
     weight = sum(_const_bytes(layer) for layer in ir.layers)
-    firsts = dict(order)
-    buffers = {b.value: Buffer(b.value, b.size, b.offset, b.first,
-                               last_use.get(b.value, b.first) if b.value in firsts else b.last)
-               for b in placed}
-    for name, first in order:
-        if name in in_place:
-            r = buffers[root(name)]
-            buffers[name] = Buffer(name, r.size, r.offset, first, last_use.get(name, first))
+    buffers = {b.value: b for b in placed}
+    for name, holder in shared.items():
+        h = buffers[holder]
+        buffers[name] = Buffer(name, h.size, h.offset, h.first, h.last)
     return MemoryPlan(buffers, max(b.offset + b.size for b in placed), scratch, weight,
-                      in_place)
+                      in_place, aliases, chains)
 
 
 def scratch_ints(channels: int) -> int:

@@ -111,16 +111,18 @@ def _env() -> jinja2.Environment:
 
 
 def write_project(ir: ModelIR, target: ProjectTarget, out_dir: str | Path, kernels: str = "ref",
-                  model_name: str | None = None, qemu_timeout: int | None = None) -> Path:
+                  model_name: str | None = None, qemu_timeout: int | None = None,
+                  band_rows: int | None = None) -> Path:
     """Write the project into ``out_dir`` (kept: .pio build and core folders): a PlatformIO
-    project for microcontrollers, a Makefile project for Linux boards."""
+    project for microcontrollers, a Makefile project for Linux boards. ``band_rows``: the
+    model runs its layer chains in bands of that many rows (codegen/banded.py)."""
     out = Path(out_dir)
     files = port_sources(target.port)
     for sub in ("src", "include", "ld"):
         shutil.rmtree(out / sub, ignore_errors=True)
     shutil.copytree(FIRMWARE / "include", out / "include")
     (out / "src" / "runtime").mkdir(parents=True)
-    for name, text in render_model(ir, kernels).items():
+    for name, text in render_model(ir, kernels, band_rows).items():
         (out / "src" / name).write_text(text)
     for f in runtime_sources(target.framework):
         shutil.copy2(f, out / "src" / "runtime" / f.name)

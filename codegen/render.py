@@ -9,8 +9,10 @@ import jinja2
 import numpy as np
 
 from . import pack, sliced
+from .banded import Chain, Call, Slide, row_bytes
 from .ir import Layer, ModelIR, Requant, SignThreshold
 from .memory import SCRATCH, MemoryPlan, _const_bytes, plan_memory, value_kind
+from .pack import words
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -42,6 +44,7 @@ class LayerContext:
     threshold_init: str = ""
     requant: Requant | None = None
     call: str = ""
+    mark: bool = True  # the layer ends where the next one starts (false inside a banded chain)
     header: str = ""
     arrays: list[CArray] = field(default_factory=list)
 
@@ -96,8 +99,22 @@ def threshold_init(c: str, threshold: np.ndarray, residual: bool) -> str:
     return (f"{{ {ptrs[4]}, {c}_negative, {1 if residual else 0}, {ptrs[1]}, {ptrs[2]} }}")
 
 
+@dataclass(frozen=True)
+class Band:
+    """Where a binary convolution call reads and writes (C expressions of uint32_t
+    pointers): ``src`` holds input row ``in_y0`` at [0]; output rows [y0, y1) go to ``dst``
+    from [0] on; ``res`` is the residual map's row 0 (a whole map)."""
+    src: str
+    in_y0: int
+    y0: int
+    y1: int
+    dst: str
+    res: str
+
+
 def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str,
-          sliced_constants: bool = False) -> str:
+          sliced_constants: bool = False, band: Band | None = None) -> str:
+    """The kernel call of ``layer``: on whole maps, or (``band``) on a band of rows."""
     def ptr(value: str) -> str:
         return f"(arena + {plan.buffers[value].offset // 4})"
 
@@ -129,21 +146,27 @@ def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str,
     if layer.weights.format != "ternary":
         raise CodegenError(f"layer {layer.name!r}: binary-input layers need ternary weights")
     sliced = f"{c}_sliced" if sliced_constants else "0"
+    if band is None:
+        band = Band(ptr(layer.input), 0, 0, layer.out_shape[1], ptr(layer.name),
+                    ptr(layer.output.residual) if layer.output.residual else "0")
     if layer.groups > 1:
-        return (f"trit_dw_ternary_bin({ptr(layer.input)}, {h}, {w}, {cin}, {c}_codes, {wp_wn}, "
-                f"{k}, {s}, {p}, &{c}_thr, {ptr(layer.name)}, {scratch}, {sliced}, 0, 0, "
-                f"{layer.out_shape[1]});")
+        return (f"trit_dw_ternary_bin({band.src}, {h}, {w}, {cin}, {c}_codes, {wp_wn}, "
+                f"{k}, {s}, {p}, &{c}_thr, {band.dst}, {scratch}, {sliced}, {band.in_y0}, "
+                f"{band.y0}, {band.y1});")
     if k != 1 or s != 1 or p != 0:
         raise CodegenError(f"layer {layer.name!r}: dense binary convolutions must be 1x1, "
                            "stride 1, no padding")
     res = layer.output.residual
     if res:
         rc, _, rw = ir.layer(res).out_shape
-        residual = f"{ptr(res)}, {rw}, {rc}, {layer.output.residual_stride}"
+        rs = layer.output.residual_stride
+        at = band.y0 * rs * rw * words(rc)  # words to the residual row of the first pixel
+        src = band.res if not at else f"{band.res} + {at}"
+        residual = f"{src}, {rw}, {rc}, {rs}"
     else:
         residual = "0, 0, 0, 1"
-    return (f"trit_pw_ternary_bin({ptr(layer.input)}, {h}, {w}, {cin}, {c}_sign, {c}_nz, "
-            f"{wp_wn}, {cout}, &{c}_thr, {residual}, {ptr(layer.name)}, {scratch}, {sliced});")
+    return (f"trit_pw_ternary_bin({band.src}, {band.y1 - band.y0}, {w}, {cin}, {c}_sign, "
+            f"{c}_nz, {wp_wn}, {cout}, &{c}_thr, {residual}, {band.dst}, {scratch}, {sliced});")
 
 
 def _call_int8(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str) -> str:
@@ -257,10 +280,65 @@ def _sliced_array(ir: ModelIR, layer: Layer, c: str) -> CArray:
     return CArray("uint32_t", f"{c}_sliced", v.size, c_body(v, 6, True))
 
 
-def render_model(ir: ModelIR, kernels: str = "ref") -> dict[str, str]:
+def _chain_code(ir: ModelIR, chain: Chain, plan: MemoryPlan, kernels: str) -> str:
+    """The C of a banded chain (codegen/banded.py): its steps' window slides and kernel
+    calls, each call timed into spent[] when profiling."""
+    first = chain.layers[0]
+    names = [ir.layers[i].name for i in chain.layers]
+    inner = set(names[:-1])
+
+    def at(value: str, row: int, layer: Layer) -> str:
+        """Row ``row`` of the buffer of ``value`` (rows of ``layer``'s output map)."""
+        off = plan.buffers[value].offset // 4 + row * row_bytes(layer) // 4
+        return f"(arena + {off})"
+
+    lines = [f"/* {names[0]} .. {names[-1]} in bands of {chain.band_rows} output rows "
+             f"(codegen/banded.py): {', '.join(f'{v} in a window of {r} rows' for v, r in chain.window_rows.items())}; "
+             f"{names[-1]} is written "
+             + (f"{plan.aliases[names[-1]][1]} B before {chain.source} starts, over its rows "
+                "already read */" if names[-1] in plan.aliases else "to its own map */")]
+    for n, step in enumerate(chain.steps):
+        lines.append(f"/* step {n + 1} of {len(chain.steps)} */")
+        for item in step:
+            if isinstance(item, Slide):
+                layer = ir.layer(item.value)
+                if item.keep:
+                    rb = row_bytes(layer)
+                    lines.append(f"memmove({at(item.value, 0, layer)}, "
+                                 f"{at(item.value, item.drop, layer)}, {item.keep * rb});")
+                continue
+            layer = ir.layers[item.layer]
+            src_layer = ir.layer(layer.input)
+            in_row = item.y0 if layer.kernel == 1 else None  # pointwise: its own rows only
+            if layer.input in inner:
+                src = at(layer.input, (in_row if in_row is not None else item.in_base)
+                         - item.in_base, src_layer)
+                in_y0 = item.in_base
+            else:
+                src = at(layer.input, in_row or 0, src_layer)
+                in_y0 = 0
+            dst = at(layer.name, item.y0 - item.out_base, layer)
+            res = layer.output.residual
+            band = Band(src, in_y0, item.y0, item.y1, dst,
+                        at(res, 0, ir.layer(res)) if res else "0")
+            c = c_ident(layer.name)
+            call = _call(ir, layer, plan, c, wants_sliced_constants(layer, kernels), band)
+            lines.append(f"TIMED({item.layer - first}, {call[:-1]});")
+    lines.append("if (marks) { /* each layer's own instructions; the rest counts to the last */")
+    for j in range(1, len(names)):
+        lines.append(f"    marks[{first + j}] = marks[{first + j - 1}] + spent[{j - 1}];")
+    lines.append("}")
+    return "\n    ".join(["{", f"    uint64_t spent[{len(names)}] = {{0}};"]
+                          + ["    " + ln for ln in lines] + ["}"])
+
+
+def render_model(ir: ModelIR, kernels: str = "ref",
+                 band_rows: int | None = None) -> dict[str, str]:
     """``{"model.h": ..., "model.c": ...}`` for ``ir``, calling the kernels of flavour
-    ``kernels`` (the ARMv7E-M flavour gets precomputed constants for some layers)."""
-    plan = plan_memory(ir)
+    ``kernels`` (the ARMv7E-M flavour gets precomputed constants for some layers);
+    ``band_rows``: run the layer chains in bands of that many rows (codegen/banded.py)."""
+    plan = plan_memory(ir, band_rows)
+    in_chain = {i: ch for ch in plan.chains for i in ch.layers}
     layers = []
     for layer in ir.layers:
         c = c_ident(layer.name)
@@ -283,7 +361,12 @@ def render_model(ir: ModelIR, kernels: str = "ref") -> dict[str, str]:
             ctx.const_bytes += 4 * ctx.arrays[-1].count
             ctx.weight_note += ("; bit-sliced constants for the ARMv7E-M kernel "
                                 "(codegen/sliced.py)")
-        ctx.call = _call(ir, layer, plan, c, with_sliced)
+        ch = in_chain.get(len(layers))
+        if ch is None:
+            ctx.call = _call(ir, layer, plan, c, with_sliced)
+        elif ch.layers[0] == len(layers):
+            ctx.call = _chain_code(ir, ch, plan, kernels)
+        ctx.mark = ch is None or ch.layers[-1] == len(layers)
         ctx.header = (f"{layer.name}: {layer.kind} {'x'.join(map(str, layer.in_shape))} -> "
                       f"{'x'.join(map(str, layer.out_shape))}"
                       + (f", stride {layer.stride}" if layer.stride > 1 else "")
@@ -293,13 +376,14 @@ def render_model(ir: ModelIR, kernels: str = "ref") -> dict[str, str]:
                              lstrip_blocks=True, keep_trailing_newline=True,
                              undefined=jinja2.StrictUndefined)
     ctx = dict(ir=ir, plan=plan, layers=layers, num_classes=ir.layers[-1].out_shape[0],
-               input_bytes=int(np.prod(ir.input_shape)))
+               input_bytes=int(np.prod(ir.input_shape)), banded=bool(plan.chains))
     return {name: env.get_template(f"{name}.j2").render(**ctx) for name in ("model.h", "model.c")}
 
 
-def write_model(ir: ModelIR, out_dir: str | Path, kernels: str = "ref") -> MemoryPlan:
+def write_model(ir: ModelIR, out_dir: str | Path, kernels: str = "ref",
+                band_rows: int | None = None) -> MemoryPlan:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name, text in render_model(ir, kernels).items():
+    for name, text in render_model(ir, kernels, band_rows).items():
         (out / name).write_text(text)
-    return plan_memory(ir)
+    return plan_memory(ir, band_rows)

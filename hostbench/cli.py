@@ -32,6 +32,11 @@ def add_firmware_args(p: argparse.ArgumentParser, board_help: str) -> None:
     p.add_argument("--direct", action="store_true",
                    help="bare-metal boards: compile with arm-none-eabi-gcc instead of `pio run` "
                    "(Linux boards always build with their generated Makefile)")
+    p.add_argument("--band-rows", type=int, metavar="N",
+                   help="run each chain of binary layers (a residual block's depthwise and "
+                   "pointwise layers) N output rows at a time, so that only the block's input "
+                   "and output are whole maps: a smaller activation arena for some more "
+                   "instructions (default: layer by layer)")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -200,10 +205,10 @@ def _build(args: argparse.Namespace):
     from .zoo import resolve_model
     args.model = resolve_model(args.model)
     ir = load_ir(args.model)
-    plan = plan_memory(ir)
-    out = args.out or project_dir(args.board, args.model, args.kernels)
+    plan = plan_memory(ir, args.band_rows)
+    out = args.out or project_dir(args.board, args.model, args.kernels, args.band_rows)
     fw = build_firmware(ir, out, board=args.board, use_platformio=not args.direct,
-                        kernels=args.kernels)
+                        kernels=args.kernels, band_rows=args.band_rows)
     extra = sliced_constant_bytes(ir, args.kernels or get_board(args.board).kernels)
     weights = (f"weights {plan.weight_bytes + extra} B (flash, C layout; {extra} B of them "
                f"bit-sliced constants of the pointwise and depthwise kernels)" if extra else
@@ -248,8 +253,8 @@ def _bench_on_port(args: argparse.Namespace, ir, fw, images, labels, progress: b
                              f"`trit flash --board {args.board} --model {args.model}` first")
         if info.get("board") != args.board:
             raise ValueError(f"{device} is a {info.get('board')!r} board, not {args.board!r}")
-        log_path = args.progress_log or project_dir(args.board, args.model,
-                                                    args.kernels) / "bench-progress.jsonl"
+        log_path = args.progress_log or project_dir(
+            args.board, args.model, args.kernels, args.band_rows) / "bench-progress.jsonl"
         log = ProgressLog(log_path, {"model": str(args.model), "ir": ir.name,
                                      "board": args.board, "images": len(images)})
         print(f"{args.board} on {device}: model {running}, counter {info.get('counter')}",
@@ -334,7 +339,7 @@ def cmd_flash(args: argparse.Namespace) -> int:
         finally:
             emu.stop()
         return 0
-    project = project_dir(args.board, args.model, args.kernels)
+    project = project_dir(args.board, args.model, args.kernels, args.band_rows)
     extra = ["--upload-port", args.port] if args.port else []
     pio_run_stock(project, board.pio_platform, target="upload", extra=extra)
     print(f"flashed {ir.name} to {args.board}; measure it: trit bench --board {args.board} "

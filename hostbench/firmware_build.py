@@ -63,10 +63,11 @@ def project_target(board: Board) -> ProjectTarget:
         linux_cc=board.linux_cc, linux_cflags=list(board.linux_cflags))
 
 
-def project_dir(board: str, model: Path, kernels: str | None = None) -> Path:
-    """Default project folder of `trit build`: build/<board>-<model>[-<kernels>]."""
+def project_dir(board: str, model: Path, kernels: str | None = None,
+                band_rows: int | None = None) -> Path:
+    """Default project folder of `trit build`: build/<board>-<model>[-<kernels>][-band<N>]."""
     from .zoo import model_label
-    suffix = f"-{kernels}" if kernels else ""
+    suffix = (f"-{kernels}" if kernels else "") + (f"-band{band_rows}" if band_rows else "")
     return Path("build") / f"{board}-{model_label(Path(model))}{suffix}"
 
 
@@ -85,13 +86,16 @@ def elf_sizes(elf: Path, size_tool: str = "arm-none-eabi-size") -> tuple[int, in
 
 
 def build_firmware(ir: ModelIR, out_dir: Path, board: str = "mps2-an386",
-                   use_platformio: bool = True, kernels: str | None = None) -> Firmware:
+                   use_platformio: bool = True, kernels: str | None = None,
+                   band_rows: int | None = None) -> Firmware:
     """Generate the PlatformIO project for ``ir`` in ``out_dir`` and build it: with
     ``pio run`` (default), or by calling arm-none-eabi-gcc on the same project tree.
-    ``kernels`` overrides the board's kernel flavour (boards.yaml)."""
+    ``kernels`` overrides the board's kernel flavour (boards.yaml); ``band_rows`` runs the
+    model's layer chains in bands (codegen/banded.py)."""
     spec = get_board(board)
-    check_fit(plan_memory(ir), spec)
-    project = write_project(ir, project_target(spec), out_dir, kernels=kernels or spec.kernels)
+    check_fit(plan_memory(ir, band_rows), spec)
+    project = write_project(ir, project_target(spec), out_dir, kernels=kernels or spec.kernels,
+                            band_rows=band_rows)
     if spec.linux:
         return _make_linux(project, spec)
     if spec.pio_platform != "trit":
