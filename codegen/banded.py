@@ -179,10 +179,26 @@ def schedule(ir: ModelIR, idx: list[int], band_rows: int) -> Chain:
     return chain
 
 
-def plan_chains(ir: ModelIR, band_rows: int | None) -> list[Chain]:
-    """Every chain of ``ir`` scheduled with ``band_rows`` rows per step (none: no banding)."""
-    if not band_rows:
-        return []
-    if band_rows < 1:
-        raise ValueError("band rows must be at least 1")
-    return [schedule(ir, idx, band_rows) for idx in find_chains(ir)]
+def in_order_delta(layer: Layer, in_row_bytes: int, out_row_bytes: int) -> int:
+    """Bytes the output of ``layer`` must start before its input for the kernel to write
+    it over the input: a kernel that computes output rows in order, each after reading its
+    window, reads input rows from y * stride - pad on once it writes output row y, so row y's
+    bytes must end before that input row starts (kernels.h, trit_conv_input_s8)."""
+    _, oh, _ = layer.out_shape
+    delta = max((y + 1) * out_row_bytes - max(0, y * layer.stride - layer.padding) * in_row_bytes
+                for y in range(oh))
+    return -(-max(0, delta) // 4) * 4
+
+
+def plan_chains(ir: ModelIR, band_rows: dict[str, int]) -> list[Chain]:
+    """The chains of ``ir`` named in ``band_rows`` (by their first layer) scheduled with
+    that many output rows per step."""
+    chains = {ir.layers[idx[0]].name: idx for idx in find_chains(ir)}
+    for name, rows in band_rows.items():
+        if name not in chains:
+            raise ValueError(f"no layer chain starts at {name!r} "
+                             f"(chains: {', '.join(chains) or 'none'})")
+        if rows < 1:
+            raise ValueError(f"band rows of {name!r} must be at least 1")
+    return sorted((schedule(ir, chains[name], rows) for name, rows in band_rows.items()),
+                  key=lambda ch: ch.layers[0])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .banded import Chain, plan_chains, row_bytes
+from .banded import Chain, find_chains, in_order_delta, plan_chains, row_bytes
 from .ir import ModelIR, Requant
 from .pack import words
 
@@ -32,6 +32,25 @@ class Buffer:
     last: int        # index of the last consuming step
 
 
+@dataclass(frozen=True)
+class ArenaOptions:
+    """How a model is fitted to a smaller arena: the layer chains run in bands (chain, by
+    the name of its first layer -> output rows per step; codegen/banded.py) and the kernels'
+    scratch capped (TRIT_SCRATCH_CAP of kernels.h, ints; None: not capped)."""
+    band_rows: tuple[tuple[str, int], ...] = ()
+    scratch_cap: int | None = None
+    input_in_place: bool = False  # the input layer writes its output over the image
+
+
+    def label(self) -> str:
+        """Short name for a project folder."""
+        rows = sorted({r for _, r in self.band_rows})
+        parts = ([f"band{'-'.join(map(str, rows))}"] if rows else []) + \
+            ([f"cap{4 * self.scratch_cap}"] if self.scratch_cap else []) + \
+            (["inplace"] if self.input_in_place else [])
+        return "-".join(parts)
+
+
 @dataclass
 class MemoryPlan:
     buffers: dict[str, Buffer]
@@ -43,6 +62,7 @@ class MemoryPlan:
     # the outputs of banded chains
     aliases: dict[str, tuple[str, int]] = field(default_factory=dict)
     chains: list[Chain] = field(default_factory=list)  # banded chains (codegen/banded.py)
+    arena: ArenaOptions | None = None  # what it was planned with
 
     @property
     def activation_bytes(self) -> int:
@@ -101,15 +121,17 @@ def _first_fit(groups: list[list[Member]]) -> list[Buffer]:
     return placed
 
 
-def plan_memory(ir: ModelIR, band_rows: int | None = None) -> MemoryPlan:
+def plan_memory(ir: ModelIR, arena: ArenaOptions | None = None) -> MemoryPlan:
     """Offsets for every value: first fit over liveness intervals, in production order and in
     order of decreasing size (ties in production order); the smaller arena wins.
 
-    ``band_rows``: run the chains of codegen/banded.py that many output rows at a time; their
-    intermediate values then take window buffers of a few rows (those whose consumer is
-    pointwise carry no rows from step to step and share one buffer per chain), the chain's
-    layers share one scratch, and a chain's output is written over its source where that
-    dies in the chain."""
+    ``arena``: the chains of codegen/banded.py named in it run that many output rows at a
+    time; their intermediate values then take window buffers of a few rows (those whose
+    consumer is pointwise carry no rows from step to step and share one buffer per chain),
+    the chain's layers share one scratch, and a chain's output is written over its source
+    where that dies in the chain. Its scratch cap sizes every layer's scratch."""
+    arena = arena or ArenaOptions()
+    cap = arena.scratch_cap
     last_use: dict[str, int] = {"input": 0}
     for i, layer in enumerate(ir.layers):
         last_use[layer.input] = i
@@ -121,7 +143,12 @@ def plan_memory(ir: ModelIR, band_rows: int | None = None) -> MemoryPlan:
     in_place = {layer.name: layer.input for i, layer in enumerate(ir.layers)
                 if layer.op == "add" and layer.input != "input" and last_use.get(layer.input) == i}
     aliases: dict[str, tuple[str, int]] = {name: (src, 0) for name, src in in_place.items()}
-    chains = plan_chains(ir, band_rows)
+    chains = plan_chains(ir, dict(arena.band_rows))
+    first = ir.layers[0]
+    if arena.input_in_place and first.input == "input" and first.op == "conv2d" and \
+            last_use["input"] == 0 and value_kind(ir, first.name) == "binary":
+        c, _, w = ir.input_shape
+        aliases[first.name] = ("input", in_order_delta(first, c * w, row_bytes(first)))
     inner: dict[str, Chain] = {}  # chain intermediates: window buffers, not whole maps
     for ch in chains:
         for i in ch.layers[:-1]:
@@ -159,7 +186,7 @@ def plan_memory(ir: ModelIR, band_rows: int | None = None) -> MemoryPlan:
         lead = ir.layers[first].name
         for i in ch.layers:
             shared[SCRATCH + ir.layers[i].name] = SCRATCH + lead
-        values.append([(SCRATCH + lead, 0, 4 * max(scratch_ints(ir.layers[i].out_shape[0])
+        values.append([(SCRATCH + lead, 0, 4 * max(scratch_ints(ir.layers[i].out_shape[0], cap)
                                                    for i in ch.layers), first, last)])
         transient = 0
         for i in ch.layers[:-1]:
@@ -172,7 +199,7 @@ def plan_memory(ir: ModelIR, band_rows: int | None = None) -> MemoryPlan:
                 values.append([(layer.name, 0, rows_bytes, first, last)])
         if transient:
             values.append([(BAND + lead, 0, transient, first, last)])
-    values += [[(SCRATCH + layer.name, 0, 4 * scratch_ints(layer.out_shape[0]), i, i)]
+    values += [[(SCRATCH + layer.name, 0, 4 * scratch_ints(layer.out_shape[0], cap), i, i)]
                for i, layer in convs if SCRATCH + layer.name not in shared]
 
     def extent(g: list[Member]) -> int:
@@ -180,22 +207,24 @@ def plan_memory(ir: ModelIR, band_rows: int | None = None) -> MemoryPlan:
 
     plans = [_first_fit(values), _first_fit(sorted(values, key=lambda g: -extent(g)))]
     placed = min(plans, key=lambda bs: max(b.offset + b.size for b in bs))
-    scratch = max((scratch_ints(layer.out_shape[0]) for _, layer in convs), default=0)
+    scratch = max((scratch_ints(layer.out_shape[0], cap) for _, layer in convs), default=0)
     weight = sum(_const_bytes(layer) for layer in ir.layers)
     buffers = {b.value: b for b in placed}
     for name, holder in shared.items():
         h = buffers[holder]
         buffers[name] = Buffer(name, h.size, h.offset, h.first, h.last)
     return MemoryPlan(buffers, max(b.offset + b.size for b in placed), scratch, weight,
-                      in_place, aliases, chains)
+                      in_place, aliases, chains, arena)
 
 
-def scratch_ints(channels: int) -> int:
-    """TRIT_SCRATCH_INTS of firmware/include/trit/kernels.h: int32 words of kernel scratch."""
+def scratch_ints(channels: int, cap: int | None = None) -> int:
+    """TRIT_SCRATCH_INTS of firmware/include/trit/kernels.h: int32 words of kernel scratch
+    (``cap``: TRIT_SCRATCH_CAP, ints)."""
     words = (channels + 31) // 32
     tables = (96 if channels <= 28 else 128 if channels <= 64 else 64) * ((channels + 3) // 4)
     depthwise = 224 * words + 2 * channels + 32  # ARMv7E-M dw: per-border-class weights
-    return max(4 * channels + 64, (2 * channels + 16) * words, tables, depthwise)
+    full = max(4 * channels + 64, (2 * channels + 16) * words, tables, depthwise)
+    return full if cap is None else min(full, max(4 * channels + 64, cap))
 
 
 def _const_bytes(layer) -> int:
@@ -217,3 +246,63 @@ def _const_bytes(layer) -> int:
     if layer.bias is not None:
         n += 4 * layer.bias.size
     return n
+
+
+#: scratch caps fit_arena tries, ints (TRIT_SCRATCH_CAP; at least 512)
+SCRATCH_CAPS = (None, 1024, 768, 512)
+
+
+def fit_arena(ir: ModelIR, budget: int) -> ArenaOptions:
+    """Options under which the arena of ``ir`` fits ``budget`` bytes, with as few extra
+    kernel calls as the search finds: the input layer writes over the image (no extra
+    calls), chains are banded one halving at a time (the one whose
+    halving shrinks the arena most, ties to the chain of larger maps), then each chain's
+    rows doubled back (or its banding dropped) wherever the arena still fits; the scratch is
+    capped only where banding alone does not fit. ValueError where nothing fits."""
+    chains = {ir.layers[idx[0]].name: ir.layers[idx[-1]] for idx in find_chains(ir)}
+    best = None
+    for cap in SCRATCH_CAPS:
+        rows: dict[str, int] = {}
+        while True:
+            options = ArenaOptions(tuple(sorted(rows.items())), cap, True)
+            arena = plan_memory(ir, options).arena_bytes
+            if best is None or arena < best[0]:
+                best = (arena, options)
+            if arena <= budget:
+                return _relax(ir, rows, cap, budget, chains)
+            moves = []
+            for name, last in chains.items():
+                height = last.out_shape[1]
+                now = rows.get(name, height)
+                if now <= 1:
+                    continue
+                nxt = dict(rows, **{name: max(1, now // 2)})
+                size = plan_memory(ir, ArenaOptions(tuple(sorted(nxt.items())), cap,
+                                                    True)).arena_bytes
+                moves.append((size, -value_bytes(ir, last.name), name, nxt))
+            if not moves:
+                break
+            rows = min(moves, key=lambda m: m[:3])[3]
+    raise ValueError(f"the arena of {ir.name} does not fit {budget} B: the least found is "
+                     f"{best[0]} B ({best[1].label() or 'layer by layer'})")
+
+
+def _relax(ir: ModelIR, rows: dict[str, int], cap: int | None, budget: int,
+           chains: dict) -> ArenaOptions:
+    """Double each chain's band rows (up to unbanded) while the arena stays within budget."""
+    changed = True
+    while changed:
+        changed = False
+        for name, last in chains.items():
+            if name not in rows:
+                continue
+            more = rows[name] * 2
+            nxt = dict(rows)
+            if more >= last.out_shape[1]:
+                del nxt[name]
+            else:
+                nxt[name] = more
+            if plan_memory(ir, ArenaOptions(tuple(sorted(nxt.items())), cap,
+                                            True)).arena_bytes <= budget:
+                rows, changed = nxt, True
+    return ArenaOptions(tuple(sorted(rows.items())), cap, True)

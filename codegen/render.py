@@ -11,7 +11,7 @@ import numpy as np
 from . import pack, sliced
 from .banded import Chain, Call, Slide, row_bytes
 from .ir import Layer, ModelIR, Requant, SignThreshold
-from .memory import SCRATCH, MemoryPlan, _const_bytes, plan_memory, value_kind
+from .memory import SCRATCH, ArenaOptions, MemoryPlan, _const_bytes, plan_memory, value_kind
 from .pack import words
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -333,11 +333,11 @@ def _chain_code(ir: ModelIR, chain: Chain, plan: MemoryPlan, kernels: str) -> st
 
 
 def render_model(ir: ModelIR, kernels: str = "ref",
-                 band_rows: int | None = None) -> dict[str, str]:
+                 arena: ArenaOptions | None = None) -> dict[str, str]:
     """``{"model.h": ..., "model.c": ...}`` for ``ir``, calling the kernels of flavour
     ``kernels`` (the ARMv7E-M flavour gets precomputed constants for some layers);
-    ``band_rows``: run the layer chains in bands of that many rows (codegen/banded.py)."""
-    plan = plan_memory(ir, band_rows)
+    ``arena``: band rows of the layer chains (codegen/banded.py) and scratch cap."""
+    plan = plan_memory(ir, arena)
     in_chain = {i: ch for ch in plan.chains for i in ch.layers}
     layers = []
     for layer in ir.layers:
@@ -381,9 +381,9 @@ def render_model(ir: ModelIR, kernels: str = "ref",
 
 
 def write_model(ir: ModelIR, out_dir: str | Path, kernels: str = "ref",
-                band_rows: int | None = None) -> MemoryPlan:
+                arena: ArenaOptions | None = None) -> MemoryPlan:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name, text in render_model(ir, kernels, band_rows).items():
+    for name, text in render_model(ir, kernels, arena).items():
         (out / name).write_text(text)
-    return plan_memory(ir, band_rows)
+    return plan_memory(ir, arena)

@@ -32,11 +32,16 @@ def add_firmware_args(p: argparse.ArgumentParser, board_help: str) -> None:
     p.add_argument("--direct", action="store_true",
                    help="bare-metal boards: compile with arm-none-eabi-gcc instead of `pio run` "
                    "(Linux boards always build with their generated Makefile)")
-    p.add_argument("--band-rows", type=int, metavar="N",
-                   help="run each chain of binary layers (a residual block's depthwise and "
-                   "pointwise layers) N output rows at a time, so that only the block's input "
-                   "and output are whole maps: a smaller activation arena for some more "
-                   "instructions (default: layer by layer)")
+    fit = p.add_mutually_exclusive_group()
+    fit.add_argument("--arena-budget", type=int, metavar="BYTES",
+                     help="fit the activation arena into BYTES: the input layer writes over "
+                     "the image, chains of binary layers (a residual block's depthwise and "
+                     "pointwise layers) run a few output rows at a time where needed, and the "
+                     "kernels' scratch is capped if that is not enough; costs instructions "
+                     "(default: layer by layer, no budget)")
+    fit.add_argument("--band-rows", type=int, metavar="N",
+                     help="run every chain of binary layers N output rows at a time (only the "
+                     "block's input and output whole maps), scratch not capped")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -195,6 +200,34 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     k.set_defaults(func=cmd_kernelbench)
 
 
+def arena_options(args: argparse.Namespace, ir):
+    """The ArenaOptions of --arena-budget / --band-rows (None: neither)."""
+    from codegen.banded import find_chains
+    from codegen.memory import ArenaOptions, fit_arena
+    if getattr(args, "arena_budget", None):
+        return fit_arena(ir, args.arena_budget)
+    if getattr(args, "band_rows", None):
+        chains = [ir.layers[idx[0]].name for idx in find_chains(ir)]
+        return ArenaOptions(tuple((name, args.band_rows) for name in chains))
+    return None
+
+
+def describe_arena(ir, plan) -> str:
+    """One line on how a plan fits its arena."""
+    a = plan.arena
+    parts = []
+    if a.input_in_place and ir.layers[0].name in plan.aliases:
+        parts.append(f"{ir.layers[0].name} written over the image "
+                     f"({plan.aliases[ir.layers[0].name][1]} B before it)")
+    if plan.chains:
+        parts.append("banded chains (output rows per step): " + ", ".join(
+            f"{ir.layers[ch.layers[0]].name}..{ir.layers[ch.layers[-1]].name} {ch.band_rows}"
+            for ch in plan.chains))
+    if a.scratch_cap:
+        parts.append(f"kernel scratch capped at {4 * a.scratch_cap} B per layer")
+    return "; ".join(parts) or "layer by layer"
+
+
 def _build(args: argparse.Namespace):
     from codegen.ir import load_ir
     from codegen.memory import plan_memory
@@ -205,10 +238,12 @@ def _build(args: argparse.Namespace):
     from .zoo import resolve_model
     args.model = resolve_model(args.model)
     ir = load_ir(args.model)
-    plan = plan_memory(ir, args.band_rows)
-    out = args.out or project_dir(args.board, args.model, args.kernels, args.band_rows)
+    arena = arena_options(args, ir)
+    plan = plan_memory(ir, arena)
+    out = args.out or project_dir(args.board, args.model, args.kernels,
+                                  arena.label() if arena else None)
     fw = build_firmware(ir, out, board=args.board, use_platformio=not args.direct,
-                        kernels=args.kernels, band_rows=args.band_rows)
+                        kernels=args.kernels, arena=arena)
     extra = sliced_constant_bytes(ir, args.kernels or get_board(args.board).kernels)
     weights = (f"weights {plan.weight_bytes + extra} B (flash, C layout; {extra} B of them "
                f"bit-sliced constants of the pointwise and depthwise kernels)" if extra else
@@ -216,6 +251,8 @@ def _build(args: argparse.Namespace):
     print(f"memory plan: {weights}, activations "
           f"{plan.activation_bytes} B (one arena, each layer's kernel scratch in it; the largest "
           f"{4 * plan.scratch_words} B)")
+    if arena:
+        print(f"arena fitting: {describe_arena(ir, plan)}")
     what = "runtime" if fw.elf.name == "trit-runtime" else "firmware"
     print(f"{what} {fw.elf}: flash {fw.flash_bytes} B, RAM {fw.ram_bytes} B")
     return ir, fw
@@ -254,7 +291,7 @@ def _bench_on_port(args: argparse.Namespace, ir, fw, images, labels, progress: b
         if info.get("board") != args.board:
             raise ValueError(f"{device} is a {info.get('board')!r} board, not {args.board!r}")
         log_path = args.progress_log or project_dir(
-            args.board, args.model, args.kernels, args.band_rows) / "bench-progress.jsonl"
+            args.board, args.model, args.kernels) / "bench-progress.jsonl"
         log = ProgressLog(log_path, {"model": str(args.model), "ir": ir.name,
                                      "board": args.board, "images": len(images)})
         print(f"{args.board} on {device}: model {running}, counter {info.get('counter')}",
@@ -339,7 +376,8 @@ def cmd_flash(args: argparse.Namespace) -> int:
         finally:
             emu.stop()
         return 0
-    project = project_dir(args.board, args.model, args.kernels, args.band_rows)
+    arena = arena_options(args, ir)
+    project = project_dir(args.board, args.model, args.kernels, arena.label() if arena else None)
     extra = ["--upload-port", args.port] if args.port else []
     pio_run_stock(project, board.pio_platform, target="upload", extra=extra)
     print(f"flashed {ir.name} to {args.board}; measure it: trit bench --board {args.board} "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codegen.ir import ModelIR
-from codegen.memory import MemoryPlan, plan_memory
+from codegen.memory import ArenaOptions, MemoryPlan, plan_memory
 from codegen.project import ProjectTarget, write_project
 
 from .boards import Board, c_defines, get_board, hal_header, port_config
@@ -64,10 +64,11 @@ def project_target(board: Board) -> ProjectTarget:
 
 
 def project_dir(board: str, model: Path, kernels: str | None = None,
-                band_rows: int | None = None) -> Path:
-    """Default project folder of `trit build`: build/<board>-<model>[-<kernels>][-band<N>]."""
+                arena: str | None = None) -> Path:
+    """Default project folder of `trit build`: build/<board>-<model>[-<kernels>][-<arena>]
+    (``arena``: a label of the arena options, e.g. ``band2``)."""
     from .zoo import model_label
-    suffix = (f"-{kernels}" if kernels else "") + (f"-band{band_rows}" if band_rows else "")
+    suffix = (f"-{kernels}" if kernels else "") + (f"-{arena}" if arena else "")
     return Path("build") / f"{board}-{model_label(Path(model))}{suffix}"
 
 
@@ -87,15 +88,15 @@ def elf_sizes(elf: Path, size_tool: str = "arm-none-eabi-size") -> tuple[int, in
 
 def build_firmware(ir: ModelIR, out_dir: Path, board: str = "mps2-an386",
                    use_platformio: bool = True, kernels: str | None = None,
-                   band_rows: int | None = None) -> Firmware:
+                   arena: ArenaOptions | None = None) -> Firmware:
     """Generate the PlatformIO project for ``ir`` in ``out_dir`` and build it: with
     ``pio run`` (default), or by calling arm-none-eabi-gcc on the same project tree.
-    ``kernels`` overrides the board's kernel flavour (boards.yaml); ``band_rows`` runs the
-    model's layer chains in bands (codegen/banded.py)."""
+    ``kernels`` overrides the board's kernel flavour (boards.yaml); ``arena`` fits the
+    model to a smaller arena (banded layer chains, scratch cap; codegen/memory.py)."""
     spec = get_board(board)
-    check_fit(plan_memory(ir, band_rows), spec)
+    check_fit(plan_memory(ir, arena), spec)
     project = write_project(ir, project_target(spec), out_dir, kernels=kernels or spec.kernels,
-                            band_rows=band_rows)
+                            arena=arena)
     if spec.linux:
         return _make_linux(project, spec)
     if spec.pio_platform != "trit":

@@ -31,12 +31,29 @@ extern "C" {
  * up to 24 channels) and 224 words(c) + 2 c + 32 (the ARMv7E-M depthwise kernel's tap planes,
  * count limits and weights masked per border class; the largest term only for c < 12). */
 #define TRIT_SCRATCH_MAX2_(a, b) ((a) > (b) ? (a) : (b))
-#define TRIT_SCRATCH_INTS(c)                                                                   \
+#define TRIT_SCRATCH_FULL_(c)                                                                  \
     TRIT_SCRATCH_MAX2_(TRIT_SCRATCH_MAX2_(TRIT_SCRATCH_MAX2_(4 * (c) + 64,                     \
                                                              (2 * (c) + 16) * TRIT_WORDS(c)),  \
                                           ((c) <= 28 ? 96 : (c) <= 64 ? 128 : 64) *            \
                                               (((c) + 3) / 4)),                                \
                        224 * TRIT_WORDS(c) + 2 * (c) + 32)
+/* A model generated for a small arena (trit build --arena-budget) caps the scratch at
+ * TRIT_SCRATCH_CAP ints (at least 512), in trit/model_config.h of its project: a layer gets
+ * the least of the above and the most of 4 c + 64 and the cap; the optimised kernels check
+ * what fits and take smaller tiles (or their per-word paths) where their tables do not. */
+#if defined(__has_include)
+#if __has_include("trit/model_config.h")
+#include "trit/model_config.h"
+#endif
+#endif
+#ifdef TRIT_SCRATCH_CAP
+#define TRIT_SCRATCH_INTS(c)                                                                   \
+    (TRIT_SCRATCH_FULL_(c) < TRIT_SCRATCH_MAX2_(4 * (c) + 64, TRIT_SCRATCH_CAP)                \
+         ? TRIT_SCRATCH_FULL_(c)                                                               \
+         : TRIT_SCRATCH_MAX2_(4 * (c) + 64, TRIT_SCRATCH_CAP))
+#else
+#define TRIT_SCRATCH_INTS(c) TRIT_SCRATCH_FULL_(c)
+#endif
 
 /* Batch norm + sign (+ residual) folded into per-channel thresholds: [C] without residual,
  * [C][3] with (column r + 1). Exactly one of threshold / threshold8 / threshold16 is set: int32
@@ -70,7 +87,10 @@ typedef struct {
 void trit_threshold_pack(const int32_t *acc, int n, const trit_threshold_t *thr,
                          const uint32_t *residual, int res_channels, uint32_t *out);
 
-/* Input layer: int8 image [H][W][cin] -> binary [OH][OW][words(cout)], k x k, stride, pad. */
+/* Input layer: int8 image [H][W][cin] -> binary [OH][OW][words(cout)], k x k, stride, pad.
+ * Every flavour computes output rows in order and, once it writes output row y, reads no
+ * input row above y * stride - pad: the output may start below the image's start in the same
+ * buffer and overwrite the rows it no longer needs (codegen/banded.py, in_order_delta). */
 void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights,
                         int cout, int k, int stride, int pad, const trit_threshold_t *thr,
                         uint32_t *out, int32_t *scratch /* TRIT_SCRATCH_INTS(cout) */);
