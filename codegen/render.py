@@ -9,10 +9,9 @@ import jinja2
 import numpy as np
 
 from . import pack, sliced
-from .banded import Chain, Call, Slide, row_bytes
+from .banded import Chain, Slide, row_bytes
 from .ir import Layer, ModelIR, Requant, SignThreshold
 from .memory import SCRATCH, ArenaOptions, MemoryPlan, _const_bytes, plan_memory, value_kind
-from .pack import words
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -101,13 +100,14 @@ def threshold_init(c: str, threshold: np.ndarray, residual: bool) -> str:
 
 @dataclass(frozen=True)
 class Band:
-    """Where a binary convolution call reads and writes (C expressions of uint32_t
-    pointers): ``src`` holds input row ``in_y0`` at [0]; output rows [y0, y1) go to ``dst``
-    from [0] on; ``res`` is the residual map's row 0 (a whole map)."""
+    """Where a binary convolution call reads and writes, as C expressions: ``src`` (uint32_t
+    pointer) holds input row ``in_y0`` at [0]; output rows [y0, y1) (``rows`` of them) go to
+    ``dst`` from [0] on; ``res`` points at the residual row of the first output row."""
     src: str
-    in_y0: int
-    y0: int
-    y1: int
+    in_y0: str
+    y0: str
+    y1: str
+    rows: int
     dst: str
     res: str
 
@@ -147,8 +147,8 @@ def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str,
         raise CodegenError(f"layer {layer.name!r}: binary-input layers need ternary weights")
     sliced = f"{c}_sliced" if sliced_constants else "0"
     if band is None:
-        band = Band(ptr(layer.input), 0, 0, layer.out_shape[1], ptr(layer.name),
-                    ptr(layer.output.residual) if layer.output.residual else "0")
+        band = Band(ptr(layer.input), "0", "0", str(layer.out_shape[1]), layer.out_shape[1],
+                    ptr(layer.name), ptr(layer.output.residual) if layer.output.residual else "0")
     if layer.groups > 1:
         return (f"trit_dw_ternary_bin({band.src}, {h}, {w}, {cin}, {c}_codes, {wp_wn}, "
                 f"{k}, {s}, {p}, &{c}_thr, {band.dst}, {scratch}, {sliced}, {band.in_y0}, "
@@ -159,13 +159,10 @@ def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str,
     res = layer.output.residual
     if res:
         rc, _, rw = ir.layer(res).out_shape
-        rs = layer.output.residual_stride
-        at = band.y0 * rs * rw * words(rc)  # words to the residual row of the first pixel
-        src = band.res if not at else f"{band.res} + {at}"
-        residual = f"{src}, {rw}, {rc}, {rs}"
+        residual = f"{band.res}, {rw}, {rc}, {layer.output.residual_stride}"
     else:
         residual = "0, 0, 0, 1"
-    return (f"trit_pw_ternary_bin({band.src}, {band.y1 - band.y0}, {w}, {cin}, {c}_sign, "
+    return (f"trit_pw_ternary_bin({band.src}, {band.rows}, {w}, {cin}, {c}_sign, "
             f"{c}_nz, {wp_wn}, {cout}, &{c}_thr, {residual}, {band.dst}, {scratch}, {sliced});")
 
 
@@ -280,50 +277,98 @@ def _sliced_array(ir: ModelIR, layer: Layer, c: str) -> CArray:
     return CArray("uint32_t", f"{c}_sliced", v.size, c_body(v, 6, True))
 
 
+class _Rows:
+    """Row numbers of one chain step as C: literals, or (``loop``) expressions in the loop
+    variable r, the step's first output row of the chain's last layer."""
+
+    def __init__(self, r: int, loop: bool) -> None:
+        self.r, self.loop = r, loop
+
+    def row(self, value: int) -> str:
+        """A row number that moves with the step."""
+        if not self.loop:
+            return str(value)
+        k = value - self.r
+        return "r" if k == 0 else f"r + {k}" if k > 0 else f"r - {-k}"
+
+    def words(self, base: int, row: int, row_words: int) -> str:
+        """``arena + base + row * row_words`` for a row that moves with the step."""
+        if not self.loop:
+            return f"(arena + {base + row * row_words})"
+        k = base + (row - self.r) * row_words
+        return f"(arena + {k} + r * {row_words})"
+
+
 def _chain_code(ir: ModelIR, chain: Chain, plan: MemoryPlan, kernels: str) -> str:
     """The C of a banded chain (codegen/banded.py): its steps' window slides and kernel
-    calls, each call timed into spent[] when profiling."""
+    calls, each call timed into spent[] when profiling. Runs of steps that differ only by
+    where they are (the steady state) become one loop."""
     first = chain.layers[0]
     names = [ir.layers[i].name for i in chain.layers]
     inner = set(names[:-1])
 
-    def at(value: str, row: int, layer: Layer) -> str:
-        """Row ``row`` of the buffer of ``value`` (rows of ``layer``'s output map)."""
-        off = plan.buffers[value].offset // 4 + row * row_bytes(layer) // 4
-        return f"(arena + {off})"
+    def window(value: str, row: int) -> str:
+        """Row ``row`` of a window buffer (does not move with the step)."""
+        rw = row_bytes(ir.layer(value)) // 4
+        return f"(arena + {plan.buffers[value].offset // 4 + row * rw})"
 
-    lines = [f"/* {names[0]} .. {names[-1]} in bands of {chain.band_rows} output rows "
-             f"(codegen/banded.py): {', '.join(f'{v} in a window of {r} rows' for v, r in chain.window_rows.items())}; "
-             f"{names[-1]} is written "
-             + (f"{plan.aliases[names[-1]][1]} B before {chain.source} starts, over its rows "
-                "already read */" if names[-1] in plan.aliases else "to its own map */")]
-    for n, step in enumerate(chain.steps):
-        lines.append(f"/* step {n + 1} of {len(chain.steps)} */")
+    def whole(value: str, row: int, rows: _Rows) -> str:
+        """Row ``row`` of a whole map."""
+        layer = ir.layer(value) if value != "input" else None
+        return rows.words(plan.buffers[value].offset // 4, row, row_bytes(layer) // 4)
+
+    def step_code(step: list, rows: _Rows) -> list[str]:
+        out = []
         for item in step:
             if isinstance(item, Slide):
-                layer = ir.layer(item.value)
                 if item.keep:
-                    rb = row_bytes(layer)
-                    lines.append(f"memmove({at(item.value, 0, layer)}, "
-                                 f"{at(item.value, item.drop, layer)}, {item.keep * rb});")
+                    rb = row_bytes(ir.layer(item.value))
+                    out.append(f"memmove({window(item.value, 0)}, "
+                               f"{window(item.value, item.drop)}, {item.keep * rb});")
                 continue
             layer = ir.layers[item.layer]
-            src_layer = ir.layer(layer.input)
-            in_row = item.y0 if layer.kernel == 1 else None  # pointwise: its own rows only
+            pointwise = layer.kernel == 1  # reads just its own rows
             if layer.input in inner:
-                src = at(layer.input, (in_row if in_row is not None else item.in_base)
-                         - item.in_base, src_layer)
-                in_y0 = item.in_base
+                src = window(layer.input, item.y0 - item.in_base if pointwise else 0)
+                in_y0 = rows.row(item.in_base)
             else:
-                src = at(layer.input, in_row or 0, src_layer)
-                in_y0 = 0
-            dst = at(layer.name, item.y0 - item.out_base, layer)
+                src = (whole(layer.input, item.y0, rows) if pointwise
+                       else f"(arena + {plan.buffers[layer.input].offset // 4})")
+                in_y0 = "0"
+            dst = (window(layer.name, item.y0 - item.out_base) if layer.name in inner
+                   else whole(layer.name, item.y0, rows))
             res = layer.output.residual
-            band = Band(src, in_y0, item.y0, item.y1, dst,
-                        at(res, 0, ir.layer(res)) if res else "0")
-            c = c_ident(layer.name)
-            call = _call(ir, layer, plan, c, wants_sliced_constants(layer, kernels), band)
-            lines.append(f"TIMED({item.layer - first}, {call[:-1]});")
+            res_ptr = "0"
+            if res:
+                res_ptr = whole(res, item.y0 * layer.output.residual_stride, rows)
+            band = Band(src, in_y0, rows.row(item.y0), rows.row(item.y1), item.y1 - item.y0,
+                        dst, res_ptr)
+            call = _call(ir, layer, plan, c_ident(layer.name),
+                         wants_sliced_constants(layer, kernels), band)
+            out.append(f"TIMED({item.layer - first}, {call[:-1]});")
+        return out
+
+    windows = ", ".join(f"{v} in a window of {r} rows" for v, r in chain.window_rows.items())
+    lines = [f"/* {names[0]} .. {names[-1]} in bands of {chain.band_rows} output rows "
+             f"(codegen/banded.py): {windows}; {names[-1]} is written "
+             + (f"{plan.aliases[names[-1]][1]} B before {chain.source} starts, over its rows "
+                "already read */" if names[-1] in plan.aliases else "to its own map */")]
+    b = chain.band_rows
+    shapes = [step_code(st, _Rows(t * b, True)) for t, st in enumerate(chain.steps)]
+    t = 0
+    while t < len(chain.steps):
+        u = t
+        while u + 1 < len(chain.steps) and shapes[u + 1] == shapes[t]:
+            u += 1
+        if u > t:
+            lines.append(f"for (int r = {t * b}; r <= {u * b}; r += {b}) {{ "
+                         f"/* steps {t + 1} to {u + 1} of {len(chain.steps)} */")
+            lines += ["    " + ln for ln in shapes[t]]
+            lines.append("}")
+        else:
+            lines.append(f"/* step {t + 1} of {len(chain.steps)} */")
+            lines += step_code(chain.steps[t], _Rows(t * b, False))
+        t = u + 1
     lines.append("if (marks) { /* each layer's own instructions; the rest counts to the last */")
     for j in range(1, len(names)):
         lines.append(f"    marks[{first + j}] = marks[{first + j - 1}] + spent[{j - 1}];")
