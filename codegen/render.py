@@ -8,7 +8,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from . import pack, sliced
+from . import nibble_tables, pack, sliced
 from .banded import Chain, Slide, row_bytes
 from .ir import Layer, ModelIR, Requant, SignThreshold
 from .memory import SCRATCH, ArenaOptions, MemoryPlan, _const_bytes, plan_memory, value_kind
@@ -113,8 +113,10 @@ class Band:
 
 
 def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str,
-          sliced_constants: bool = False, band: Band | None = None) -> str:
-    """The kernel call of ``layer``: on whole maps, or (``band``) on a band of rows."""
+          sliced_constants: bool = False, band: Band | None = None,
+          tables: bool = False) -> str:
+    """The kernel call of ``layer``: on whole maps, or (``band``) on a band of rows;
+    ``tables``: pass its nibble tables (a pointwise layer)."""
     def ptr(value: str) -> str:
         return f"(arena + {plan.buffers[value].offset // 4})"
 
@@ -163,7 +165,8 @@ def _call(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str,
     else:
         residual = "0, 0, 0, 1"
     return (f"trit_pw_ternary_bin({band.src}, {band.rows}, {w}, {cin}, {c}_sign, "
-            f"{c}_nz, {wp_wn}, {cout}, &{c}_thr, {residual}, {band.dst}, {scratch}, {sliced});")
+            f"{c}_nz, {wp_wn}, {cout}, &{c}_thr, {residual}, {band.dst}, {scratch}, {sliced}, "
+            f"{c + '_tables' if tables else '0'});")
 
 
 def _call_int8(ir: ModelIR, layer: Layer, plan: MemoryPlan, c: str) -> str:
@@ -243,6 +246,15 @@ def _weight_note(layer: Layer) -> str:
             f"{int((w.values != 0).sum())} non-zero, wp_q={wp} wn_q={wn}")
 
 
+def wants_nibble_tables(ir: ModelIR, layer: Layer, kernels: str, plan: MemoryPlan) -> bool:
+    """Whether the generated calls pass the layer's nibble tables (codegen/nibble_tables.py)
+    to the ARMv7E-M flavour: for its pointwise layers that run in bands (codegen/banded.py),
+    which would otherwise build them again for every band."""
+    if kernels.partition("+")[0] != "armv7em" or not nibble_tables.usable(layer):
+        return False
+    return any(ir.layers[i] is layer for ch in plan.chains for i in ch.layers)
+
+
 def wants_sliced_constants(layer: Layer, kernels: str) -> bool:
     """Whether the generated call passes the layer's bit-sliced constants (codegen/sliced.py)
     to the ARMv7E-M flavour: for its pointwise layers of fewer than 32 pixels, where it counts
@@ -259,6 +271,12 @@ def sliced_constant_bytes(ir: ModelIR, kernels: str) -> int:
     """Flash bytes of the bit-sliced constants a build for ``kernels`` adds to the layers'."""
     return sum(4 * _sliced_words(layer) for layer in ir.layers
                if wants_sliced_constants(layer, kernels))
+
+
+def nibble_table_bytes(ir: ModelIR, kernels: str, plan: MemoryPlan) -> int:
+    """Flash bytes of the nibble tables a build for ``kernels`` with ``plan`` adds."""
+    return sum(4 * nibble_tables.table_words(layer.in_shape[0], layer.out_shape[0])
+               for layer in ir.layers if wants_nibble_tables(ir, layer, kernels, plan))
 
 
 def _sliced_words(layer: Layer) -> int:
@@ -344,7 +362,8 @@ def _chain_code(ir: ModelIR, chain: Chain, plan: MemoryPlan, kernels: str) -> st
             band = Band(src, in_y0, rows.row(item.y0), rows.row(item.y1), item.y1 - item.y0,
                         dst, res_ptr)
             call = _call(ir, layer, plan, c_ident(layer.name),
-                         wants_sliced_constants(layer, kernels), band)
+                         wants_sliced_constants(layer, kernels), band,
+                         wants_nibble_tables(ir, layer, kernels, plan))
             out.append(f"TIMED({item.layer - first}, {call[:-1]});")
         return out
 
@@ -400,6 +419,14 @@ def render_model(ir: ModelIR, kernels: str = "ref",
         if ctx.has_threshold:
             ctx.threshold_init = threshold_init(c, layer.output.threshold,
                                                 layer.output.residual is not None)
+        if wants_nibble_tables(ir, layer, kernels, plan):
+            res = layer.output.residual
+            v = nibble_tables.nibble_tables(layer.weights.values, int(layer.weights.scales[0]),
+                                            layer.output, ir.layer(res).out_shape[0] if res else 0)
+            ctx.arrays.append(CArray("uint32_t", f"{c}_tables", v.size, c_body(v, 6, True)))
+            ctx.const_bytes += 4 * v.size
+            ctx.weight_note += ("; nibble tables for the ARMv7E-M kernel, which runs it in bands "
+                                "(codegen/nibble_tables.py)")
         with_sliced = wants_sliced_constants(layer, kernels)
         if with_sliced:
             ctx.arrays.append(_sliced_array(ir, layer, c))

@@ -231,7 +231,7 @@ def describe_arena(ir, plan) -> str:
 def _build(args: argparse.Namespace):
     from codegen.ir import load_ir
     from codegen.memory import plan_memory
-    from codegen.render import sliced_constant_bytes
+    from codegen.render import nibble_table_bytes, sliced_constant_bytes
 
     from .boards import get_board
     from .firmware_build import build_firmware, project_dir
@@ -244,10 +244,13 @@ def _build(args: argparse.Namespace):
                                   arena.label() if arena else None)
     fw = build_firmware(ir, out, board=args.board, use_platformio=not args.direct,
                         kernels=args.kernels, arena=arena)
-    extra = sliced_constant_bytes(ir, args.kernels or get_board(args.board).kernels)
-    weights = (f"weights {plan.weight_bytes + extra} B (flash, C layout; {extra} B of them "
-               f"bit-sliced constants of the pointwise and depthwise kernels)" if extra else
-               f"weights {plan.weight_bytes} B (flash, C layout)")
+    flavour = args.kernels or get_board(args.board).kernels
+    extra = sliced_constant_bytes(ir, flavour)
+    tables = nibble_table_bytes(ir, flavour, plan)
+    weights = (f"weights {plan.weight_bytes + extra + tables} B (flash, C layout; {extra} B "
+               f"of them bit-sliced constants of the pointwise and depthwise kernels"
+               + (f", {tables} B nibble tables of the banded pointwise layers" if tables else "")
+               + ")" if extra or tables else f"weights {plan.weight_bytes} B (flash, C layout)")
     print(f"memory plan: {weights}, activations "
           f"{plan.activation_bytes} B (one arena, each layer's kernel scratch in it; the largest "
           f"{4 * plan.scratch_words} B)")

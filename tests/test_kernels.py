@@ -245,6 +245,33 @@ def test_pw_ternary_bin_sliced_constants(kernels, cin, cout, h, w, res_c, res_st
     assert np.array_equal(pack.unpack_binary(got, cout), want[0])
 
 
+@pytest.mark.parametrize("cin,cout,h,w,res_c,res_stride", [
+    # every tile width (8, 6, 4, 2, 1 groups), the assembly tile of 24 channels, residuals at
+    # stride 1 and 2, a band of one row (fewer pixels than the kernel builds tables for)
+    (24, 24, 1, 32, 24, 1), (24, 24, 2, 16, 0, 1), (24, 48, 1, 16, 24, 2), (48, 48, 2, 16, 48, 1),
+    (17, 33, 3, 5, 0, 1), (96, 96, 1, 8, 96, 1), (45, 70, 2, 6, 45, 2), (31, 6, 4, 4, 6, 1),
+    (127, 40, 2, 8, 0, 1), (22, 21, 1, 6, 21, 1), (12, 28, 2, 3, 0, 1), (8, 4, 1, 1, 0, 1)])
+def test_pw_ternary_bin_nibble_tables(kernels, cin, cout, h, w, res_c, res_stride):
+    """Equal scales with the nibble tables of codegen/nibble_tables.py passed, as banded
+    models pass them: the ARMv7E-M flavour then counts through them at any pixel count
+    instead of building its own, the others ignore them."""
+    rng = np.random.default_rng(5 * cin + cout + h)
+    residual = res_c > 0
+    layer = conv_layer(rng, cin, cout, h, w, 1, 1, 0, 1,
+                       rand_ternary(rng, (cout, cin, 1, 1), True), residual=residual,
+                       spread=3 * cin)
+    layer.output.residual_stride = res_stride
+    x = binary(rng, cin, h, w)
+    values, res_packed = {}, None
+    if residual:
+        res = binary(rng, res_c, h * res_stride, w * res_stride)
+        values["res"] = res
+        res_packed = pack.pack_binary(res[0])
+    want = reference.sign_threshold(layer, reference.conv2d_acc(layer, x), values)
+    got = kernels.pw_ternary_bin(layer, pack.pack_binary(x[0]), res_packed, res_c, tables=True)
+    assert np.array_equal(pack.unpack_binary(got, cout), want[0])
+
+
 # thresholds stored as an IR version 4 file stores them (codegen/ir/count_units.py): int8 up
 # to 126 products, int16 beyond (cin 140), with and without the code-generation constants
 @pytest.mark.parametrize("op,cin,cout,h,w,res_c,sliced", [

@@ -149,7 +149,7 @@ static void run_job(const uint32_t *job) {
         const trit_scales_t s = {I(6), I(7)};
         const trit_threshold_t thr = threshold_arg(P(9), P(10), a[11]);
         f->pw_ternary_bin(P(0), I(1), I(2), I(3), P(4), P(5), s, I(8), &thr, P(12), I(13),
-                          I(14), I(15), P(16), P(17), P(18));
+                          I(14), I(15), P(16), P(17), P(18), P(19));
         break;
     }
     case OP_DW: {

@@ -107,12 +107,25 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
  * output g*32+l is -1 exactly when (count of -1 products > K) XOR its direction bit; r = 0
  * for a residual value +1 or no residual, r = 1 for -1; lanes past cout 0). */
 #define TRIT_PW_SLICED_WORDS(cin, cout) (TRIT_WORDS(cout) * (2 * (cin) + 16))
+/* tables: NULL, or the layer's nibble tables made at code generation (equal scales wp == wn,
+ * cin <= 127; codegen/nibble_tables.py) for the residual it is called with (or none), which a
+ * flavour that counts through nibble tables reads instead of building them per call (a layer
+ * run a few rows at a time calls it often); flavours that do not ignore it. Layout: tiles of
+ * 4 G output channels in order (G = 8, 6, 4, 2 or 1, chosen as the ARMv7E-M kernel chooses
+ * with the uncapped scratch: see codegen/nibble_tables.py), each [ceil(cin / 4)][16][G] words
+ * then [2][G]: for nibble q (inputs 4 q .. 4 q + 3) and activation value v (bit i = input
+ * 4 q + i is -1), word g holds in byte j the count of -1 products over the nibble's inputs,
+ * minus that count at v = 0, of channel o = 4 (g0 + g) + j (the sum over bytes of
+ * count * 256^j, modulo 2^32); then the counters' start values, byte j of word g: 0x80 - L +
+ * (number of -1 weights of o), L = K + 1 for a residual +1 (or none), K the count limit of
+ * trit_pw_ternary_bin's sliced constants (0x80 past cout); then the words to add to them for
+ * a residual -1 (the start values for it minus those, modulo 2^32). */
 void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32_t *sign,
                          const uint32_t *nz, trit_scales_t s, int cout,
                          const trit_threshold_t *thr, const uint32_t *residual, int res_w,
                          int res_c, int res_stride, uint32_t *out,
                          int32_t *scratch /* TRIT_SCRATCH_INTS(cout) */,
-                         const uint32_t *sliced);
+                         const uint32_t *sliced, const uint32_t *tables);
 
 /* Depthwise k x k ternary x binary on an h x w input, taps outside the image add 0.
  * sliced: NULL, or the layer's bit-sliced constants made at code generation (3x3, equal

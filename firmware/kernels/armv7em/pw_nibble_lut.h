@@ -502,11 +502,14 @@ static void lut_start_values(const trit_threshold_t *thr, const uint32_t *sign,
 static int pw_equal_lut(const uint32_t *in, int h, int w, int cin, const uint32_t *sign,
                         const uint32_t *nz, int32_t alpha, int cout, const trit_threshold_t *thr,
                         const uint32_t *residual, int res_w, int res_c, int res_stride,
-                        uint32_t *out, int32_t *scratch) {
+                        uint32_t *out, int32_t *scratch, const uint32_t *tables) {
     const int iw = TRIT_WORDS(cin), Q = (cin + 3) / 4, groups = (cout + 3) / 4;
-    if (cin > 127 || h * w < LUT_MIN_PIXELS) return 0;
+    /* tables from the code generator: no build, worth it at any pixel count; tiles as the
+     * uncapped scratch would hold them (codegen/nibble_tables.py mirrors this plan) */
+    const int room = tables ? TRIT_SCRATCH_FULL_(cout) : TRIT_SCRATCH_INTS(cout);
+    if (cin > 127 || (!tables && h * w < LUT_MIN_PIXELS)) return 0;
     int gmax = 4;
-    while (gmax > 0 && Q * 16 * gmax > TRIT_SCRATCH_INTS(cout)) gmax >>= 1;
+    while (gmax > 0 && Q * 16 * gmax > room) gmax >>= 1;
     if (gmax == 0) return 0;
     uint32_t *T = (uint32_t *)scratch;
     for (int g0 = 0; g0 < groups;) {
@@ -514,26 +517,34 @@ static int pw_equal_lut(const uint32_t *in, int h, int w, int cin, const uint32_
         while (G > groups - g0) G >>= 1;
         /* a whole output word (eight groups) in one tile, or its last 21..28 channels in one of
          * six groups, where the table fits */
-        if ((g0 & 7) == 0 && groups - g0 >= 8 && Q * 16 * 8 <= TRIT_SCRATCH_INTS(cout))
+        if ((g0 & 7) == 0 && groups - g0 >= 8 && Q * 16 * 8 <= room)
             G = 8;
-        else if ((g0 & 7) == 0 && (groups - g0 == 6 || groups - g0 == 7) &&
-                 Q * 16 * 6 <= TRIT_SCRATCH_INTS(cout))
+        else if ((g0 & 7) == 0 && (groups - g0 == 6 || groups - g0 == 7) && Q * 16 * 6 <= room)
             G = 6;
         /* start values per byte, 0x80 - L + (number of -1 weights: the count at v = 0 in every
          * nibble): residual +1 (or none); cd: the difference for residual -1 */
         uint32_t cp[8], cd[8];
-        lut_start_values(thr, sign, nz, iw, alpha, cout, res_c, residual, 4 * g0, G, cp, cd);
+        if (tables) { /* this tile's rows and start values, then the next tile's */
+            T = (uint32_t *)tables;
+            for (int g = 0; g < G; ++g) {
+                cp[g] = tables[Q * 16 * G + g];
+                cd[g] = tables[Q * 16 * G + G + g];
+            }
+            tables += Q * 16 * G + 2 * G;
+        } else {
+            lut_start_values(thr, sign, nz, iw, alpha, cout, res_c, residual, 4 * g0, G, cp, cd);
+        }
         /* the tile width as a constant: the accumulators stay in registers */
 #define LUT_TILE(Gc)                                                                           \
     case Gc:                                                                                   \
-        lut_build(T, Q, Gc, sign, nz, iw, 4 * g0, cout);                                       \
+        if (T == (uint32_t *)scratch) lut_build(T, Q, Gc, sign, nz, iw, 4 * g0, cout);         \
         lut_tile(in, h, w, iw, Q, Gc, T, cp, cd, thr, residual, res_w, res_c, res_stride, cout, \
                  g0, out);                                                                     \
         break;
         switch (G) {
             LUT_TILE(8)
         case 6: /* 24 channels over one input word: the assembly run where it applies */
-            lut_build(T, Q, 6, sign, nz, iw, 4 * g0, cout);
+            if (T == (uint32_t *)scratch) lut_build(T, Q, 6, sign, nz, iw, 4 * g0, cout);
 #ifdef LUT_RUN_ASM
             if (g0 == 0 && groups == 6 && iw == 1 &&
                 lut_tile24(in, h * w, w, Q, T, cp, cd, thr, residual, res_w, res_c, res_stride,

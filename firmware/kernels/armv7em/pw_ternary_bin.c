@@ -384,7 +384,7 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
                          const uint32_t *nz, trit_scales_t s, int cout,
                          const trit_threshold_t *thr, const uint32_t *residual, int res_w,
                          int res_c, int res_stride, uint32_t *out, int32_t *scratch,
-                         const uint32_t *sliced) {
+                         const uint32_t *sliced, const uint32_t *tables) {
     const int iw = TRIT_WORDS(cin);
     const int equal = s.wp == s.wn && s.wp > 0;
 #if defined(__ARM_FEATURE_MVE) && defined(LUT_RUN_ASM)
@@ -409,7 +409,7 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
         return;
 #endif
     if (equal && pw_equal_lut(in, h, w, cin, sign, nz, s.wp, cout, thr, residual, res_w, res_c,
-                              res_stride, out, scratch))
+                              res_stride, out, scratch, tables))
         return;
 #ifndef __ARM_FEATURE_MVE
     if (equal && pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w,

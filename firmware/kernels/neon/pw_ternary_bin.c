@@ -281,8 +281,9 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
                          const uint32_t *nz, trit_scales_t s, int cout,
                          const trit_threshold_t *thr, const uint32_t *residual, int res_w,
                          int res_c, int res_stride, uint32_t *out, int32_t *scratch,
-                         const uint32_t *sliced) {
+                         const uint32_t *sliced, const uint32_t *tables) {
     (void)sliced; /* NEON counts per output channel: the sliced constants are not used */
+    (void)tables; /* nor the nibble tables */
     TRIT_NEON_WIDEN_THRESHOLDS(thr, cout);
     const int iw = TRIT_WORDS(cin), equal = s.wp == s.wn;
     pw_plan_t pl = {.iw = iw, .full = iw / 4, .tail = iw % 4};

@@ -7,8 +7,9 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
                          const uint32_t *nz, trit_scales_t s, int cout,
                          const trit_threshold_t *thr, const uint32_t *residual, int res_w,
                          int res_c, int res_stride, uint32_t *out, int32_t *scratch,
-                         const uint32_t *sliced) {
+                         const uint32_t *sliced, const uint32_t *tables) {
     (void)sliced; /* the portable flavour counts per output channel */
+    (void)tables;
     const int iw = TRIT_WORDS(cin), owords = TRIT_WORDS(cout), rw = TRIT_WORDS(res_c);
     for (int y = 0; y < h; ++y) {
         for (int x = 0; x < w; ++x) {

@@ -1,0 +1,105 @@
+"""Nibble tables of a pointwise layer, made at code generation for the ARMv7E-M kernel
+(firmware/kernels/armv7em/pw_nibble_lut.h), which otherwise builds them on every call: a
+layer run a few rows at a time (codegen/banded.py) would rebuild them for every band.
+
+Layout (kernels.h, trit_pw_ternary_bin's ``tables``): output channels in tiles of 4 G (the
+kernel's plan, :func:`tile_plan`), each tile [Q][16][G] uint32 words, Q = ceil(cin / 4): for
+nibble q (inputs 4 q .. 4 q + 3) and activation value v (bit i set: input 4 q + i is -1),
+word g holds, in byte j, the number of -1 products of channel 4 (g0 + g) + j over the
+nibble's inputs minus that number at v = 0, as the integer sum over bytes of count * 256^j
+modulo 2^32 (negative byte counts borrow from the byte above, as the kernel's adds do);
+after each tile's rows its counters' start values and their change for a residual -1
+(kernels.h)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .ir import Layer, SignThreshold
+from .memory import scratch_ints
+from .sliced import count_limit
+
+
+def usable(layer: Layer) -> bool:
+    """Whether the kernel counts ``layer`` through nibble tables: a 1x1 ternary layer with
+    equal scales and at most 127 inputs."""
+    w = layer.weights
+    return (layer.op == "conv2d" and layer.groups == 1 and layer.kernel == 1 and w is not None
+            and w.format == "ternary" and int(w.scales[0]) == int(w.scales[1]) > 0
+            and layer.in_shape[0] <= 127)
+
+
+def tile_plan(cin: int, cout: int) -> list[tuple[int, int]]:
+    """(first group, G) of each tile, as pw_equal_lut chooses them with the uncapped
+    scratch (TRIT_SCRATCH_FULL_)."""
+    q, groups, room = (cin + 3) // 4, (cout + 3) // 4, scratch_ints(cout)
+    gmax = 4
+    while gmax > 0 and q * 16 * gmax > room:
+        gmax >>= 1
+    if gmax == 0:
+        raise ValueError(f"no nibble table tile fits {cin} -> {cout} channels")
+    plan, g0 = [], 0
+    while g0 < groups:
+        g = gmax
+        while g > groups - g0:
+            g >>= 1
+        if g0 % 8 == 0 and groups - g0 >= 8 and q * 16 * 8 <= room:
+            g = 8
+        elif g0 % 8 == 0 and groups - g0 in (6, 7) and q * 16 * 6 <= room:
+            g = 6
+        plan.append((g0, g))
+        g0 += g
+    return plan
+
+
+def table_words(cin: int, cout: int) -> int:
+    return sum(((cin + 3) // 4 * 16 + 2) * g for _, g in tile_plan(cin, cout))
+
+
+def _limits(output: SignThreshold, o: int, res_c: int, alpha: int, n: int) -> tuple[int, int]:
+    """(K for a residual +1 or none, K for a residual -1) of channel o (pw_ternary_bin.c:
+    channel_limits)."""
+    t = np.asarray(output.threshold)
+    neg = bool(output.direction[o] < 0)
+    if output.residual is None:
+        k = count_limit(int(t[o]), neg, alpha, n)
+        return k, k
+    if o < res_c:
+        return (count_limit(int(t[o, 2]), neg, alpha, n),
+                count_limit(int(t[o, 0]), neg, alpha, n))
+    k = count_limit(int(t[o, 1]), neg, alpha, n)
+    return k, k
+
+
+def nibble_tables(codes: np.ndarray, alpha: int, output: SignThreshold,
+                  res_c: int) -> np.ndarray:
+    """The tables of ternary codes [cout, cin(, 1, 1)] with equal scales ``alpha`` and sign
+    ``output``, called with a residual of ``res_c`` channels (0: none), as uint32, tiles in
+    order."""
+    c = np.asarray(codes).reshape(codes.shape[0], -1).astype(np.int64)
+    cout, cin = c.shape
+    q_n = (cin + 3) // 4
+    pad = np.zeros((cout + 32, 4 * q_n), np.int64)  # channels past cout and inputs past cin: 0
+    pad[:cout, :cin] = c
+    # delta of the -1 count when input i goes from +1 to -1: +1 for a +1 weight, -1 for -1
+    delta = pad.reshape(cout + 32, q_n, 4)                    # [o][q][i]
+    bits = (np.arange(16)[:, None] >> np.arange(4)) & 1       # [v][i]
+    counts = np.einsum("oqi,vi->qvo", delta, bits)            # [q][v][o]
+    out = []
+    for g0, g in tile_plan(cin, cout):
+        chans = 4 * g0 + np.arange(4 * g)
+        byte = counts[:, :, chans].reshape(q_n, 16, g, 4)     # [q][v][g][j]
+        word = (byte * (256 ** np.arange(4))).sum(axis=-1)
+        out.append(np.mod(word, 2 ** 32).astype(np.uint32).ravel())
+        start = np.zeros((2, g, 4), np.int64)  # [residual +1 / -1][g][j]
+        for k, o in enumerate(chans):
+            if o >= cout:
+                start[:, k // 4, k % 4] = 0x80
+                continue
+            n, nneg = int((c[o] != 0).sum()), int((c[o] < 0).sum())
+            for r, lim in enumerate(_limits(output, int(o), res_c, alpha, n)):
+                start[r, k // 4, k % 4] = 0x80 - (lim + 1) + nneg
+        cp, cm = ((start[r] * (256 ** np.arange(4))).sum(axis=-1) for r in (0, 1))
+        out.append(np.mod(cp, 2 ** 32).astype(np.uint32))
+        out.append(np.mod(cm - cp, 2 ** 32).astype(np.uint32))
+    return np.concatenate(out)
