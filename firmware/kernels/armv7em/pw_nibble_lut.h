@@ -350,16 +350,23 @@ static inline __attribute__((always_inline)) void lut_build(uint32_t *T, int Q, 
 LUT_RUN_FUNCTION(lut_run24, "")
 LUT_RUN_FUNCTION(lut_run24_residual, LUT_RUN_RESIDUAL)
 
-/* The 24-channel tile over all pixels through lut_run24 where it applies (Q = 6, one word
- * in and out, a residual if any of the same layout as the input): 1 done, 0 not. */
+/* Whether lut_tile24 takes a layer: Q = 6 nibbles of input (21..24 channels), 21..24 output
+ * channels (one word in and out), a residual if any of the same layout as the input (with_res:
+ * the thresholds have a residual column and one is passed). */
+static inline int lut_tile24_applies(int Q, int cout, int pixels, int w, int with_res,
+                                     int res_w, int res_c, int res_stride) {
+    return Q == 6 && cout > 20 && cout <= 24 && pixels >= 1 &&
+           !(with_res && (res_stride != 1 || res_w != w || TRIT_WORDS(res_c) != 1));
+}
+
+/* The 24-channel tile over all pixels through lut_run24 where it applies
+ * (lut_tile24_applies): 1 done, 0 not. */
 __attribute__((noinline)) static int lut_tile24(const uint32_t *in, int pixels, int w, int Q, const uint32_t *T,
                       const uint32_t *cp, const uint32_t *cd, const trit_threshold_t *thr,
                       const uint32_t *residual, int res_w, int res_c, int res_stride,
                       int cout, uint32_t *out) {
     const int with_res = thr->has_residual && residual;
-    if (Q != 6 || cout > 24 || cout <= 20 || pixels < 1 ||
-        (with_res && (res_stride != 1 || res_w != w || TRIT_WORDS(res_c) != 1)))
-        return 0;
+    if (!lut_tile24_applies(Q, cout, pixels, w, with_res, res_w, res_c, res_stride)) return 0;
     uint32_t ctx[LUT_RUN_WORDS];
     ctx[0] = (uint32_t)(uintptr_t)T;
     for (int g = 0; g < 6; ++g) {

@@ -391,8 +391,9 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
     /* 21..24 channels over 21..24 inputs: the assembly tile of the nibble tables beats the
      * Helium sliced kernel (kernelbench pw 24->24 32x32 on mps3-an547: 112,844 against
      * 157,062 instructions) */
-    const int lut24 = equal && (cin + 3) / 4 == 6 && cout > 20 && cout <= 24 &&
-                      h * w >= LUT_MIN_PIXELS;
+    const int lut24 = equal && (tables || h * w >= LUT_MIN_PIXELS) &&
+                      lut_tile24_applies((cin + 3) / 4, cout, h * w, w,
+                                         thr->has_residual && residual, res_w, res_c, res_stride);
 #else
     const int lut24 = 0;
 #endif
