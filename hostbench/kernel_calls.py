@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from codegen import pack
+from codegen.banded import input_rows
 from codegen.int8_reference import Requant
 from codegen.memory import scratch_ints
 from codegen.nibble_tables import nibble_tables
@@ -52,15 +53,6 @@ def threshold_arg(output) -> Thr:
     dtype = t.dtype if t.dtype in (np.int8, np.int16) else np.int32
     return Thr(np.ascontiguousarray(t, dtype=dtype).ravel(),
                pack.pack_direction(output.direction), int(output.residual is not None))
-
-
-def band_input_rows(layer, y0: int, y1: int) -> tuple[int, int]:
-    """Input rows [lo, hi) that output rows [y0, y1) of a k x k layer read (inside the
-    image; lo <= hi)."""
-    h = layer.in_shape[1]
-    lo = max(0, y0 * layer.stride - layer.padding)
-    hi = min(h, (y1 - 1) * layer.stride - layer.padding + layer.kernel)
-    return lo, max(lo, hi)
 
 
 class KernelCalls:
@@ -109,7 +101,7 @@ class KernelCalls:
         c, h, w = layer.in_shape
         _, oh, ow = layer.out_shape
         y0, y1 = rows if rows is not None else (0, oh)
-        lo, hi = band_input_rows(layer, y0, y1)
+        lo, hi = input_rows(layer, y0, y1)
         out = np.zeros((y1 - y0, ow, pack.words(c)), np.uint32)
         constants = dw_sliced_constants(layer) if sliced and dw_usable(layer) else None
         args = [np.ascontiguousarray(x[lo:hi]), h, w, c, pack.dw_codes(layer.weights.values),

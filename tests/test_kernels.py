@@ -228,7 +228,13 @@ def test_pw_ternary_bin_sliced_constants(kernels, cin, cout, h, w, res_c, res_st
     """Equal scales with the code-generation constants of codegen/sliced.py passed, as
     generated models pass them: the ARMv7E-M flavour then counts bit-sliced from them (any
     pixel count), the others ignore them."""
-    rng = np.random.default_rng(7 * cin + cout + h)
+    _check_equal_scale_pw(kernels, np.random.default_rng(7 * cin + cout + h), cin, cout, h, w,
+                          res_c, res_stride, sliced=True)
+
+
+def _check_equal_scale_pw(kernels, rng, cin, cout, h, w, res_c, res_stride, **constants):
+    """A random equal-scale pointwise layer run with the code-generation ``constants``
+    (sliced=True / tables=True) against the reference."""
     residual = res_c > 0
     layer = conv_layer(rng, cin, cout, h, w, 1, 1, 0, 1,
                        rand_ternary(rng, (cout, cin, 1, 1), True), residual=residual,
@@ -241,7 +247,7 @@ def test_pw_ternary_bin_sliced_constants(kernels, cin, cout, h, w, res_c, res_st
         values["res"] = res
         res_packed = pack.pack_binary(res[0])
     want = reference.sign_threshold(layer, reference.conv2d_acc(layer, x), values)
-    got = kernels.pw_ternary_bin(layer, pack.pack_binary(x[0]), res_packed, res_c, sliced=True)
+    got = kernels.pw_ternary_bin(layer, pack.pack_binary(x[0]), res_packed, res_c, **constants)
     assert np.array_equal(pack.unpack_binary(got, cout), want[0])
 
 
@@ -255,21 +261,8 @@ def test_pw_ternary_bin_nibble_tables(kernels, cin, cout, h, w, res_c, res_strid
     """Equal scales with the nibble tables of codegen/nibble_tables.py passed, as banded
     models pass them: the ARMv7E-M flavour then counts through them at any pixel count
     instead of building its own, the others ignore them."""
-    rng = np.random.default_rng(5 * cin + cout + h)
-    residual = res_c > 0
-    layer = conv_layer(rng, cin, cout, h, w, 1, 1, 0, 1,
-                       rand_ternary(rng, (cout, cin, 1, 1), True), residual=residual,
-                       spread=3 * cin)
-    layer.output.residual_stride = res_stride
-    x = binary(rng, cin, h, w)
-    values, res_packed = {}, None
-    if residual:
-        res = binary(rng, res_c, h * res_stride, w * res_stride)
-        values["res"] = res
-        res_packed = pack.pack_binary(res[0])
-    want = reference.sign_threshold(layer, reference.conv2d_acc(layer, x), values)
-    got = kernels.pw_ternary_bin(layer, pack.pack_binary(x[0]), res_packed, res_c, tables=True)
-    assert np.array_equal(pack.unpack_binary(got, cout), want[0])
+    _check_equal_scale_pw(kernels, np.random.default_rng(5 * cin + cout + h), cin, cout, h, w,
+                          res_c, res_stride, tables=True)
 
 
 # thresholds stored as an IR version 4 file stores them (codegen/ir/count_units.py): int8 up
