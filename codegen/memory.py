@@ -253,56 +253,80 @@ SCRATCH_CAPS = (None, 1024, 768, 512)
 
 
 def fit_arena(ir: ModelIR, budget: int) -> ArenaOptions:
-    """Options under which the arena of ``ir`` fits ``budget`` bytes, with as few extra
-    kernel calls as the search finds: the input layer writes over the image (no extra
-    calls), chains are banded one halving at a time (the one whose
-    halving shrinks the arena most, ties to the chain of larger maps), then each chain's
-    rows doubled back (or its banding dropped) wherever the arena still fits; the scratch is
-    capped only where banding alone does not fit. ValueError where nothing fits."""
-    chains = {ir.layers[idx[0]].name: ir.layers[idx[-1]] for idx in find_chains(ir)}
-    best = None
+    """Options under which the arena of ``ir`` fits ``budget`` bytes, with as few band steps
+    (kernel calls) as the search finds. The input layer always writes over the image (no
+    extra calls). Starting points: every chain at the same band height, and a greedy descent
+    that halves the band height of the chain whose halving shrinks the arena most (ties to
+    the chain of larger maps); from the fitting start with the fewest steps, moves that
+    double one chain's height (or drop its banding), alone or while halving another's, as
+    long as the arena fits and the steps decrease. The scratch is capped only where no
+    banding fits. ValueError where nothing fits."""
+    heights = {ir.layers[idx[0]].name: ir.layers[idx[-1]].out_shape[1]
+               for idx in find_chains(ir)}
+    least: tuple[int, ArenaOptions] | None = None
+
+    def arena(rows: dict[str, int], cap: int | None) -> int:
+        nonlocal least
+        options = ArenaOptions(tuple(sorted(rows.items())), cap, True)
+        size = plan_memory(ir, options).arena_bytes
+        if least is None or size < least[0]:
+            least = (size, options)
+        return size
+
+    def steps(rows: dict[str, int]) -> int:
+        return sum(-(-heights[n] // rows[n]) if n in rows else 1 for n in heights)
+
     for cap in SCRATCH_CAPS:
-        rows: dict[str, int] = {}
-        while True:
-            options = ArenaOptions(tuple(sorted(rows.items())), cap, True)
-            arena = plan_memory(ir, options).arena_bytes
-            if best is None or arena < best[0]:
-                best = (arena, options)
-            if arena <= budget:
-                return _relax(ir, rows, cap, budget, chains)
-            moves = []
-            for name, last in chains.items():
-                height = last.out_shape[1]
-                now = rows.get(name, height)
-                if now <= 1:
+        starts = [_greedy_bands(ir, heights, cap, budget, arena)]
+        for b in (32, 16, 8, 4, 2, 1):
+            starts.append({n: b for n, h in heights.items() if b < h})
+        fitting = [r for r in starts if r is not None and arena(r, cap) <= budget]
+        if not fitting:
+            continue
+        rows = min(fitting, key=steps)
+        improved = True
+        while improved:
+            improved = False
+            for up in heights:
+                if up not in rows:
                     continue
-                nxt = dict(rows, **{name: max(1, now // 2)})
-                size = plan_memory(ir, ArenaOptions(tuple(sorted(nxt.items())), cap,
-                                                    True)).arena_bytes
-                moves.append((size, -value_bytes(ir, last.name), name, nxt))
-            if not moves:
-                break
-            rows = min(moves, key=lambda m: m[:3])[3]
+                raised = dict(rows)
+                if rows[up] * 2 >= heights[up]:
+                    del raised[up]
+                else:
+                    raised[up] = rows[up] * 2
+                for down in [None] + [n for n in heights if n != up]:
+                    nxt = dict(raised)
+                    if down is not None:
+                        now = nxt.get(down, heights[down])
+                        if now <= 1:
+                            continue
+                        nxt[down] = max(1, now // 2)
+                    if steps(nxt) < steps(rows) and arena(nxt, cap) <= budget:
+                        rows, improved = nxt, True
+                        break
+                if improved:
+                    break
+        return ArenaOptions(tuple(sorted(rows.items())), cap, True)
     raise ValueError(f"the arena of {ir.name} does not fit {budget} B: the least found is "
-                     f"{best[0]} B ({best[1].label() or 'layer by layer'})")
+                     f"{least[0]} B ({least[1].label() or 'layer by layer'})")
 
 
-def _relax(ir: ModelIR, rows: dict[str, int], cap: int | None, budget: int,
-           chains: dict) -> ArenaOptions:
-    """Double each chain's band rows (up to unbanded) while the arena stays within budget."""
-    changed = True
-    while changed:
-        changed = False
-        for name, last in chains.items():
-            if name not in rows:
+def _greedy_bands(ir: ModelIR, heights: dict[str, int], cap: int | None, budget: int,
+                  arena) -> dict[str, int] | None:
+    """Halve band heights one chain at a time, the move that shrinks the arena most first,
+    until it fits ``budget`` (None: it never does)."""
+    rows: dict[str, int] = {}
+    while arena(rows, cap) > budget:
+        moves = []
+        for name, height in heights.items():
+            now = rows.get(name, height)
+            if now <= 1:
                 continue
-            more = rows[name] * 2
-            nxt = dict(rows)
-            if more >= last.out_shape[1]:
-                del nxt[name]
-            else:
-                nxt[name] = more
-            if plan_memory(ir, ArenaOptions(tuple(sorted(nxt.items())), cap,
-                                            True)).arena_bytes <= budget:
-                rows, changed = nxt, True
-    return ArenaOptions(tuple(sorted(rows.items())), cap, True)
+            nxt = dict(rows, **{name: max(1, now // 2)})
+            last = ir.layers[[layer.name for layer in ir.layers].index(name)]
+            moves.append((arena(nxt, cap), -height * last.out_shape[0], name, nxt))
+        if not moves:
+            return None
+        rows = min(moves, key=lambda m: m[:3])[3]
+    return rows
