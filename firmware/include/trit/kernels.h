@@ -119,7 +119,9 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
  * count * 256^j, modulo 2^32); then the counters' start values, byte j of word g: 0x80 - L +
  * (number of -1 weights of o), L = K + 1 for a residual +1 (or none), K the count limit of
  * trit_pw_ternary_bin's sliced constants (0x80 past cout); then the words to add to them for
- * a residual -1 (the start values for it minus those, modulo 2^32). */
+ * a residual -1 (the start values for it minus those, modulo 2^32). With tables the
+ * ARMv7E-M flavour counts through them on every core (the M55 too, where without them its
+ * Helium kernel runs). */
 void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32_t *sign,
                          const uint32_t *nz, trit_scales_t s, int cout,
                          const trit_threshold_t *thr, const uint32_t *residual, int res_w,

@@ -404,8 +404,10 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
                                            sliced))
         return;
 #ifdef __ARM_FEATURE_MVE
-    /* Helium: the sliced kernel runs four pixels per vector and beats the scalar tables */
-    if (equal && !lut24 && pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w,
+    /* Helium: the sliced kernel runs four pixels per vector and beats the scalar tables, but
+     * for its per-call setup: with tables from the code generator (a layer run in bands, a few
+     * rows per call) the tables win */
+    if (equal && !lut24 && !tables && pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w,
                                  res_c, res_stride, out, scratch, 0))
         return;
 #endif
