@@ -160,3 +160,22 @@ def test_generated_chain_code_loops_over_the_steady_state(zoo):
     src = render_model(zoo, "armv7em", options)["model.c"]
     assert "for (int r = 4; r <= 28; r += 2) { /* steps 3 to 15 of 16 */" in src
     assert src.count("TIMED(") == 4 * 4 + 1  # 3 single steps, one loop body; the macro
+
+
+@needs_emulator
+def test_cli_build_with_an_arena_budget_prints_the_fit(tmp_path, capsys):
+    """`trit build --arena-budget`: the plan within the budget, what was fitted, the
+    project's scratch cap header; --band-rows bands every chain without a cap."""
+    from hostbench.cli import main
+    assert main(["build", "--board", "mps2-an386", "--model", str(ZOO), "--direct",
+                 "--arena-budget", "8192", "--out", str(tmp_path / "fit")]) == 0
+    out = capsys.readouterr().out
+    assert "activations 8192 B" in out
+    assert "stem written over the image" in out and "capped at 3072 B" in out
+    assert "TRIT_SCRATCH_CAP 768" in (tmp_path / "fit" / "include" / "trit" /
+                                      "model_config.h").read_text()
+    assert main(["build", "--board", "mps2-an386", "--model", str(ZOO), "--direct",
+                 "--band-rows", "4", "--out", str(tmp_path / "band")]) == 0
+    out = capsys.readouterr().out
+    assert "s1b1.dw1..s1b1.pw2 4" in out and "capped" not in out
+    assert not (tmp_path / "band" / "include" / "trit" / "model_config.h").exists()
