@@ -44,8 +44,10 @@ def check_fit(plan: MemoryPlan, board: Board) -> None:
         problems.append(f"weights need {plan.weight_bytes} B of flash, {board.name} has "
                         f"{board.flash} B")
     if plan.activation_bytes > board.ram:
+        hint = "" if plan.arena not in (None, ArenaOptions()) else \
+            " (--arena-budget BYTES fits the activations into less, for more instructions)"
         problems.append(f"activations need {plan.activation_bytes} B of RAM, {board.name} "
-                        f"has {board.ram} B")
+                        f"has {board.ram} B{hint}")
     if problems:
         raise DoesNotFit("model does not fit: " + "; ".join(problems))
 

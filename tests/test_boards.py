@@ -169,6 +169,7 @@ def test_model_that_does_not_fit_is_refused_with_figures():
     from dataclasses import replace
     plan = plan_memory(export_model(trained_like_model(width=8)))
     small = replace(get_board("mps2-an386"), ram=1024, flash=2048)
-    with pytest.raises(DoesNotFit, match=rf"activations need {plan.activation_bytes} B of RAM"):
+    with pytest.raises(DoesNotFit, match=rf"activations need {plan.activation_bytes} B of RAM"
+                       r".*\(--arena-budget BYTES"):
         check_fit(plan, small)
     check_fit(plan, get_board("mps2-an386"))
