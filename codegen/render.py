@@ -309,12 +309,13 @@ class _Rows:
         k = value - self.r
         return "r" if k == 0 else f"r + {k}" if k > 0 else f"r - {-k}"
 
-    def words(self, base: int, row: int, row_words: int) -> str:
-        """``arena + base + row * row_words`` for a row that moves with the step."""
+    def words(self, base: int, row: int, row_words: int, scale: int = 1) -> str:
+        """``arena + base + row * row_words`` for a row that moves ``scale`` rows per row of
+        the step (a residual read at a stride)."""
         if not self.loop:
             return f"(arena + {base + row * row_words})"
-        k = base + (row - self.r) * row_words
-        return f"(arena + {k} + r * {row_words})"
+        k = base + (row - scale * self.r) * row_words
+        return f"(arena + {k} + r * {scale * row_words})"
 
 
 def _chain_code(ir: ModelIR, chain: Chain, plan: MemoryPlan, kernels: str) -> str:
@@ -330,10 +331,10 @@ def _chain_code(ir: ModelIR, chain: Chain, plan: MemoryPlan, kernels: str) -> st
         rw = row_bytes(ir.layer(value)) // 4
         return f"(arena + {plan.buffers[value].offset // 4 + row * rw})"
 
-    def whole(value: str, row: int, rows: _Rows) -> str:
-        """Row ``row`` of a whole map."""
-        layer = ir.layer(value) if value != "input" else None
-        return rows.words(plan.buffers[value].offset // 4, row, row_bytes(layer) // 4)
+    def whole(value: str, row: int, rows: _Rows, scale: int = 1) -> str:
+        """Row ``row`` of a whole map (moving ``scale`` rows per row of the step)."""
+        return rows.words(plan.buffers[value].offset // 4, row, row_bytes(ir.layer(value)) // 4,
+                          scale)
 
     def step_code(step: list, rows: _Rows) -> list[str]:
         out = []
@@ -358,7 +359,8 @@ def _chain_code(ir: ModelIR, chain: Chain, plan: MemoryPlan, kernels: str) -> st
             res = layer.output.residual
             res_ptr = "0"
             if res:
-                res_ptr = whole(res, item.y0 * layer.output.residual_stride, rows)
+                rs = layer.output.residual_stride
+                res_ptr = whole(res, item.y0 * rs, rows, rs)
             band = Band(src, in_y0, rows.row(item.y0), rows.row(item.y1), item.y1 - item.y0,
                         dst, res_ptr)
             call = _call(ir, layer, plan, c_ident(layer.name),
