@@ -179,3 +179,24 @@ def test_cli_build_with_an_arena_budget_prints_the_fit(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "s1b1.dw1..s1b1.pw2 4" in out and "capped" not in out
     assert not (tmp_path / "band" / "include" / "trit" / "model_config.h").exists()
+
+
+@needs_emulator
+def test_profile_of_a_banded_build_covers_every_layer(zoo, cifar, tmp_path):
+    """`trit bench --profile` on a banded build: every layer of a chain gets its own calls'
+    instructions, and the rows add up to one inference plus the timing of each call."""
+    from hostbench.dut import DUT
+    from hostbench.firmware_build import build_firmware
+    from hostbench.qemu import emulator
+    names = [zoo.layers[idx[0]].name for idx in find_chains(zoo)][:3]
+    options = ArenaOptions(tuple((n, 8) for n in names))
+    fw = build_firmware(zoo, tmp_path / "fw", use_platformio=False, arena=options)
+    with emulator(fw.elf) as port:
+        dut = DUT(port)
+        dut.wait_ready()
+        rows, unit = dut.layers(cifar.test_images[0])
+        plain = dut.infer(cifar.test_images[0]).counter
+    assert [name for name, _ in rows] == [layer.name for layer in zoo.layers]
+    assert all(ticks > 0 for _, ticks in rows)
+    calls = 3 * 4 * 4  # three chains of four layers, four steps each
+    assert 0 <= sum(t for _, t in rows) - plain < 100 * (len(rows) + calls)
