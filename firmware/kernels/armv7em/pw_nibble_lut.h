@@ -361,10 +361,11 @@ static inline int lut_tile24_applies(int Q, int cout, int pixels, int w, int wit
 
 /* The 24-channel tile over all pixels through lut_run24 where it applies
  * (lut_tile24_applies): 1 done, 0 not. */
-__attribute__((noinline)) static int lut_tile24(const uint32_t *in, int pixels, int w, int Q, const uint32_t *T,
-                      const uint32_t *cp, const uint32_t *cd, const trit_threshold_t *thr,
-                      const uint32_t *residual, int res_w, int res_c, int res_stride,
-                      int cout, uint32_t *out) {
+__attribute__((noinline)) static int lut_tile24(const uint32_t *in, int pixels, int w, int Q,
+                                                const uint32_t *T, const uint32_t *cp,
+                                                const uint32_t *cd, const trit_threshold_t *thr,
+                                                const uint32_t *residual, int res_w, int res_c,
+                                                int res_stride, int cout, uint32_t *out) {
     const int with_res = thr->has_residual && residual;
     if (!lut_tile24_applies(Q, cout, pixels, w, with_res, res_w, res_c, res_stride)) return 0;
     uint32_t ctx[LUT_RUN_WORDS];

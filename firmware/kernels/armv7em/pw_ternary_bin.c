@@ -399,16 +399,17 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
 #endif
     /* constants made at code generation (where the generator expects the sliced kernel to
      * win: few pixels, or Helium) remove its per-call setup */
-    if (equal && sliced && !lut24 && pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr,
-                                           residual, res_w, res_c, res_stride, out, scratch,
-                                           sliced))
+    if (equal && sliced && !lut24 &&
+        pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w, res_c,
+                        res_stride, out, scratch, sliced))
         return;
 #ifdef __ARM_FEATURE_MVE
     /* Helium: the sliced kernel runs four pixels per vector and beats the scalar tables, but
      * for its per-call setup: with tables from the code generator (a layer run in bands, a few
      * rows per call) the tables win */
-    if (equal && !lut24 && !tables && pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w,
-                                 res_c, res_stride, out, scratch, 0))
+    if (equal && !lut24 && !tables &&
+        pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w, res_c,
+                        res_stride, out, scratch, 0))
         return;
 #endif
     if (equal && pw_equal_lut(in, h, w, cin, sign, nz, s.wp, cout, thr, residual, res_w, res_c,
