@@ -229,6 +229,8 @@ def describe_arena(ir, plan) -> str:
 
 
 def _build(args: argparse.Namespace):
+    """Generate and build the firmware of --model for --board; returns the IR, the firmware
+    and the project folder."""
     from codegen.ir import load_ir
     from codegen.memory import plan_memory
     from codegen.render import nibble_table_bytes, sliced_constant_bytes
@@ -258,7 +260,7 @@ def _build(args: argparse.Namespace):
         print(f"arena fitting: {describe_arena(ir, plan)}")
     what = "runtime" if fw.elf.name == "trit-runtime" else "firmware"
     print(f"{what} {fw.elf}: flash {fw.flash_bytes} B, RAM {fw.ram_bytes} B")
-    return ir, fw
+    return ir, fw, Path(out)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -319,7 +321,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.run_command and not get_board(args.board).linux:
         raise ValueError(f"--command runs a Linux board's runtime; {args.board} is a "
                          f"microcontroller (use --port)")
-    ir, fw = _build(args)
+    ir, fw, _ = _build(args)
     data = load_cifar10(args.data)
     images, labels = data.test_images[:args.images], data.test_labels[:args.images]
     progress = sys.stderr.isatty()
@@ -355,11 +357,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_flash(args: argparse.Namespace) -> int:
     from .boards import get_board
-    from .firmware_build import project_dir
     from .pio import pio_run_stock
     from .qemu import start_on_pty
     board = get_board(args.board)
-    ir, fw = _build(args)
+    ir, fw, project = _build(args)
     if board.linux:
         return _install_linux(args, board, ir, fw)
     if board.emulated:
@@ -379,8 +380,6 @@ def cmd_flash(args: argparse.Namespace) -> int:
         finally:
             emu.stop()
         return 0
-    arena = arena_options(args, ir)
-    project = project_dir(args.board, args.model, args.kernels, arena.label() if arena else None)
     extra = ["--upload-port", args.port] if args.port else []
     pio_run_stock(project, board.pio_platform, target="upload", extra=extra)
     print(f"flashed {ir.name} to {args.board}; measure it: trit bench --board {args.board} "
