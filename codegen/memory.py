@@ -41,7 +41,6 @@ class ArenaOptions:
     scratch_cap: int | None = None
     input_in_place: bool = False  # the input layer writes its output over the image
 
-
     def label(self) -> str:
         """Short name for a project folder."""
         rows = sorted({r for _, r in self.band_rows})
@@ -324,8 +323,8 @@ def _greedy_bands(ir: ModelIR, heights: dict[str, int], cap: int | None, budget:
             if now <= 1:
                 continue
             nxt = dict(rows, **{name: max(1, now // 2)})
-            last = ir.layers[[layer.name for layer in ir.layers].index(name)]
-            moves.append((arena(nxt, cap), -height * last.out_shape[0], name, nxt))
+            map_size = height * ir.layer(name).out_shape[0]  # ties: the larger maps first
+            moves.append((arena(nxt, cap), -map_size, name, nxt))
         if not moves:
             return None
         rows = min(moves, key=lambda m: m[:3])[3]
