@@ -17,16 +17,13 @@ import numpy as np
 
 from .ir import Layer, SignThreshold
 from .memory import scratch_ints
-from .sliced import count_limit
+from .sliced import count_limit, usable as sliced_usable
 
 
 def usable(layer: Layer) -> bool:
-    """Whether the kernel counts ``layer`` through nibble tables: a 1x1 ternary layer with
-    equal scales and at most 127 inputs."""
-    w = layer.weights
-    return (layer.op == "conv2d" and layer.groups == 1 and layer.kernel == 1 and w is not None
-            and w.format == "ternary" and int(w.scales[0]) == int(w.scales[1]) > 0
-            and layer.in_shape[0] <= 127)
+    """Whether the kernel counts ``layer`` through nibble tables: a pointwise layer that takes
+    sliced constants (ternary, equal scales, a sign output) with at most 127 inputs."""
+    return sliced_usable(layer) and layer.in_shape[0] <= 127
 
 
 def tile_plan(cin: int, cout: int) -> list[tuple[int, int]]:
@@ -53,6 +50,7 @@ def tile_plan(cin: int, cout: int) -> list[tuple[int, int]]:
 
 
 def table_words(cin: int, cout: int) -> int:
+    """uint32 words of the tables of a cin -> cout layer (rows and start values)."""
     return sum(((cin + 3) // 4 * 16 + 2) * g for _, g in tile_plan(cin, cout))
 
 
