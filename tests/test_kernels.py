@@ -82,7 +82,8 @@ def conv_layer(rng, cin, cout, h, w, k, stride, pad, groups, weights, residual=F
 # outputs, patches that are not 27 bytes (k = 3, cin = 4: 36) and patches too long for the
 # optimised path's scratch (k = 5, cin = 8)
 @pytest.mark.parametrize("cin,cout,h,w,stride,k", [(3, 16, 32, 32, 1, 3), (3, 24, 32, 32, 2, 3),
-                                                    (3, 5, 7, 9, 2, 3),
+                                                    (3, 5, 7, 9, 2, 3), (3, 32, 5, 4, 1, 3),
+                                                    (3, 1, 4, 3, 1, 3),
                                                     (3, 33, 6, 5, 1, 3), (4, 7, 5, 6, 1, 3),
                                                     (8, 6, 6, 5, 2, 5)])
 def test_conv_input_s8(kernels, cin, cout, h, w, stride, k):
@@ -93,6 +94,27 @@ def test_conv_input_s8(kernels, cin, cout, h, w, stride, k):
     x = image[None].astype(np.int64) - 128
     want = reference.sign_threshold(layer, reference.conv2d_acc(layer, x), {})
     got = kernels.conv_input_s8(layer, pack.image_hwc(image))
+    assert np.array_equal(pack.unpack_binary(got, cout), want[0])
+
+
+@pytest.mark.parametrize("cout", [24, 32])
+def test_conv_input_s8_on_a_capped_scratch(tmp_path, cout):
+    """ARMv7E-M with the scratch capped at 512 ints (a model built for a small arena): 24
+    channels still take the three-channel assembly, 32 (whose weight stream does not fit) the
+    two-channel path; both bit-exact."""
+    import shutil
+    if not all(shutil.which(t) for t in NEEDS["mps"]):
+        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm (make setup)")
+    from hostbench.kernel_jobs import KernelRunner
+    board = EmulatedBoard(KernelRunner("armv7em", "mps2-an386", build_dir=tmp_path,
+                                       extra_defines=("-DTRIT_SCRATCH_CAP=512",)))
+    rng = np.random.default_rng(cout)
+    wts = Weights("int8", rng.integers(-127, 128, (cout, 3, 3, 3)).astype(np.int8))
+    layer = conv_layer(rng, 3, cout, 6, 7, 3, 1, 1, 1, wts, spread=20000)
+    image = rng.integers(0, 256, (3, 6, 7), dtype=np.uint8)
+    want = reference.sign_threshold(layer, reference.conv2d_acc(
+        layer, image[None].astype(np.int64) - 128), {})
+    got = board.conv_input_s8(layer, pack.image_hwc(image))
     assert np.array_equal(pack.unpack_binary(got, cout), want[0])
 
 

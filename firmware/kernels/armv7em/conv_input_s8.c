@@ -138,6 +138,114 @@ static void conv3x3_rgb_wide(const int8_t *in, int h, int w, const uint32_t *wid
     }
 }
 
+#if defined(__GNUC__) && defined(__thumb2__) && !defined(__ARM_FEATURE_MVE)
+#define RGB_TRIPLES_ASM 1
+/* The 3x3 RGB layer two pixels by three channels per pass in Thumb-2 assembly (a naked
+ * function: every register but sp and pc holds a value). pix: the two pixels' widened
+ * patches interleaved, word 2 i = pixel 0's pair word i, 2 i + 1 = pixel 1's (widen_rows
+ * order, 14 pair words each). w .. w_end: the weight stream, per channel triple (c2, c1, c0),
+ * highest triple first, RGB_TRIPLE_WORDS words: the starts (negated adjusted thresholds)
+ * {s2, s1, s0, s2, s1, s0}, then per pair word i {w2[i], w1[i], w0[i]}. Per pass one LDM of
+ * six starts, 14 x (LDRD of the pixels' pair words, LDM of three weight words, six SMLAD),
+ * the six sums' sign bits shifted into the two pixels' words: 129 instructions for six
+ * 27-product sums. bits[0], bits[1]: the two pixels' words, the last triple's channel c0 in
+ * bit 0 (channels past the layer's in the high bits, for the caller to clear). */
+#define RGB_TRIPLE_WORDS 48
+#define RGB_STEP(off)                                                                          \
+    "ldrd r2, r3, [r0, #" off "]\n\t"                                                          \
+    "ldmia r1!, {r4, r5, r6}\n\t"                                                              \
+    "smlad r7, r2, r4, r7\n\t"                                                                 \
+    "smlad r8, r2, r5, r8\n\t"                                                                 \
+    "smlad r9, r2, r6, r9\n\t"                                                                 \
+    "smlad r10, r3, r4, r10\n\t"                                                               \
+    "smlad r11, r3, r5, r11\n\t"                                                               \
+    "smlad r12, r3, r6, r12\n\t"
+#define RGB_BIT(word, acc)                                                                     \
+    "lsrs r4, " acc ", #31\n\t"                                                                \
+    "add " word ", r4, " word ", lsl #1\n\t"
+#define RGB_ARG __attribute__((unused)) /* read by the assembly: r0..r3 */
+__attribute__((naked, noinline)) static void rgb_pair_triples(RGB_ARG const uint32_t *pix,
+                                                             RGB_ARG const uint32_t *w,
+                                                             RGB_ARG const uint32_t *w_end,
+                                                             RGB_ARG uint32_t *bits) {
+    __asm__ volatile(
+        "push {r3, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t" /* [sp]: bits */
+        "sub sp, sp, #8\n\t"                                  /* the two words */
+        "mov lr, r2\n\t"
+        "movs r2, #0\n\t"
+        "movs r3, #0\n\t"
+        "strd r2, r3, [sp]\n\t"
+        "1:\n\t"
+        "ldmia r1!, {r7, r8, r9, r10, r11, r12}\n\t"
+        RGB_STEP("0") RGB_STEP("8") RGB_STEP("16") RGB_STEP("24") RGB_STEP("32")
+        RGB_STEP("40") RGB_STEP("48") RGB_STEP("56") RGB_STEP("64") RGB_STEP("72")
+        RGB_STEP("80") RGB_STEP("88") RGB_STEP("96") RGB_STEP("104")
+        "ldrd r2, r3, [sp]\n\t"
+        RGB_BIT("r2", "r7") RGB_BIT("r2", "r8") RGB_BIT("r2", "r9")
+        RGB_BIT("r3", "r10") RGB_BIT("r3", "r11") RGB_BIT("r3", "r12")
+        "strd r2, r3, [sp]\n\t"
+        "cmp r1, lr\n\t"
+        "bne 1b\n\t"
+        "ldr r4, [sp, #8]\n\t"
+        "strd r2, r3, [r4]\n\t"
+        "add sp, sp, #8\n\t"
+        "pop {r3, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t");
+}
+#undef RGB_STEP
+#undef RGB_BIT
+#undef RGB_ARG
+
+/* The weight stream of rgb_pair_triples for cout channels (weights [cout][27], starts [cout]):
+ * ceil(cout / 3) triples, channels past cout with zero weights and starts. */
+static void rgb_triple_stream(const int8_t *weights, const int32_t *start, int cout,
+                              uint32_t *stream) {
+    const int triples = (cout + 2) / 3;
+    for (int t = triples - 1; t >= 0; --t, stream += RGB_TRIPLE_WORDS) {
+        for (int j = 0; j < 3; ++j) { /* slot j: channel 3 t + 2 - j */
+            const int o = 3 * t + 2 - j;
+            stream[j] = stream[j + 3] = o < cout ? (uint32_t)start[o] : 0u;
+            if (o < cout) {
+                const int8_t *wt = weights + o * 27;
+                widen_rows_strided(wt, wt + 9, wt + 18, stream + 6 + j, 3);
+            } else {
+                for (int i = 0; i < 14; ++i) stream[6 + 3 * i + j] = 0;
+            }
+        }
+    }
+}
+
+/* 3x3 RGB input layer, output channels <= 32, through rgb_pair_triples: two pixels per pass
+ * (a lone last pixel of a row computed beside zeros, stored alone). pix: 28 words. */
+static void conv3x3_rgb_triples(const int8_t *in, int h, int w, const uint32_t *stream,
+                                int cout, int stride, int pad, uint32_t negative,
+                                uint32_t *out, uint32_t *pix) {
+    const int oh = (h + 2 * pad - 3) / stride + 1, ow = (w + 2 * pad - 3) / stride + 1;
+    const uint32_t *end = stream + RGB_TRIPLE_WORDS * ((cout + 2) / 3);
+    const uint32_t lanes = cout == 32 ? ~0u : (1u << cout) - 1u;
+    uint32_t bits[2];
+    for (int oy = 0; oy < oh; ++oy) {
+        const int y0 = oy * stride - pad, rows_inside = y0 >= 0 && y0 + 3 <= h;
+        for (int ox = 0; ox < ow; ox += 2) {
+            const int two = ox + 1 < ow, x0 = ox * stride - pad;
+            if (two && rows_inside && x0 >= 0 && x0 + stride + 3 <= w) {
+                /* both windows inside the image: straight from its rows */
+                const int8_t *r = in + (y0 * w + x0) * 3, *q = r + 3 * stride;
+                widen_rows_strided(r, r + 3 * w, r + 6 * w, pix, 2);
+                widen_rows_strided(q, q + 3 * w, q + 6 * w, pix + 1, 2);
+            } else {
+                gather28_strided(in, h, w, y0, x0, pix, 2);
+                if (two) gather28_strided(in, h, w, y0, x0 + stride, pix + 1, 2);
+                else
+                    for (int i = 0; i < 14; ++i) pix[2 * i + 1] = 0;
+            }
+            rgb_pair_triples(pix, stream, end, bits);
+            out[oy * ow + ox] = (bits[0] & lanes) ^ negative;
+            if (two) out[oy * ow + ox + 1] = (bits[1] & lanes) ^ negative;
+        }
+    }
+}
+#endif
+
 /* One output channel's sum over a widened patch (general k and cin). */
 static inline int32_t dot_s8(const uint32_t *pairs, const int8_t *rest, const int8_t *wt,
                              int groups, int tail) {
@@ -190,7 +298,19 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
         conv3x3_rgb_helium(in, h, w, weights, cout, stride, pad, adjusted, thr->negative[0], out);
         return;
 #endif
-        /* the widened weights after the adjusted thresholds (they fit for cout <= 32) */
+#ifdef RGB_TRIPLES_ASM
+        /* the weight stream, then the two pixels' patches, after the starts */
+        uint32_t *stream = (uint32_t *)(adjusted + cout);
+        uint32_t *pix = stream + RGB_TRIPLE_WORDS * ((cout + 2) / 3);
+        if ((int)(pix + 28 - (uint32_t *)scratch) <= TRIT_SCRATCH_INTS(cout)) {
+            for (int o = 0; o < cout; ++o) adjusted[o] = -adjusted[o]; /* the sums' starts */
+            rgb_triple_stream(weights, adjusted, cout, stream);
+            conv3x3_rgb_triples(in, h, w, stream, cout, stride, pad, thr->negative[0], out,
+                                pix);
+            return;
+        }
+#endif
+        /* the widened weights after the starts (they fit for cout <= 32) */
         uint32_t *wide = (uint32_t *)(adjusted + cout);
         if ((int)(wide + 14 * cout - (uint32_t *)scratch) <= TRIT_SCRATCH_INTS(cout)) {
             for (int o = 0; o < cout; ++o) {

@@ -68,22 +68,28 @@ static inline int32_t dot28(const uint32_t *pa, const uint32_t *wa) {
     return a;
 }
 
-/* Three rows of 9 bytes (a 3x3 RGB patch or a channel's weights) as 14 int16 pair words: per
- * row k, bytes 0-7 as (0, 2), (1, 3), (4, 6), (5, 7) in words 4k..4k+3 (the SXTB16 order);
- * then (row 0 byte 8, row 1 byte 8) and (row 2 byte 8, 0). Unaligned word loads. */
-static inline void widen_rows(const int8_t *r0, const int8_t *r1, const int8_t *r2,
-                              uint32_t *pairs) {
+/* Three rows of 9 bytes (a 3x3 RGB patch or a channel's weights) as 14 int16 pair words,
+ * word i at pairs[i * stride]: per row k, bytes 0-7 as (0, 2), (1, 3), (4, 6), (5, 7) in words
+ * 4k..4k+3 (the SXTB16 order); then (row 0 byte 8, row 1 byte 8) and (row 2 byte 8, 0).
+ * Unaligned word loads. */
+static inline __attribute__((always_inline)) void widen_rows_strided(
+    const int8_t *r0, const int8_t *r1, const int8_t *r2, uint32_t *pairs, int stride) {
     const int8_t *rows[3] = {r0, r1, r2};
 #pragma GCC unroll 3
     for (int k = 0; k < 3; ++k) {
         const uint32_t v0 = trit_load_u32(rows[k]), v1 = trit_load_u32(rows[k] + 4);
-        pairs[4 * k] = __sxtb16(v0);
-        pairs[4 * k + 1] = trit_sxtb16_ror8(v0);
-        pairs[4 * k + 2] = __sxtb16(v1);
-        pairs[4 * k + 3] = trit_sxtb16_ror8(v1);
+        pairs[(4 * k) * stride] = __sxtb16(v0);
+        pairs[(4 * k + 1) * stride] = trit_sxtb16_ror8(v0);
+        pairs[(4 * k + 2) * stride] = __sxtb16(v1);
+        pairs[(4 * k + 3) * stride] = trit_sxtb16_ror8(v1);
     }
-    pairs[12] = (uint32_t)(uint16_t)r0[8] | (uint32_t)(uint16_t)r1[8] << 16;
-    pairs[13] = (uint32_t)(uint16_t)r2[8];
+    pairs[12 * stride] = (uint32_t)(uint16_t)r0[8] | (uint32_t)(uint16_t)r1[8] << 16;
+    pairs[13 * stride] = (uint32_t)(uint16_t)r2[8];
+}
+
+static inline void widen_rows(const int8_t *r0, const int8_t *r1, const int8_t *r2,
+                              uint32_t *pairs) {
+    widen_rows_strided(r0, r1, r2, pairs, 1);
 }
 
 /* The 3x3x3 patch whose top-left tap is (y0, x0) as 27 bytes, zero outside the image. */
@@ -103,17 +109,23 @@ static inline void patch27(const int8_t *in, int h, int w, int y0, int x0, int8_
     }
 }
 
-/* The patch whose top-left tap is (y0, x0), widened (widen_rows): straight from the image
- * rows inside it, through a zero-padded copy at the border. */
-static inline void gather28(const int8_t *in, int h, int w, int y0, int x0, uint32_t *pairs) {
+/* The patch whose top-left tap is (y0, x0), widened (widen_rows_strided, word i at
+ * pairs[i * stride]): straight from the image rows inside it, through a zero-padded copy at
+ * the border. */
+static inline void gather28_strided(const int8_t *in, int h, int w, int y0, int x0,
+                                    uint32_t *pairs, int stride) {
     if (y0 >= 0 && y0 + 3 <= h && x0 >= 0 && x0 + 3 <= w) {
         const int8_t *r0 = in + (y0 * w + x0) * 3;
-        widen_rows(r0, r0 + 3 * w, r0 + 6 * w, pairs);
+        widen_rows_strided(r0, r0 + 3 * w, r0 + 6 * w, pairs, stride);
         return;
     }
     int8_t patch[28];
     patch27(in, h, w, y0, x0, patch);
-    widen_rows(patch, patch + 9, patch + 18, pairs);
+    widen_rows_strided(patch, patch + 9, patch + 18, pairs, stride);
+}
+
+static inline void gather28(const int8_t *in, int h, int w, int y0, int x0, uint32_t *pairs) {
+    gather28_strided(in, h, w, y0, x0, pairs, 1);
 }
 
 #endif
