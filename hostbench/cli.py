@@ -247,7 +247,7 @@ def _build(args: argparse.Namespace):
     fw = build_firmware(ir, out, board=args.board, use_platformio=not args.direct,
                         kernels=args.kernels, arena=arena)
     flavour = args.kernels or get_board(args.board).kernels
-    extra = sliced_constant_bytes(ir, flavour)
+    extra = sliced_constant_bytes(ir, flavour, arena.scratch_cap if arena else None)
     tables = nibble_table_bytes(ir, flavour, plan)
     weights = (f"weights {plan.weight_bytes + extra + tables} B (flash, C layout; {extra} B "
                f"of them bit-sliced constants of the pointwise and depthwise kernels"

@@ -200,3 +200,17 @@ def test_profile_of_a_banded_build_covers_every_layer(zoo, cifar, tmp_path):
     assert all(ticks > 0 for _, ticks in rows)
     calls = 3 * 4 * 4  # three chains of four layers, four steps each
     assert 0 <= sum(t for _, t in rows) - plain < 100 * (len(rows) + calls)
+
+
+def test_capped_scratch_passes_sliced_constants_to_small_pointwise_layers(zoo):
+    """Under a scratch cap that cuts their nibble tables' tiles, the ARMv7E-M pointwise layers
+    of at most 64 pixels get the bit-sliced constants (the 8x8 stage); the 32x32 and 16x16
+    ones, and every layer of an uncapped build, keep the tables."""
+    from codegen.render import sliced_constant_bytes, wants_sliced_constants
+    pw = [layer for layer in zoo.layers if layer.op == "conv2d" and layer.kernel == 1
+          and layer.groups == 1]
+    capped = {layer.name for layer in pw if wants_sliced_constants(layer, "armv7em", 768)}
+    assert capped == {layer.name for layer in pw if layer.in_shape[1] == 8}
+    assert not any(wants_sliced_constants(layer, "armv7em") for layer in pw)
+    assert not any(wants_sliced_constants(layer, "ref", 768) for layer in pw)
+    assert sliced_constant_bytes(zoo, "armv7em", 768) > sliced_constant_bytes(zoo, "armv7em")

@@ -186,9 +186,9 @@ typedef struct {
     int32_t alpha;
 } dw_classes_t;
 
-/* The slot of class v, its limits (and masked weights) computed on first use; with more
- * classes than slots the last slot is reused. */
-static int class_slot(dw_classes_t *cl, uint32_t v) {
+/* The slot of class v, its limits (and, with weights set, its masked weights) computed on
+ * first use; with more classes than slots the last slot is reused. */
+static int class_slot(dw_classes_t *cl, uint32_t v, int weights) {
     const int tw = 2 * cl->words;
     int j = 0;
     while (j < MAX_CLASSES && cl->keys[j] != (int32_t)v && cl->keys[j] != -1) ++j;
@@ -204,7 +204,7 @@ static int class_slot(dw_classes_t *cl, uint32_t v) {
         cl->plane[j] = cl->planes + j * cl->words * 4;
         cl->ready &= ~(1u << j);
     }
-    if (cl->masked && !((cl->ready >> j) & 1u)) {
+    if (weights && cl->masked && !((cl->ready >> j) & 1u)) {
         uint32_t *cw = cl->weights + j * MAX_TAPS * tw;
         for (int t = 0; t < MAX_TAPS; ++t) {
             const uint32_t keep = 0u - ((v >> t) & 1u);
@@ -581,7 +581,7 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
     int recent_slot[2] = {-1, -1};
     const uint32_t *interior = 0;
     if (equal && k == 3 && ins_y0 <= ins_y1 && ins_x0 <= ins_x1)
-        interior = cl.plane[class_slot(&cl, 0x1FF)];
+        interior = cl.plane[class_slot(&cl, 0x1FF, 0)]; /* read through sz */
     const int pairs = interior && c <= 16 &&
                       (int)(dup + 2 * MAX_TAPS + 4 - (uint32_t *)scratch) <= TRIT_SCRATCH_INTS(c);
     if (pairs) {
@@ -614,7 +614,7 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                  * given) */
                 const uint32_t v = (row_ok[0] ? 0x7u : 0u) | (row_ok[1] ? 0x38u : 0u) |
                                    (row_ok[2] ? 0x1C0u : 0u);
-                const int cls = class_slot(&cl, v);
+                const int cls = class_slot(&cl, v, 1);
                 const uint32_t *lim = cl.plane[cls];
                 const uint32_t *cw = class_w + cls * MAX_TAPS * tw;
                 const int x0 = (ox * stride - pad) * words, step = stride * words;
@@ -762,7 +762,7 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                 } else if (v == recent_v[1]) {
                     cls = recent_slot[1];
                 } else {
-                    cls = class_slot(&cl, v);
+                    cls = class_slot(&cl, v, 1);
                     /* the older entry moves down, unless its slot was just reused */
                     recent_v[1] = recent_slot[0] == cls ? ~0u : recent_v[0];
                     recent_slot[1] = recent_slot[0];
