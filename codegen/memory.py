@@ -221,7 +221,7 @@ def scratch_ints(channels: int, cap: int | None = None) -> int:
     (``cap``: TRIT_SCRATCH_CAP, ints)."""
     words = (channels + 31) // 32
     tables = (96 if channels <= 28 else 128 if channels <= 64 else 64) * ((channels + 3) // 4)
-    depthwise = 224 * words + 2 * channels + 32  # ARMv7E-M dw: per-border-class weights
+    depthwise = 274 * words + 2 * channels + 32  # ARMv7E-M dw: border classes, edge runs
     full = max(4 * channels + 64, (2 * channels + 16) * words, tables, depthwise)
     return full if cap is None else min(full, max(4 * channels + 64, cap))
 

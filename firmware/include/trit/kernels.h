@@ -28,15 +28,16 @@ extern "C" {
  * arena): the most of 4 c + 64, (2 c + 16) words(c) (the ARMv7E-M pointwise kernel's
  * transposed weights and sliced count limits for cin = c) and 64 ceil(c / 4) (its nibble
  * tables for a tile of 16 output channels and cin = c; 96 ceil(c / 4) for c <= 28, a tile of
- * up to 24 channels) and 224 words(c) + 2 c + 32 (the ARMv7E-M depthwise kernel's tap planes,
- * count limits and weights masked per border class; the largest term only for c < 12). */
+ * up to 24 channels) and 274 words(c) + 2 c + 32 (the ARMv7E-M depthwise kernel's tap planes,
+ * count limits, weights masked per border class and its edge runs' tables; the largest term
+ * only for c <= 12). */
 #define TRIT_SCRATCH_MAX2_(a, b) ((a) > (b) ? (a) : (b))
 #define TRIT_SCRATCH_FULL_(c)                                                                  \
     TRIT_SCRATCH_MAX2_(TRIT_SCRATCH_MAX2_(TRIT_SCRATCH_MAX2_(4 * (c) + 64,                     \
                                                              (2 * (c) + 16) * TRIT_WORDS(c)),  \
                                           ((c) <= 28 ? 96 : (c) <= 64 ? 128 : 64) *            \
                                               (((c) + 3) / 4)),                                \
-                       224 * TRIT_WORDS(c) + 2 * (c) + 32)
+                       274 * TRIT_WORDS(c) + 2 * (c) + 32)
 /* A model generated for a small arena (trit build --arena-budget) caps the scratch at
  * TRIT_SCRATCH_CAP ints (at least 512), in trit/model_config.h of its project: a layer gets
  * the least of the above and the most of 4 c + 64 and the cap; the optimised kernels check

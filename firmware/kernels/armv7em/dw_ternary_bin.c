@@ -13,6 +13,8 @@
  * With Helium (Cortex-M55), runs of interior pixels go four pixels per 128-bit vector (layers
  * of more than 16 channels; contiguous loads for one channel word at stride 1, gather loads
  * otherwise). */
+#include <string.h>
+
 #include "bitcount.h"
 #include "trit/kernels.h"
 
@@ -175,7 +177,8 @@ static void class_limits(int words, int tw, uint32_t v, const uint32_t *sz, cons
 typedef struct {
     int32_t *keys;         /* [MAX_CLASSES], -1 = free */
     uint32_t *planes;      /* [MAX_CLASSES][words][4] in scratch */
-    const uint32_t *plane[MAX_CLASSES]; /* slot j's planes: in scratch, or the generator's */
+    const uint32_t *pre_planes; /* the generator's classes' planes (slots 0 .. pre_m - 1) */
+    int pre_m;
     uint32_t *weights;     /* [MAX_CLASSES][9][words][2] when masked */
     uint32_t ready;        /* bit j: slot j's weights are filled */
     int have_bias, masked, words, c;
@@ -201,7 +204,6 @@ static int class_slot(dw_classes_t *cl, uint32_t v, int weights) {
         cl->have_bias = 1;
         cl->keys[j] = (int32_t)v;
         class_limits(cl->words, tw, v, cl->sz, cl->bp, cl->planes + j * cl->words * 4);
-        cl->plane[j] = cl->planes + j * cl->words * 4;
         cl->ready &= ~(1u << j);
     }
     if (weights && cl->masked && !((cl->ready >> j) & 1u)) {
@@ -213,6 +215,11 @@ static int class_slot(dw_classes_t *cl, uint32_t v, int weights) {
         cl->ready |= 1u << j;
     }
     return j;
+}
+
+/* Slot j's count-limit planes: the generator's for its classes, else computed in scratch. */
+static inline const uint32_t *class_plane(const dw_classes_t *cl, int j) {
+    return (j < cl->pre_m ? cl->pre_planes : cl->planes) + j * cl->words * 4;
 }
 
 /* One output word from three input-row pointers r0..r2 at the window's left column (taps
@@ -397,15 +404,24 @@ DW_RUN_FUNCTION(dw3x3_run2, DW_RUN_LOAD2, DW_RUN_STORE2)
 
 /* The assembly runs' tables (DW_RUN_WORDS words each) of the `words` channel words of a
  * class: q the {sign, non-zero} pairs of word 0 (taps ts words apart, word g 2 g on), lim the
- * count-limit planes of word 0 (word g 4 g on). */
+ * count-limit planes of word 0 (word g 4 g on). shift 0: tap slot t holds tap t. An edge
+ * pixel (only its left or right column outside the image) runs with its row pointers one
+ * column inwards: shift 1 (left edge) puts column kx + 1's taps in slot column kx, shift -1
+ * (right edge) column kx - 1's; the slot whose column lies beyond holds zeros. */
 static void dw3x3_run_tables(uint32_t *tabs, int words, const uint32_t *q, int ts,
-                             const uint32_t *lim, const uint32_t *negative, uint32_t last_mask) {
+                             const uint32_t *lim, const uint32_t *negative, uint32_t last_mask,
+                             int shift) {
     for (int g = 0; g < words; ++g) {
         uint32_t *tab = tabs + g * DW_RUN_WORDS;
-        for (int t = 0; t < MAX_TAPS; ++t) {
-            tab[2 * t] = q[t * ts + 2 * g];
-            tab[2 * t + 1] = q[t * ts + 2 * g + 1];
-        }
+#pragma GCC unroll 3
+        for (int ky = 0; ky < 3; ++ky)
+#pragma GCC unroll 3
+            for (int kx = 0; kx < 3; ++kx) {
+                const int t = 3 * ky + kx, from = kx + shift;
+                const int inside = from >= 0 && from < 3;
+                tab[2 * t] = inside ? q[(3 * ky + from) * ts + 2 * g] : 0u;
+                tab[2 * t + 1] = inside ? q[(3 * ky + from) * ts + 2 * g + 1] : 0u;
+            }
         for (int b = 0; b < 4; ++b) tab[2 * MAX_TAPS + b] = lim[4 * g + b];
         tab[22] = ~negative[g];
         tab[23] = g == words - 1 ? last_mask : ~0u;
@@ -434,6 +450,17 @@ static void dw3x3_runs(dw_run_fn run, int words, const uint32_t *r0, const uint3
     }
 }
 
+
+/* The edge runs' tables (left edge, then right edge) from their classes' count limits: the
+ * windows with only the left column outside (taps 1, 2, 4, 5, 7, 8 inside) or only the right
+ * one (0, 1, 3, 4, 6, 7). */
+static void dw3x3_edge_tables(uint32_t *tabs, dw_classes_t *cl, int words, const uint32_t *sz,
+                              int tw, const uint32_t *negative, uint32_t last_mask) {
+    dw3x3_run_tables(tabs, words, sz, tw, class_plane(cl, class_slot(cl, 0x1B6, 0)), negative,
+                     last_mask, 1);
+    dw3x3_run_tables(tabs + words * DW_RUN_WORDS, words, sz, tw,
+                     class_plane(cl, class_slot(cl, 0x0DB, 0)), negative, last_mask, -1);
+}
 #endif
 
 #ifdef __ARM_FEATURE_MVE
@@ -501,6 +528,10 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
     /* each border class's {sign, non-zero} pairs with the taps outside the image cleared
      * [MAX_CLASSES][9][words][2] (the layout of sz), after the bias planes */
     uint32_t *class_w = bp + 6 * words;
+#ifdef DW_RUN_ASM
+    /* the edge runs' tables [2][words][DW_RUN_WORDS] (left edge, right edge), after those */
+    uint32_t *edge_tabs = class_w + MAX_CLASSES * MAX_TAPS * tw;
+#endif
     for (int i = pre ? MAX_TAPS * tw : 0; i < MAX_TAPS * tw + words; ++i) szw[i] = 0;
     if (k == 3 && !pre) {
         /* tap t's planes, four channels at a time: their code bytes (9 apart) in one word,
@@ -554,16 +585,16 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
         mask[ch] = msk;
     }
     int have_bias = 0; /* bias planes built (for classes the generator did not supply) */
-    for (int i = 0; equal && i < MAX_CLASSES; ++i) keys[i] = -1;
     dw_classes_t cl = {.keys = keys, .planes = class_planes, .weights = class_w, .words = words,
                        .c = c, .sz = sz, .bp = bp, .bias = bias, .thr = thr, .alpha = s.wp};
-    if (pre) { /* the generator's classes in the first slots, read in place */
+    if (pre) { /* the generator's classes in the first slots (keys of free slots -1), limits
+                * read in place */
         const uint32_t m = sliced[MAX_TAPS * tw];
-        for (uint32_t j = 0; j < m && j < MAX_CLASSES; ++j) {
-            keys[j] = (int32_t)sliced[MAX_TAPS * tw + 1 + j];
-            cl.plane[j] = sliced + MAX_TAPS * tw + 1 + MAX_CLASSES + j * words * 4;
-        }
+        memcpy(keys, sliced + MAX_TAPS * tw + 1, sizeof(int32_t) * MAX_CLASSES);
+        cl.pre_planes = sliced + MAX_TAPS * tw + 1 + MAX_CLASSES;
+        cl.pre_m = m < MAX_CLASSES ? (int)m : MAX_CLASSES;
     } else if (equal) {
+        for (int i = 0; i < MAX_CLASSES; ++i) keys[i] = -1;
         limit_bias_planes(c, thr, s.wp, bias, bp);
         have_bias = 1;
     }
@@ -581,7 +612,7 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
     int recent_slot[2] = {-1, -1};
     const uint32_t *interior = 0;
     if (equal && k == 3 && ins_y0 <= ins_y1 && ins_x0 <= ins_x1)
-        interior = cl.plane[class_slot(&cl, 0x1FF, 0)]; /* read through sz */
+        interior = class_plane(&cl, class_slot(&cl, 0x1FF, 0)); /* read through sz */
     const int pairs = interior && c <= 16 &&
                       (int)(dup + 2 * MAX_TAPS + 4 - (uint32_t *)scratch) <= TRIT_SCRATCH_INTS(c);
     if (pairs) {
@@ -595,7 +626,19 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
     const dw_run_fn run = equal && k == 3 ? dw3x3_run_for(words, stride) : 0;
     uint32_t run_tabs[3 * DW_RUN_WORDS];
     if (run && interior && !pairs)
-        dw3x3_run_tables(run_tabs, words, sz, tw, interior, thr->negative, last_mask);
+        dw3x3_run_tables(run_tabs, words, sz, tw, interior, thr->negative, last_mask, 0);
+    /* on rows inside the image, the pixels whose window has only its left column (ox 0) or
+     * only its right column (ox edge_r) outside: one-pixel assembly runs through shifted
+     * tables (dw3x3_run_tables), built on first use */
+    const int edge_r = (w - 1) % stride == 0 ? (w - 1) / stride : -1;
+    const int edges = run && interior && pad == 1 && w >= 4 &&
+                      (int)(edge_tabs + 2 * words * DW_RUN_WORDS - (uint32_t *)scratch) <=
+                          TRIT_SCRATCH_INTS(c);
+    int edges_ready = 0;
+    /* a row inside the image is then three runs: the left edge, the interior, the right edge
+     * (where there is one: at stride 2 an even width has none) */
+    const int right_edge = edge_r == ow - 1;
+    const int row_runs = edges && !pairs && ins_x0 == 1 && ins_x1 == ow - 1 - right_edge;
 #endif
     for (int oy = y0; oy < y1; ++oy) {
         const uint32_t *row[3]; /* rows outside the image point at the first row given */
@@ -606,6 +649,27 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
             row[ky] = in + (row_ok[ky] ? y - in_y0 : 0) * w * words;
         }
         const int row_inside = oy >= ins_y0 && oy <= ins_y1;
+#ifdef DW_RUN_ASM
+        if (row_runs && row_inside) {
+            if (!edges_ready) {
+                dw3x3_edge_tables(edge_tabs, &cl, words, sz, tw, thr->negative, last_mask);
+                edges_ready = 1;
+            }
+            const int pitch = w * words;
+            const uint32_t *p = row[0]; /* the left edge's window one column inwards: x 0 */
+            uint32_t *dst = out + (oy - y0) * ow * words;
+            dw3x3_runs(run, words, p, p + pitch, p + 2 * pitch, edge_tabs, dst, 1);
+            p += (stride - 1) * words; /* pixel 1's window: x stride - 1 */
+            dw3x3_runs(run, words, p, p + pitch, p + 2 * pitch, run_tabs, dst + words,
+                       ins_x1);
+            if (right_edge) {
+                p = row[0] + (w - 3) * words; /* one column inwards: x w - 3 */
+                dw3x3_runs(run, words, p, p + pitch, p + 2 * pitch,
+                           edge_tabs + words * DW_RUN_WORDS, dst + (ow - 1) * words, 1);
+            }
+            continue;
+        }
+#endif
         for (int ox = 0; ox < ow; ++ox) {
             uint32_t *dst = out + ((oy - y0) * ow + ox) * words;
             if (masked && !row_inside && ox >= ins_x0 && ox <= ins_x1) {
@@ -615,14 +679,14 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                 const uint32_t v = (row_ok[0] ? 0x7u : 0u) | (row_ok[1] ? 0x38u : 0u) |
                                    (row_ok[2] ? 0x1C0u : 0u);
                 const int cls = class_slot(&cl, v, 1);
-                const uint32_t *lim = cl.plane[cls];
+                const uint32_t *lim = class_plane(&cl, cls);
                 const uint32_t *cw = class_w + cls * MAX_TAPS * tw;
                 const int x0 = (ox * stride - pad) * words, step = stride * words;
                 const uint32_t *a0 = row[0] + x0, *a1 = row[1] + x0, *a2 = row[2] + x0;
 #ifdef DW_RUN_ASM
                 if (run) {
                     uint32_t tabs[3 * DW_RUN_WORDS];
-                    dw3x3_run_tables(tabs, words, cw, tw, lim, thr->negative, last_mask);
+                    dw3x3_run_tables(tabs, words, cw, tw, lim, thr->negative, last_mask, 0);
                     dw3x3_runs(run, words, a0, a1, a2, tabs, dst, ins_x1 - ox + 1);
                     ox = ins_x1;
                     continue;
@@ -741,6 +805,19 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                 --ox; /* the loop's ++ox moves to the first pixel after the run */
                 continue;
             }
+#ifdef DW_RUN_ASM
+            if (edges && row_inside && (ox == 0 || ox == edge_r)) {
+                if (!edges_ready) {
+                    dw3x3_edge_tables(edge_tabs, &cl, words, sz, tw, thr->negative, last_mask);
+                    edges_ready = 1;
+                }
+                const int left = ox == 0, pitch = w * words;
+                const uint32_t *p = row[0] + (ox * stride - pad + (left ? 1 : -1)) * words;
+                dw3x3_runs(run, words, p, p + pitch, p + 2 * pitch,
+                           edge_tabs + (left ? 0 : words * DW_RUN_WORDS), dst, 1);
+                continue;
+            }
+#endif
             /* border (or unequal scales): taps outside the image read zeros, masked out */
             uint32_t cols = 0; /* bit kx = column kx inside */
             int xw[3];         /* word offsets of the three columns (0 outside: a valid word) */
@@ -769,7 +846,7 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                     recent_v[0] = v;
                     recent_slot[0] = cls;
                 }
-                limits = cl.plane[cls];
+                limits = class_plane(&cl, cls);
                 cw = class_w + cls * MAX_TAPS * tw;
                 if (masked) { /* the class's weights mask the outside taps */
                     const uint32_t *r0 = row[0], *r1 = row[1], *r2 = row[2];
