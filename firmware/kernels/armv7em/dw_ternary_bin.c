@@ -451,15 +451,16 @@ static void dw3x3_runs(dw_run_fn run, int words, const uint32_t *r0, const uint3
 }
 
 
-/* The edge runs' tables (left edge, then right edge) from their classes' count limits: the
- * windows with only the left column outside (taps 1, 2, 4, 5, 7, 8 inside) or only the right
- * one (0, 1, 3, 4, 6, 7). */
+/* The edge runs' tables (left edge, then right edge where the map has one) from their classes'
+ * count limits: the windows with only the left column outside (taps 1, 2, 4, 5, 7, 8 inside)
+ * or only the right one (0, 1, 3, 4, 6, 7). */
 static void dw3x3_edge_tables(uint32_t *tabs, dw_classes_t *cl, int words, const uint32_t *sz,
-                              int tw, const uint32_t *negative, uint32_t last_mask) {
+                              int tw, const uint32_t *negative, uint32_t last_mask, int right) {
     dw3x3_run_tables(tabs, words, sz, tw, class_plane(cl, class_slot(cl, 0x1B6, 0)), negative,
                      last_mask, 1);
-    dw3x3_run_tables(tabs + words * DW_RUN_WORDS, words, sz, tw,
-                     class_plane(cl, class_slot(cl, 0x0DB, 0)), negative, last_mask, -1);
+    if (right)
+        dw3x3_run_tables(tabs + words * DW_RUN_WORDS, words, sz, tw,
+                         class_plane(cl, class_slot(cl, 0x0DB, 0)), negative, last_mask, -1);
 }
 #endif
 
@@ -652,7 +653,8 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
 #ifdef DW_RUN_ASM
         if (row_runs && row_inside) {
             if (!edges_ready) {
-                dw3x3_edge_tables(edge_tabs, &cl, words, sz, tw, thr->negative, last_mask);
+                dw3x3_edge_tables(edge_tabs, &cl, words, sz, tw, thr->negative, last_mask,
+                                  edge_r >= 0);
                 edges_ready = 1;
             }
             const int pitch = w * words;
@@ -808,7 +810,8 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
 #ifdef DW_RUN_ASM
             if (edges && row_inside && (ox == 0 || ox == edge_r)) {
                 if (!edges_ready) {
-                    dw3x3_edge_tables(edge_tabs, &cl, words, sz, tw, thr->negative, last_mask);
+                    dw3x3_edge_tables(edge_tabs, &cl, words, sz, tw, thr->negative, last_mask,
+                                      edge_r >= 0);
                     edges_ready = 1;
                 }
                 const int left = ox == 0, pitch = w * words;
