@@ -175,7 +175,7 @@ def remeasure(name: str, board: str | None = None, images: int | None = None,
         cycles_per_inference=(report.cycles_per_inference or {}).get("median"))
     second = text.splitlines()[1] if text.count("\n") > 1 else ""
     indent = len(second) - len(second.lstrip()) or 1
-    card_file.write_text(json.dumps(asdict(after), indent=indent) + "\n")
+    card_file.write_text(json.dumps(asdict(after), indent=indent, ensure_ascii=False) + "\n")
     (entry / "README.md").write_text(render_card(after))
     return before, after
 
@@ -228,6 +228,6 @@ def publish(run: Path, name: str, summary: str | None = None, board: str = "mps2
             "on-device test accuracy":
                 f"trit bench --board {board} --model {rel} --images {images} --json r.json",
         })
-    (out / "card.json").write_text(json.dumps(asdict(card), indent=1) + "\n")
+    (out / "card.json").write_text(json.dumps(asdict(card), indent=1, ensure_ascii=False) + "\n")
     (out / "README.md").write_text(render_card(card))
     return card
