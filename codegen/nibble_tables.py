@@ -1,15 +1,18 @@
 """Nibble tables of a pointwise layer, made at code generation for the ARMv7E-M kernel
 (firmware/kernels/armv7em/pw_nibble_lut.h), which otherwise builds them on every call: a
-layer run a few rows at a time (codegen/banded.py) would rebuild them for every band.
+layer run a few rows at a time (codegen/banded.py) would rebuild them for every band. Layers
+run whole take only the counters' start values (:func:`start_values`), which the kernel would
+otherwise derive per call from the weights and thresholds.
 
-Layout (kernels.h, trit_pw_ternary_bin's ``tables``): output channels in tiles of 4 G (the
-kernel's plan, :func:`tile_plan`), each tile [Q][16][G] uint32 words, Q = ceil(cin / 4): for
-nibble q (inputs 4 q .. 4 q + 3) and activation value v (bit i set: input 4 q + i is -1),
-word g holds, in byte j, the number of -1 products of channel 4 (g0 + g) + j over the
-nibble's inputs minus that number at v = 0, as the integer sum over bytes of count * 256^j
-modulo 2^32 (negative byte counts borrow from the byte above, as the kernel's adds do);
-after each tile's rows its counters' start values and their change for a residual -1
-(kernels.h)."""
+Layout (kernels.h, trit_pw_ternary_bin's ``tables``): word 0 is TRIT_NIBBLE_TABLES (1), then
+output channels in tiles of 4 G (the kernel's plan, :func:`tile_plan`), each tile [Q][16][G]
+uint32 words, Q = ceil(cin / 4): for nibble q (inputs 4 q .. 4 q + 3) and activation value v
+(bit i set: input 4 q + i is -1), word g holds, in byte j, the number of -1 products of channel
+4 (g0 + g) + j over the nibble's inputs minus that number at v = 0, as the integer sum over
+bytes of count * 256^j modulo 2^32 (negative byte counts borrow from the byte above, as the
+kernel's adds do); after each tile's rows its counters' start values and their change for a
+residual -1 (kernels.h). Start values alone: word 0 TRIT_NIBBLE_STARTS (0), then the start
+values of the ceil(cout / 4) groups of four channels, then their changes for a residual -1."""
 
 from __future__ import annotations
 
@@ -50,8 +53,13 @@ def tile_plan(cin: int, cout: int) -> list[tuple[int, int]]:
 
 
 def table_words(cin: int, cout: int) -> int:
-    """uint32 words of the tables of a cin -> cout layer (rows and start values)."""
-    return sum(((cin + 3) // 4 * 16 + 2) * g for _, g in tile_plan(cin, cout))
+    """uint32 words of the tables of a cin -> cout layer (word 0, rows and start values)."""
+    return 1 + sum(((cin + 3) // 4 * 16 + 2) * g for _, g in tile_plan(cin, cout))
+
+
+def start_words(cout: int) -> int:
+    """uint32 words of the start values alone (word 0 and two words per four channels)."""
+    return 1 + 2 * ((cout + 3) // 4)
 
 
 def _limits(output: SignThreshold, o: int, res_c: int, alpha: int, n: int) -> tuple[int, int]:
@@ -69,11 +77,31 @@ def _limits(output: SignThreshold, o: int, res_c: int, alpha: int, n: int) -> tu
     return k, k
 
 
+TABLES, STARTS = 1, 0  # word 0: TRIT_NIBBLE_TABLES, TRIT_NIBBLE_STARTS of kernels.h
+
+
+def _starts(c: np.ndarray, output: SignThreshold, alpha: int, res_c: int,
+            chans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The counters' start words of channels ``chans`` (groups of four, byte j = channel
+    4 g + j): for a residual +1 (or none), and what to add for a residual -1 (mod 2^32)."""
+    cout = c.shape[0]
+    start = np.zeros((2, len(chans) // 4, 4), np.int64)  # [residual +1 / -1][g][j]
+    for k, o in enumerate(chans):
+        if o >= cout:
+            start[:, k // 4, k % 4] = 0x80
+            continue
+        n, nneg = int((c[o] != 0).sum()), int((c[o] < 0).sum())
+        for r, lim in enumerate(_limits(output, int(o), res_c, alpha, n)):
+            start[r, k // 4, k % 4] = 0x80 - (lim + 1) + nneg
+    cp, cm = ((start[r] * (256 ** np.arange(4))).sum(axis=-1) for r in (0, 1))
+    return np.mod(cp, 2 ** 32).astype(np.uint32), np.mod(cm - cp, 2 ** 32).astype(np.uint32)
+
+
 def nibble_tables(codes: np.ndarray, alpha: int, output: SignThreshold,
                   res_c: int) -> np.ndarray:
     """The tables of ternary codes [cout, cin(, 1, 1)] with equal scales ``alpha`` and sign
-    ``output``, called with a residual of ``res_c`` channels (0: none), as uint32, tiles in
-    order."""
+    ``output``, called with a residual of ``res_c`` channels (0: none), as uint32: word 0
+    ``TABLES``, then the tiles in order."""
     c = np.asarray(codes).reshape(codes.shape[0], -1).astype(np.int64)
     cout, cin = c.shape
     q_n = (cin + 3) // 4
@@ -83,21 +111,21 @@ def nibble_tables(codes: np.ndarray, alpha: int, output: SignThreshold,
     delta = pad.reshape(cout + 32, q_n, 4)                    # [o][q][i]
     bits = (np.arange(16)[:, None] >> np.arange(4)) & 1       # [v][i]
     counts = np.einsum("oqi,vi->qvo", delta, bits)            # [q][v][o]
-    out = []
+    out = [np.array([TABLES], np.uint32)]
     for g0, g in tile_plan(cin, cout):
         chans = 4 * g0 + np.arange(4 * g)
         byte = counts[:, :, chans].reshape(q_n, 16, g, 4)     # [q][v][g][j]
         word = (byte * (256 ** np.arange(4))).sum(axis=-1)
         out.append(np.mod(word, 2 ** 32).astype(np.uint32).ravel())
-        start = np.zeros((2, g, 4), np.int64)  # [residual +1 / -1][g][j]
-        for k, o in enumerate(chans):
-            if o >= cout:
-                start[:, k // 4, k % 4] = 0x80
-                continue
-            n, nneg = int((c[o] != 0).sum()), int((c[o] < 0).sum())
-            for r, lim in enumerate(_limits(output, int(o), res_c, alpha, n)):
-                start[r, k // 4, k % 4] = 0x80 - (lim + 1) + nneg
-        cp, cm = ((start[r] * (256 ** np.arange(4))).sum(axis=-1) for r in (0, 1))
-        out.append(np.mod(cp, 2 ** 32).astype(np.uint32))
-        out.append(np.mod(cm - cp, 2 ** 32).astype(np.uint32))
+        out.extend(_starts(c, output, alpha, res_c, chans))
     return np.concatenate(out)
+
+
+def start_values(codes: np.ndarray, alpha: int, output: SignThreshold,
+                 res_c: int) -> np.ndarray:
+    """The counters' start values alone, for a layer whose tables the kernel builds per call:
+    word 0 ``STARTS``, then [2][ceil(cout / 4)] words."""
+    c = np.asarray(codes).reshape(codes.shape[0], -1).astype(np.int64)
+    groups = (c.shape[0] + 3) // 4
+    cp, cd = _starts(c, output, alpha, res_c, np.arange(4 * groups))
+    return np.concatenate([np.array([STARTS], np.uint32), cp, cd])

@@ -279,10 +279,30 @@ def sliced_constant_bytes(ir: ModelIR, kernels: str, scratch_cap: int | None = N
                if wants_sliced_constants(layer, kernels, scratch_cap))
 
 
+def wants_nibble_starts(ir: ModelIR, layer: Layer, kernels: str, plan: MemoryPlan) -> bool:
+    """Whether the generated call passes the nibble kernel's start values alone
+    (codegen/nibble_tables.py) to the ARMv7E-M flavour: for its other pointwise layers that
+    count through nibble tables (32 pixels or more, no bit-sliced constants), which would
+    otherwise derive them per call."""
+    if kernels.partition("+")[0] != "armv7em" or not nibble_tables.usable(layer):
+        return False
+    cap = plan.arena.scratch_cap if plan.arena else None
+    return (layer.in_shape[1] * layer.in_shape[2] >= sliced.FEW_PIXELS
+            and not wants_sliced_constants(layer, kernels, cap)
+            and not wants_nibble_tables(ir, layer, kernels, plan))
+
+
 def nibble_table_bytes(ir: ModelIR, kernels: str, plan: MemoryPlan) -> int:
     """Flash bytes of the nibble tables a build for ``kernels`` with ``plan`` adds."""
     return sum(4 * nibble_tables.table_words(layer.in_shape[0], layer.out_shape[0])
                for layer in ir.layers if wants_nibble_tables(ir, layer, kernels, plan))
+
+
+def nibble_start_bytes(ir: ModelIR, kernels: str, plan: MemoryPlan) -> int:
+    """Flash bytes of the nibble kernel's start values a build for ``kernels`` with ``plan``
+    adds (the layers without tables)."""
+    return sum(4 * nibble_tables.start_words(layer.out_shape[0])
+               for layer in ir.layers if wants_nibble_starts(ir, layer, kernels, plan))
 
 
 def _sliced_words(layer: Layer) -> int:
@@ -429,13 +449,18 @@ def render_model(ir: ModelIR, kernels: str = "ref",
         if ctx.has_threshold:
             ctx.threshold_init = threshold_init(c, layer.output.threshold,
                                                 layer.output.residual is not None)
-        if wants_nibble_tables(ir, layer, kernels, plan):
+        with_tables = wants_nibble_tables(ir, layer, kernels, plan)
+        with_starts = wants_nibble_starts(ir, layer, kernels, plan)
+        if with_tables or with_starts:
             res = layer.output.residual
-            v = nibble_tables.nibble_tables(layer.weights.values, int(layer.weights.scales[0]),
-                                            layer.output, ir.layer(res).out_shape[0] if res else 0)
+            make = nibble_tables.nibble_tables if with_tables else nibble_tables.start_values
+            v = make(layer.weights.values, int(layer.weights.scales[0]), layer.output,
+                     ir.layer(res).out_shape[0] if res else 0)
             ctx.arrays.append(CArray("uint32_t", f"{c}_tables", v.size, c_body(v, 6, True)))
             ctx.const_bytes += 4 * v.size
             ctx.weight_note += ("; nibble tables for the ARMv7E-M kernel, which runs it in bands "
+                                "(codegen/nibble_tables.py)" if with_tables else
+                                "; the ARMv7E-M nibble kernel's start values "
                                 "(codegen/nibble_tables.py)")
         with_sliced = wants_sliced_constants(layer, kernels, cap)
         if with_sliced:
@@ -445,7 +470,7 @@ def render_model(ir: ModelIR, kernels: str = "ref",
                                 "(codegen/sliced.py)")
         ch = in_chain.get(len(layers))
         if ch is None:
-            ctx.call = _call(ir, layer, plan, c, with_sliced)
+            ctx.call = _call(ir, layer, plan, c, with_sliced, tables=with_starts)
         elif ch.layers[0] == len(layers):
             ctx.call = _chain_code(ir, ch, plan, kernels)
         ctx.mark = ch is None or ch.layers[-1] == len(layers)

@@ -233,7 +233,7 @@ def _build(args: argparse.Namespace):
     and the project folder."""
     from codegen.ir import load_ir
     from codegen.memory import plan_memory
-    from codegen.render import nibble_table_bytes, sliced_constant_bytes
+    from codegen.render import nibble_start_bytes, nibble_table_bytes, sliced_constant_bytes
 
     from .boards import get_board
     from .firmware_build import build_firmware, project_dir
@@ -249,10 +249,13 @@ def _build(args: argparse.Namespace):
     flavour = args.kernels or get_board(args.board).kernels
     extra = sliced_constant_bytes(ir, flavour, arena.scratch_cap if arena else None)
     tables = nibble_table_bytes(ir, flavour, plan)
-    weights = (f"weights {plan.weight_bytes + extra + tables} B (flash, C layout; {extra} B "
-               f"of them bit-sliced constants of the pointwise and depthwise kernels"
+    starts = nibble_start_bytes(ir, flavour, plan)
+    weights = (f"weights {plan.weight_bytes + extra + tables + starts} B (flash, C layout; "
+               f"{extra} B of them bit-sliced constants of the pointwise and depthwise kernels"
                + (f", {tables} B nibble tables of the banded pointwise layers" if tables else "")
-               + ")" if extra or tables else f"weights {plan.weight_bytes} B (flash, C layout)")
+               + (f", {starts} B the nibble kernel's start values" if starts else "")
+               + ")" if extra or tables or starts
+               else f"weights {plan.weight_bytes} B (flash, C layout)")
     print(f"memory plan: {weights}, activations "
           f"{plan.activation_bytes} B (one arena, each layer's kernel scratch in it; the largest "
           f"{4 * plan.scratch_words} B)")

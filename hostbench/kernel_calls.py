@@ -22,7 +22,7 @@ from codegen import pack
 from codegen.banded import input_rows
 from codegen.int8_reference import Requant
 from codegen.memory import scratch_ints
-from codegen.nibble_tables import nibble_tables
+from codegen.nibble_tables import nibble_tables, start_values
 from codegen.sliced import dw_sliced_constants, dw_usable, pw_sliced_constants
 from codegen.project import kernel_sources
 
@@ -71,25 +71,32 @@ class KernelCalls:
         return self._call("trit_conv_input_s8", args, out)
 
     def pw_ternary_bin(self, layer, x: np.ndarray, residual: np.ndarray | None = None,
-                       res_c: int = 0, sliced: bool = False, tables: bool = False) -> np.ndarray:
+                       res_c: int = 0, sliced: bool = False, tables: bool = False,
+                       starts: bool | np.ndarray = False) -> np.ndarray:
         """``sliced``: pass the layer's code-generation constants (codegen/sliced.py; equal
         scales only), as generated models do for layers of few pixels; ``tables``: its
-        nibble tables (codegen/nibble_tables.py), as banded models do."""
+        nibble tables (codegen/nibble_tables.py), as banded models do; ``starts``: the nibble
+        kernel's start values alone, as models pass them for the other pointwise layers."""
         cin, h, w = layer.in_shape
         cout = layer.out_shape[0]
         sign, nz = pack.pack_ternary(layer.weights.values)
         out = np.zeros((h, w, pack.words(cout)), np.uint32)
         res_w = 0 if residual is None else residual.shape[1]
-        constants = None
+        constants, nibble = None, None
+        used_res_c = res_c if residual is not None else 0
         if sliced:
             constants = pw_sliced_constants(layer.weights.values, int(layer.weights.scales[0]),
-                                            layer.output, res_c if residual is not None else 0)
+                                            layer.output, used_res_c)
+        if isinstance(starts, np.ndarray):
+            nibble = starts
+        elif tables or starts:
+            make = nibble_tables if tables else start_values
+            nibble = make(layer.weights.values, int(layer.weights.scales[0]), layer.output,
+                          used_res_c)
         args = [x, h, w, cin, sign, nz, Scales(*map(int, layer.weights.scales)), cout,
                 threshold_arg(layer.output), residual, res_w, res_c,
                 layer.output.residual_stride, out, np.zeros(scratch_ints(cout), np.int32),
-                constants,
-                nibble_tables(layer.weights.values, int(layer.weights.scales[0]), layer.output,
-                              res_c if residual is not None else 0) if tables else None]
+                constants, nibble]
         return self._call("trit_pw_ternary_bin", args, out)
 
     def dw_ternary_bin(self, layer, x: np.ndarray, sliced: bool = False,

@@ -21,7 +21,8 @@ import numpy as np
 from codegen import int8_reference as i8
 from codegen import pack
 from codegen.ir import ModelIR, Requant
-from codegen.render import wants_sliced_constants
+from codegen.memory import plan_memory
+from codegen.render import wants_nibble_starts, wants_sliced_constants
 
 from .boards import get_board
 from .kernel_calls import KernelCalls
@@ -67,7 +68,8 @@ def _macs(layer) -> int:
 def collect(ir: ModelIR, seed: int = 0,
             kernels: str = "ref") -> tuple[list[LayerRow], _Collector, _Collector]:
     """The binary and int8 jobs of every convolution of ``ir``; the binary ones pass the
-    code-generation constants a firmware for flavour ``kernels`` would (codegen/sliced.py)."""
+    code-generation constants a firmware for flavour ``kernels`` would (codegen/sliced.py,
+    codegen/nibble_tables.py)."""
     int8_values = [layer.name for layer in ir.layers
                    if layer.op in ("add", "sign") or isinstance(layer.output, Requant)]
     if int8_values:
@@ -76,6 +78,7 @@ def collect(ir: ModelIR, seed: int = 0,
                          f"{int8_values[0]!r} on: int8 activations or an int8 stream): `trit "
                          "bench --profile` times its layers")
     rng = np.random.default_rng(seed)
+    plan = plan_memory(ir)  # layer by layer, as `trit build` plans it without a budget
     shapes = {layer.name: layer.out_shape for layer in ir.layers}
     binary, int8 = _Collector(), _Collector()
     rows = []
@@ -109,7 +112,8 @@ def collect(ir: ModelIR, seed: int = 0,
                     res_packed = pack.pack_binary(
                         rng.choice(np.array([-1, 1], np.int8), (res_c, rh, rw)))
                 binary.pw_ternary_bin(layer, xb, res_packed, res_c,
-                                      wants_sliced_constants(layer, kernels))
+                                      wants_sliced_constants(layer, kernels),
+                                      starts=wants_nibble_starts(ir, layer, kernels, plan))
                 wts = rng.integers(-127, 128, (cout, 1, 1, c)).astype(np.int8)
                 y = np.zeros((h, w, cout), np.int8)
                 int8.conv_s8(x8, wts, 1, 0, i8.random_requant(rng, cout, c))

@@ -287,6 +287,45 @@ def test_pw_ternary_bin_nibble_tables(kernels, cin, cout, h, w, res_c, res_strid
                           res_c, res_stride, tables=True)
 
 
+@pytest.mark.parametrize("cin,cout,h,w,res_c,res_stride", [
+    # every tile width (8, 6, 4, 2, 1 groups), the assembly tile of 24 channels, residuals at
+    # stride 1 and 2, channels past a whole group
+    (24, 24, 4, 8, 24, 1), (24, 48, 4, 8, 24, 2), (48, 48, 4, 8, 48, 1), (96, 96, 4, 8, 96, 1),
+    (17, 33, 5, 7, 0, 1), (45, 70, 4, 8, 45, 2), (127, 40, 4, 8, 0, 1), (22, 21, 6, 6, 21, 1),
+    (12, 28, 4, 8, 0, 1), (8, 6, 4, 8, 0, 1)])
+def test_pw_ternary_bin_nibble_start_values(kernels, cin, cout, h, w, res_c, res_stride):
+    """Equal scales with the nibble kernel's start values alone passed (codegen/nibble_tables.py
+    start_values), as generated models pass them to pointwise layers run whole: the ARMv7E-M
+    flavour builds its tables but takes the counters' start values from them, the others
+    ignore them."""
+    _check_equal_scale_pw(kernels, np.random.default_rng(11 * cin + cout + h), cin, cout, h, w,
+                          res_c, res_stride, starts=True)
+
+
+def test_pw_ternary_bin_reads_the_start_values_it_is_given(tmp_path):
+    """The ARMv7E-M flavour uses the start values it is passed: changed starts move their
+    channels' output bits and no other channel's."""
+    import shutil
+    if not all(shutil.which(t) for t in NEEDS["mps"]):
+        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm (make setup)")
+    from hostbench.kernel_jobs import KernelRunner
+    from codegen.nibble_tables import start_values
+    board = EmulatedBoard(KernelRunner("armv7em", "mps2-an386", build_dir=tmp_path))
+    rng = np.random.default_rng(3)
+    layer = conv_layer(rng, 48, 48, 4, 8, 1, 1, 0, 1, rand_ternary(rng, (48, 48, 1, 1), True),
+                       spread=3 * 48)
+    x = pack.pack_binary(binary(rng, 48, 4, 8)[0])
+    good = board.pw_ternary_bin(layer, x, starts=True).copy()
+    assert np.array_equal(good, board.pw_ternary_bin(layer, x))  # as derived per call
+    starts = start_values(layer.weights.values, int(layer.weights.scales[0]), layer.output, 0)
+    bad = starts.copy()
+    bad[1:13] ^= 0x40  # byte 0 of every group: channels 0, 4, 8, ... start 64 off
+    moved = board.pw_ternary_bin(layer, x, starts=bad)
+    diff = pack.unpack_binary(moved, 48) != pack.unpack_binary(good, 48)
+    assert diff[0::4].any() and not diff[1::4].any() and not diff[2::4].any() \
+        and not diff[3::4].any()
+
+
 # thresholds stored as an IR version 4 file stores them (codegen/ir/count_units.py): int8 up
 # to 126 products, int16 beyond (cin 140), with and without the code-generation constants
 @pytest.mark.parametrize("op,cin,cout,h,w,res_c,sliced", [

@@ -108,10 +108,11 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
  * output g*32+l is -1 exactly when (count of -1 products > K) XOR its direction bit; r = 0
  * for a residual value +1 or no residual, r = 1 for -1; lanes past cout 0). */
 #define TRIT_PW_SLICED_WORDS(cin, cout) (TRIT_WORDS(cout) * (2 * (cin) + 16))
-/* tables: NULL, or the layer's nibble tables made at code generation (equal scales wp == wn,
- * cin <= 127; codegen/nibble_tables.py) for the residual it is called with (or none), which a
- * flavour that counts through nibble tables reads instead of building them per call (a layer
- * run a few rows at a time calls it often); flavours that do not ignore it. Layout: tiles of
+/* tables: NULL, or constants of the nibble-table kernel made at code generation (equal scales
+ * wp == wn, cin <= 127; codegen/nibble_tables.py) for the residual the layer is called with (or
+ * none); flavours that do not count through nibble tables ignore them. Word 0 says what follows:
+ * TRIT_NIBBLE_TABLES: the layer's tables, which the kernel reads instead of building them per
+ * call (a layer run a few rows at a time calls it often). Layout: tiles of
  * 4 G output channels in order (G = 8, 6, 4, 2 or 1, chosen as the ARMv7E-M kernel chooses
  * with the uncapped scratch: see codegen/nibble_tables.py), each [ceil(cin / 4)][16][G] words
  * then [2][G]: for nibble q (inputs 4 q .. 4 q + 3) and activation value v (bit i = input
@@ -122,7 +123,13 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
  * trit_pw_ternary_bin's sliced constants (0x80 past cout); then the words to add to them for
  * a residual -1 (the start values for it minus those, modulo 2^32). With tables the
  * ARMv7E-M flavour counts through them on every core (the M55 too, where without them its
- * Helium kernel runs). */
+ * Helium kernel runs).
+ * TRIT_NIBBLE_STARTS: only the counters' start values, [2][ceil(cout / 4)] words (the start
+ * values of the groups of four channels as above, then the residual -1 differences), for a
+ * layer whose tables the kernel builds per call: what would otherwise be derived per call from
+ * the weights and thresholds (popcounts and a count limit per channel). */
+#define TRIT_NIBBLE_STARTS 0u
+#define TRIT_NIBBLE_TABLES 1u
 void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32_t *sign,
                          const uint32_t *nz, trit_scales_t s, int cout,
                          const trit_threshold_t *thr, const uint32_t *residual, int res_w,

@@ -510,7 +510,8 @@ static void lut_start_values(const trit_threshold_t *thr, const uint32_t *sign,
 static int pw_equal_lut(const uint32_t *in, int h, int w, int cin, const uint32_t *sign,
                         const uint32_t *nz, int32_t alpha, int cout, const trit_threshold_t *thr,
                         const uint32_t *residual, int res_w, int res_c, int res_stride,
-                        uint32_t *out, int32_t *scratch, const uint32_t *tables) {
+                        uint32_t *out, int32_t *scratch, const uint32_t *tables,
+                        const uint32_t *starts) {
     const int iw = TRIT_WORDS(cin), Q = (cin + 3) / 4, groups = (cout + 3) / 4;
     /* tables from the code generator: no build, worth it at any pixel count; tiles as the
      * uncapped scratch would hold them (codegen/nibble_tables.py mirrors this plan) */
@@ -539,6 +540,11 @@ static int pw_equal_lut(const uint32_t *in, int h, int w, int cin, const uint32_
                 cd[g] = tables[Q * 16 * G + G + g];
             }
             tables += Q * 16 * G + 2 * G;
+        } else if (starts) { /* the generator's start values of the tile's groups */
+            for (int g = 0; g < G; ++g) {
+                cp[g] = starts[g0 + g];
+                cd[g] = starts[groups + g0 + g];
+            }
         } else {
             lut_start_values(thr, sign, nz, iw, alpha, cout, res_c, residual, 4 * g0, G, cp, cd);
         }

@@ -387,6 +387,9 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
                          const uint32_t *sliced, const uint32_t *tables) {
     const int iw = TRIT_WORDS(cin);
     const int equal = s.wp == s.wn && s.wp > 0;
+    /* the generator's nibble-table constants: the tables themselves, or start values only */
+    const uint32_t *starts = tables && tables[0] == TRIT_NIBBLE_STARTS ? tables + 1 : 0;
+    tables = tables && tables[0] == TRIT_NIBBLE_TABLES ? tables + 1 : 0;
 #if defined(__ARM_FEATURE_MVE) && defined(LUT_RUN_ASM)
     /* 21..24 channels over 21..24 inputs: the assembly tile of the nibble tables beats the
      * Helium sliced kernel (kernelbench pw 24->24 32x32 on mps3-an547: 112,844 against
@@ -413,7 +416,7 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
         return;
 #endif
     if (equal && pw_equal_lut(in, h, w, cin, sign, nz, s.wp, cout, thr, residual, res_w, res_c,
-                              res_stride, out, scratch, tables))
+                              res_stride, out, scratch, tables, starts))
         return;
 #ifndef __ARM_FEATURE_MVE
     if (equal && pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w,
