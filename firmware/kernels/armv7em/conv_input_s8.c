@@ -7,8 +7,9 @@
  * channel then costs one load, two SXTB16 and two SMLAD per four products; the n % 4 last
  * products are plain multiply-adds. The 3x3 RGB layer (27 products, up to 32 output channels)
  * widens its weights once per call instead (widen_rows: 14 pair words per channel, scratch) and
- * runs two pixels by two channels per pass, 14 SMLAD per sum fed by LDRD (inline assembly:
- * GCC spills the operands of the C form); Helium uses VMLADAV. */
+ * runs two pixels by three channels per pass in a naked Thumb-2 function (rgb_pair_triples;
+ * where the scratch cannot hold its weight stream, two by two channels with LDRD in inline
+ * assembly: GCC spills the operands of the C form); Helium uses VMLADAV. */
 #include "acle_dsp.h"
 #include <string.h>
 

@@ -292,7 +292,7 @@ static inline __attribute__((always_inline)) void dw3x3_interior_pair1(
  * halves). Per row: three tap words, x = (a ^ sign) & non-zero, one full adder; the rows' sums
  * and carries are added into a 4-bit sliced count (ones, twos, fours, eights), compared with
  * the limits as SLICED_GE4 does. */
-#define DW_RUN_WORDS 25
+#define DW_RUN_WORDS 25 /* also in trit_dw_ternary_bin's scratch layout */
 /* a row's three tap words into a, b, c, the row pointer moved to the next pixel: one word per
  * pixel at stride 1 (LDRD); taps B and C bytes on, the next pixel STEP bytes on; two pixels
  * per word (temporary m) */
@@ -512,8 +512,8 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
     /* scratch: {sign, non-zero} plane pairs [9 taps at their 3x3 position][words][2] (zero for
      * k < 3), zero words [words], tap masks [c], then equal scales: biases [c], class keys
      * [9], class count-limit planes [9][words][4], pair duplicates [22], bias planes
-     * [words][6], class weights [9][9][words][2] where they fit; unequal scales:
-     * accumulators [c] */
+     * [words][6], the edge runs' tables [2][words][25], class weights [9][9][words][2] where
+     * they fit; unequal scales: accumulators [c] */
     /* pre: the tap planes and the classes' count limits come from the code generator */
     const int pre = equal && k == 3 && sliced;
     uint32_t *szw = (uint32_t *)scratch, *zeros = szw + MAX_TAPS * tw;
@@ -526,13 +526,12 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
      * duplicated into both halves, after the class planes */
     uint32_t *dup = class_planes + MAX_CLASSES * words * 4;
     uint32_t *bp = dup + 2 * MAX_TAPS + 4; /* equal scales: bias planes [words][6] */
-    /* each border class's {sign, non-zero} pairs with the taps outside the image cleared
-     * [MAX_CLASSES][9][words][2] (the layout of sz), after the bias planes */
-    uint32_t *class_w = bp + 6 * words;
-#ifdef DW_RUN_ASM
-    /* the edge runs' tables [2][words][DW_RUN_WORDS] (left edge, right edge), after those */
-    uint32_t *edge_tabs = class_w + MAX_CLASSES * MAX_TAPS * tw;
-#endif
+    /* the edge runs' tables [2][words][25] (left edge, right edge; DW_RUN_WORDS), after the
+     * bias planes, then each border class's {sign, non-zero} pairs with the taps outside the
+     * image cleared [MAX_CLASSES][9][words][2] (the layout of sz): a capped scratch that cannot
+     * hold the classes' weights may still hold the edge tables */
+    uint32_t *edge_tabs = bp + 6 * words;
+    uint32_t *class_w = edge_tabs + 2 * 25 * words;
     for (int i = pre ? MAX_TAPS * tw : 0; i < MAX_TAPS * tw + words; ++i) szw[i] = 0;
     if (k == 3 && !pre) {
         /* tap t's planes, four channels at a time: their code bytes (9 apart) in one word,
