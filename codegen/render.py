@@ -11,8 +11,7 @@ import numpy as np
 from . import nibble_tables, pack, sliced
 from .banded import Chain, Slide, row_bytes
 from .ir import Layer, ModelIR, Requant, SignThreshold
-from .memory import (SCRATCH, ArenaOptions, MemoryPlan, _const_bytes, plan_memory,
-                     scratch_ints, value_kind)
+from .memory import SCRATCH, ArenaOptions, MemoryPlan, _const_bytes, plan_memory, value_kind
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -256,27 +255,22 @@ def wants_nibble_tables(ir: ModelIR, layer: Layer, kernels: str, plan: MemoryPla
     return any(ir.layers[i] is layer for ch in plan.chains for i in ch.layers)
 
 
-def wants_sliced_constants(layer: Layer, kernels: str, scratch_cap: int | None = None) -> bool:
+def wants_sliced_constants(layer: Layer, kernels: str) -> bool:
     """Whether the generated call passes the layer's bit-sliced constants (codegen/sliced.py)
     to the ARMv7E-M flavour: for its pointwise layers of fewer than 32 pixels, where it counts
-    bit-sliced and the per-call setup outweighs the pixels' work; for those of at most 64
-    pixels whose nibble tables a capped scratch (``scratch_cap``, ints: a build for a small
-    arena) cuts into smaller tiles; and for its depthwise 3x3 layers (tap planes and
-    border-class count limits: 54 words per 32 channels)."""
+    bit-sliced and the per-call setup outweighs the pixels' work, and for its depthwise 3x3
+    layers (tap planes and border-class count limits: 54 words per 32 channels)."""
     if kernels.partition("+")[0] != "armv7em":
         return False
     if sliced.usable(layer):
-        pixels = layer.in_shape[1] * layer.in_shape[2]
-        cout = layer.out_shape[0]
-        capped = scratch_cap is not None and scratch_ints(cout, scratch_cap) < scratch_ints(cout)
-        return pixels < sliced.FEW_PIXELS or (capped and pixels <= sliced.CAPPED_PIXELS)
+        return layer.in_shape[1] * layer.in_shape[2] < sliced.FEW_PIXELS
     return sliced.dw_usable(layer)
 
 
-def sliced_constant_bytes(ir: ModelIR, kernels: str, scratch_cap: int | None = None) -> int:
+def sliced_constant_bytes(ir: ModelIR, kernels: str) -> int:
     """Flash bytes of the bit-sliced constants a build for ``kernels`` adds to the layers'."""
     return sum(4 * _sliced_words(layer) for layer in ir.layers
-               if wants_sliced_constants(layer, kernels, scratch_cap))
+               if wants_sliced_constants(layer, kernels))
 
 
 def wants_nibble_starts(ir: ModelIR, layer: Layer, kernels: str, plan: MemoryPlan) -> bool:
@@ -286,9 +280,8 @@ def wants_nibble_starts(ir: ModelIR, layer: Layer, kernels: str, plan: MemoryPla
     otherwise derive them per call."""
     if kernels.partition("+")[0] != "armv7em" or not nibble_tables.usable(layer):
         return False
-    cap = plan.arena.scratch_cap if plan.arena else None
     return (layer.in_shape[1] * layer.in_shape[2] >= sliced.FEW_PIXELS
-            and not wants_sliced_constants(layer, kernels, cap)
+            and not wants_sliced_constants(layer, kernels)
             and not wants_nibble_tables(ir, layer, kernels, plan))
 
 
@@ -351,7 +344,6 @@ def _chain_code(ir: ModelIR, chain: Chain, plan: MemoryPlan, kernels: str) -> st
     first = chain.layers[0]
     names = [ir.layers[i].name for i in chain.layers]
     inner = set(names[:-1])
-    cap = plan.arena.scratch_cap if plan.arena else None
 
     def window(value: str, row: int) -> str:
         """Row ``row`` of a window buffer (does not move with the step)."""
@@ -391,7 +383,7 @@ def _chain_code(ir: ModelIR, chain: Chain, plan: MemoryPlan, kernels: str) -> st
             band = Band(src, in_y0, rows.row(item.y0), rows.row(item.y1), item.y1 - item.y0,
                         dst, res_ptr)
             call = _call(ir, layer, plan, c_ident(layer.name),
-                         wants_sliced_constants(layer, kernels, cap), band,
+                         wants_sliced_constants(layer, kernels), band,
                          wants_nibble_tables(ir, layer, kernels, plan))
             out.append(f"TIMED({item.layer - first}, {call[:-1]});")
         return out
@@ -431,7 +423,6 @@ def render_model(ir: ModelIR, kernels: str = "ref",
     ``kernels`` (the ARMv7E-M flavour gets precomputed constants for some layers);
     ``arena``: band rows of the layer chains (codegen/banded.py) and scratch cap."""
     plan = plan_memory(ir, arena)
-    cap = arena.scratch_cap if arena else None
     in_chain = {i: ch for ch in plan.chains for i in ch.layers}
     layers = []
     for layer in ir.layers:
@@ -462,7 +453,7 @@ def render_model(ir: ModelIR, kernels: str = "ref",
                                 "(codegen/nibble_tables.py)" if with_tables else
                                 "; the ARMv7E-M nibble kernel's start values "
                                 "(codegen/nibble_tables.py)")
-        with_sliced = wants_sliced_constants(layer, kernels, cap)
+        with_sliced = wants_sliced_constants(layer, kernels)
         if with_sliced:
             ctx.arrays.append(_sliced_array(ir, layer, c))
             ctx.const_bytes += 4 * ctx.arrays[-1].count

@@ -21,7 +21,6 @@ LIMIT_PLANES = 8      # SLICED_BITS_MAX of the kernel: counts up to 255
 MAX_INPUTS = 254      # inputs whose count fits LIMIT_PLANES bits with the limit's + 1
 COUNT_BOUND = 1 << 20  # clamp of the threshold quotient (bitcount.h: clamp_count)
 FEW_PIXELS = 32       # below this the ARMv7E-M kernel counts sliced instead of nibble tables
-CAPPED_PIXELS = 64    # up to this, sliced also where a capped scratch cuts the tables' tiles
 
 
 def sliced_words(cin: int, cout: int) -> int:

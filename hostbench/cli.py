@@ -247,7 +247,7 @@ def _build(args: argparse.Namespace):
     fw = build_firmware(ir, out, board=args.board, use_platformio=not args.direct,
                         kernels=args.kernels, arena=arena)
     flavour = args.kernels or get_board(args.board).kernels
-    extra = sliced_constant_bytes(ir, flavour, arena.scratch_cap if arena else None)
+    extra = sliced_constant_bytes(ir, flavour)
     tables = nibble_table_bytes(ir, flavour, plan)
     starts = nibble_start_bytes(ir, flavour, plan)
     weights = (f"weights {plan.weight_bytes + extra + tables + starts} B (flash, C layout; "

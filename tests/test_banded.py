@@ -202,15 +202,20 @@ def test_profile_of_a_banded_build_covers_every_layer(zoo, cifar, tmp_path):
     assert 0 <= sum(t for _, t in rows) - plain < 100 * (len(rows) + calls)
 
 
-def test_capped_scratch_passes_sliced_constants_to_small_pointwise_layers(zoo):
-    """Under a scratch cap that cuts their nibble tables' tiles, the ARMv7E-M pointwise layers
-    of at most 64 pixels get the bit-sliced constants (the 8x8 stage); the 32x32 and 16x16
-    ones, and every layer of an uncapped build, keep the tables."""
-    from codegen.render import sliced_constant_bytes, wants_sliced_constants
+def test_pointwise_layers_get_tables_in_bands_and_start_values_otherwise(zoo):
+    """The ARMv7E-M pointwise layers of the zoo model in the 8 KiB build: those run in bands
+    get their nibble tables, the 8x8 stage's (run whole on the capped scratch) the start values
+    alone, as every pointwise layer of the layer-by-layer build does; no other flavour gets
+    either."""
+    from codegen.render import wants_nibble_starts, wants_nibble_tables
     pw = [layer for layer in zoo.layers if layer.op == "conv2d" and layer.kernel == 1
           and layer.groups == 1]
-    capped = {layer.name for layer in pw if wants_sliced_constants(layer, "armv7em", 768)}
-    assert capped == {layer.name for layer in pw if layer.in_shape[1] == 8}
-    assert not any(wants_sliced_constants(layer, "armv7em") for layer in pw)
-    assert not any(wants_sliced_constants(layer, "ref", 768) for layer in pw)
-    assert sliced_constant_bytes(zoo, "armv7em", 768) > sliced_constant_bytes(zoo, "armv7em")
+    banded = plan_memory(zoo, fit_arena(zoo, 8192))
+    tables = {layer.name for layer in pw if wants_nibble_tables(zoo, layer, "armv7em", banded)}
+    starts = {layer.name for layer in pw if wants_nibble_starts(zoo, layer, "armv7em", banded)}
+    assert tables == {layer.name for layer in pw if layer.in_shape[1] > 8}
+    assert starts == {layer.name for layer in pw if layer.in_shape[1] == 8}
+    whole = plan_memory(zoo)
+    assert all(wants_nibble_starts(zoo, layer, "armv7em", whole) for layer in pw)
+    assert not any(wants_nibble_tables(zoo, layer, "armv7em", whole) for layer in pw)
+    assert not any(wants_nibble_starts(zoo, layer, "ref", whole) for layer in pw)
