@@ -450,7 +450,6 @@ static void dw3x3_runs(dw_run_fn run, int words, const uint32_t *r0, const uint3
     }
 }
 
-
 /* The edge runs' tables (left edge, then right edge where the map has one) from their classes'
  * count limits: the windows with only the left column outside (taps 1, 2, 4, 5, 7, 8 inside)
  * or only the right one (0, 1, 3, 4, 6, 7). */

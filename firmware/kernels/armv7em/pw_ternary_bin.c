@@ -3,7 +3,8 @@
  * Activation bits a (1 = -1), weight planes s (1 = -1) and nz (1 = non-zero).
  * Equal scales (wp == wn = alpha): acc = alpha * (|nz| - 2 cnt), cnt = popcount(nz & (a ^ s));
  *   the batch-norm threshold becomes a count limit per channel (and residual value), computed
- *   once per call. The counts come from nibble tables (pw_nibble_lut.h: cin <= 127 and 32
+ *   once per call or made by the code generator (the sliced constants, or the nibble tables'
+ *   counter start values). The counts come from nibble tables (pw_nibble_lut.h: cin <= 127 and 32
  *   pixels or more; on Helium the bit-sliced kernel below comes first), the bit-sliced kernel
  *   (32 output channels per word), or, where neither fits the scratch, one popcount chain per
  *   output.
