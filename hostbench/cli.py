@@ -197,6 +197,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "folder or name), binary kernels (optimised and portable) beside the same "
                    "layers as an int8 network (8-bit weights and activations, optimised and "
                    "portable int8 kernels), all in one run")
+    k.add_argument("--trace", metavar="CASE",
+                   help="instead of the table: run the fixed-shape cases whose name contains "
+                   "CASE (e.g. 'dw 24') once more under QEMU's execution trace and print where "
+                   "their instructions go, by function and by source line (bare-metal boards; "
+                   "slower than the table: every instruction is logged)")
     k.set_defaults(func=cmd_kernelbench)
 
 
@@ -537,6 +542,13 @@ def cmd_kernelbench(args: argparse.Namespace) -> int:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps([{"layer": r.name, "kind": r.kind, "macs": r.macs,
                                               **r.ticks} for r in net], indent=1))
+        return 0
+    if args.trace:
+        from .kernelbench import trace_kernelbench
+        from .kernel_trace import format_trace
+        print(f"{args.board} ({board.core}), flavour {args.kernels or board.kernels}")
+        for name, report in trace_kernelbench(args.board, args.trace, args.kernels):
+            print(format_trace(name, report, unit))
         return 0
     rows = run_kernelbench(args.board, args.kernels, only=args.only)
     print(f"{args.board} ({board.core}), counter: {board.counter}")

@@ -135,8 +135,11 @@ class KernelRunner:
         if res.returncode != 0:
             raise BuildError(f"kernel runner build failed:\n{' '.join(cmd)}\n{res.stderr}")
 
-    def run(self, jobs: list[Job], timeout: float = 300.0) -> list[JobResult]:
-        """Run ``jobs`` in one emulator session; results in job order."""
+    def run(self, jobs: list[Job], timeout: float = 300.0,
+            qemu_args: tuple[str, ...] = ()) -> list[JobResult]:
+        """Run ``jobs`` in one emulator session; results in job order. ``qemu_args``: more
+        options for qemu-system-arm (bare-metal boards), e.g. an execution trace
+        (hostbench/kernel_trace.py)."""
         image = _Image(self.bulk_address)
         image.place(b"\0" * (4 * HEAD_WORDS + 4 * JOB_WORDS * len(jobs)))  # the table, below
         table = np.zeros(HEAD_WORDS + JOB_WORDS * len(jobs), np.uint32)
@@ -173,12 +176,14 @@ class KernelRunner:
             raise ValueError(f"jobs need {len(blob)} B, the bulk region has {self.bulk_bytes} B")
         with tempfile.TemporaryDirectory(prefix="trit-jobs-") as tmp:
             (Path(tmp) / "jobs.bin").write_bytes(blob)
-            self._qemu(Path(tmp), timeout)
+            self._qemu(Path(tmp), timeout, qemu_args)
             raw = (Path(tmp) / "kernel-results.bin").read_bytes()
         return self._parse(raw, jobs)
 
-    def _qemu(self, cwd: Path, timeout: float) -> None:
+    def _qemu(self, cwd: Path, timeout: float, qemu_args: tuple[str, ...] = ()) -> None:
         if self.spec.linux:
+            if qemu_args:
+                raise EmulatorError("QEMU options are for the bare-metal boards' runner")
             res = run_program(self.spec, self.elf, cwd, bulk_file=cwd / "jobs.bin",
                               timeout=timeout)
             if res.returncode != 0:
@@ -192,7 +197,8 @@ class KernelRunner:
         cmd = [exe, "-machine", machine, "-nographic", "-monitor", "none", "-serial", "null",
                "-icount", "shift=0", "-semihosting-config", "enable=on,target=native",
                "-kernel", str(self.elf.resolve()), "-device",
-               f"loader,file=jobs.bin,addr={self.bulk_address:#x},force-raw=on"]
+               f"loader,file=jobs.bin,addr={self.bulk_address:#x},force-raw=on",
+               *qemu_args]
         try:
             res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -148,3 +148,28 @@ def format_rows(rows: list[dict], unit: str) -> str:
         lines.append(f"{r['kernel']:26s} {r['macs']:9d} {r['ref']:16,d} {r[flavour]:18,d} "
                      f"{r['macs'] / r[flavour]:10.2f} {r['ref'] / r[flavour]:7.1f}x")
     return "\n".join(lines)
+
+
+def trace_kernelbench(board: str, match: str, flavour: str | None = None,
+                      seed: int = 0) -> list[tuple[str, "TraceReport"]]:
+    """The fixed-shape cases whose name contains ``match``, each run once in the board's
+    flavour (or ``flavour``) under the execution trace (hostbench/kernel_trace.py)."""
+    from .kernel_trace import TracingBoard
+    spec = get_board(board)
+    if spec.linux:
+        raise ValueError(f"--trace runs on the bare-metal boards (QEMU system mode); {board} is "
+                         "a Linux board")
+    runner = KernelRunner(flavour or spec.kernels, board)
+    rng = np.random.default_rng(seed)
+    reports = []
+    for case in CASES:
+        layer, x = make_layer(case, rng)  # drawn for every case: the same layers as the table
+        if match not in case.name:
+            continue
+        traced = TracingBoard(runner)
+        _run(traced, case, layer, x)
+        reports.append((case.name, traced.last_report))
+    if not reports:
+        raise ValueError(f"no kernelbench case matches {match!r}: "
+                         + ", ".join(c.name for c in CASES))
+    return reports

@@ -565,3 +565,22 @@ def test_pw_ternary_bin_s8(kernels, cin, cout, h, w, act_min, equal):
     x = binary(rng, cin, h, w)
     want = layer.output.apply(reference.conv2d_acc(layer, x))
     assert np.array_equal(kernels.pw_ternary_bin_s8(layer, pack.pack_binary(x[0])), hwc(want))
+
+
+def test_kernelbench_trace_attributes_the_kernels_instructions(capsys):
+    """`trit kernelbench --trace`: the traced case times as the table does, and its kernel's
+    functions and source lines account for nearly all the instructions traced."""
+    import shutil
+    if not all(shutil.which(t) for t in NEEDS["mps"]):
+        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm (make setup)")
+    from hostbench.kernelbench import run_kernelbench, trace_kernelbench
+    ((name, report),) = trace_kernelbench("mps2-an386", "dw 24")
+    (row,) = [r for r in run_kernelbench("mps2-an386", only="dw") if r["kernel"] == name]
+    assert report.ticks == row["armv7em"]
+    kernel = sum(n for f, n in report.by_function if "dw" in f or f == "class_slot"
+                 or f == "limit_bias_planes")
+    assert report.total >= report.ticks - 40 and kernel > 0.99 * report.ticks
+    assert report.by_line[0][0].startswith("dw_ternary_bin.c:")
+    from hostbench.cli import main
+    assert main(["kernelbench", "--board", "qemu-aarch64", "--trace", "dw 24"]) == 2
+    assert "bare-metal" in capsys.readouterr().err
