@@ -76,7 +76,8 @@ class KernelCalls:
         """``sliced``: pass the layer's code-generation constants (codegen/sliced.py; equal
         scales only), as generated models do for layers of few pixels; ``tables``: its
         nibble tables (codegen/nibble_tables.py), as banded models do; ``starts``: the nibble
-        kernel's start values alone, as models pass them for the other pointwise layers."""
+        kernel's start values alone, as models pass them for the other pointwise layers (an
+        array: those words as given, word 0 included)."""
         cin, h, w = layer.in_shape
         cout = layer.out_shape[0]
         sign, nz = pack.pack_ternary(layer.weights.values)
