@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -73,7 +74,6 @@ def trace_job(runner: KernelRunner, job: Job, timeout: float = 600.0) -> TraceRe
     source line."""
     if runner.spec.linux:
         raise EmulatorError("tracing runs the bare-metal boards' kernel runner (QEMU system mode)")
-    import shutil
     qemu = shutil.which(qemu_machine(runner.board)[0])
     if qemu is None:
         raise EmulatorError("qemu-system-arm is not installed (make setup installs it)")

@@ -278,6 +278,10 @@ static inline __attribute__((always_inline)) void dw3x3_interior_pair1(
     dst[1] = (sliced_ge4(cb, limits) ^ negative) & lanes;
 }
 
+/* words of an assembly run's table (below); the scratch layout holds two per channel word for
+ * the edge runs on every core */
+#define DW_RUN_WORDS 25
+
 #if defined(__thumb2__) && !defined(__ARM_FEATURE_MVE)
 #define DW_RUN_ASM 1
 /* Runs of horizontally adjacent output pixels of a one-word layer at stride 1 in Thumb-2
@@ -292,7 +296,6 @@ static inline __attribute__((always_inline)) void dw3x3_interior_pair1(
  * halves). Per row: three tap words, x = (a ^ sign) & non-zero, one full adder; the rows' sums
  * and carries are added into a 4-bit sliced count (ones, twos, fours, eights), compared with
  * the limits as SLICED_GE4 does. */
-#define DW_RUN_WORDS 25 /* also in trit_dw_ternary_bin's scratch layout */
 /* a row's three tap words into a, b, c, the row pointer moved to the next pixel: one word per
  * pixel at stride 1 (LDRD); taps B and C bytes on, the next pixel STEP bytes on; two pixels
  * per word (temporary m) */
@@ -525,12 +528,12 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
      * duplicated into both halves, after the class planes */
     uint32_t *dup = class_planes + MAX_CLASSES * words * 4;
     uint32_t *bp = dup + 2 * MAX_TAPS + 4; /* equal scales: bias planes [words][6] */
-    /* the edge runs' tables [2][words][25] (left edge, right edge; DW_RUN_WORDS), after the
+    /* the edge runs' tables [2][words][DW_RUN_WORDS] (left edge, right edge), after the
      * bias planes, then each border class's {sign, non-zero} pairs with the taps outside the
      * image cleared [MAX_CLASSES][9][words][2] (the layout of sz): a capped scratch that cannot
      * hold the classes' weights may still hold the edge tables */
     uint32_t *edge_tabs = bp + 6 * words;
-    uint32_t *class_w = edge_tabs + 2 * 25 * words;
+    uint32_t *class_w = edge_tabs + 2 * DW_RUN_WORDS * words;
     for (int i = pre ? MAX_TAPS * tw : 0; i < MAX_TAPS * tw + words; ++i) szw[i] = 0;
     if (k == 3 && !pre) {
         /* tap t's planes, four channels at a time: their code bytes (9 apart) in one word,
