@@ -62,6 +62,9 @@ CASES = [
     # one channel word with 8 lanes spare
     KernelCase("dw 24 32x32, wp==wn", "dw", 24, 24, 32, True),
     KernelCase("pw 24->24 32x32, wp==wn", "pw", 24, 24, 32, True),
+    # the zoo models' second- and third-stage pointwise shapes
+    KernelCase("pw 96->96 8x8, wp==wn", "pw", 96, 96, 8, True),
+    KernelCase("pw 48->48 16x16, wp==wn", "pw", 48, 48, 16, True),
 ]
 
 

@@ -287,6 +287,22 @@ def test_pw_ternary_bin_nibble_tables(kernels, cin, cout, h, w, res_c, res_strid
                           res_c, res_stride, tables=True)
 
 
+@pytest.mark.parametrize("constants", [{}, {"tables": True}], ids=["built", "generated"])
+@pytest.mark.parametrize("cin,cout,h,w,res_c,res_stride", [
+    # the ARMv7E-M assembly tiles of 8 and 4 groups (lut_run8, lut_run4 and its high half):
+    # 0..7 nibbles past the whole input words, no whole word, residuals at stride 1 and 2 (one
+    # call per row), narrower than the output (the second word without), none
+    (4, 32, 8, 4, 0, 1), (20, 48, 4, 8, 48, 1), (28, 96, 4, 8, 96, 1), (36, 16, 8, 4, 16, 2),
+    (60, 48, 4, 8, 24, 1), (64, 96, 4, 8, 96, 2), (50, 96, 6, 6, 0, 1), (44, 64, 5, 7, 64, 1),
+    (72, 40, 4, 8, 40, 2), (88, 32, 6, 6, 32, 1), (112, 48, 4, 8, 0, 1)])
+def test_pw_ternary_bin_nibble_assembly_tiles(kernels, cin, cout, h, w, res_c, res_stride,
+                                              constants):
+    """Equal scales on 32 pixels and more, shaped for the ARMv7E-M nibble kernel's assembly
+    tiles (every flavour runs them against the same reference)."""
+    _check_equal_scale_pw(kernels, np.random.default_rng(3 * cin + cout + w), cin, cout, h, w,
+                          res_c, res_stride, **constants)
+
+
 @pytest.mark.parametrize("cin,cout,h,w,res_c,res_stride", [
     # every tile width (8, 6, 4, 2, 1 groups), the assembly tile of 24 channels, residuals at
     # stride 1 and 2, channels past a whole group

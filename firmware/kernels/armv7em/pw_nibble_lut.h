@@ -387,6 +387,260 @@ __attribute__((noinline)) static int lut_tile24(const uint32_t *in, int pixels, 
     else lut_run24(in, ctx);
     return 1;
 }
+
+/* Tiles of 8 or 4 groups (32 or 16 channels, the whole or the low half of an output word) over
+ * any number of inputs in Thumb-2 assembly, one pixel per pass: GCC's code for lut_tile spends
+ * about 100 instructions a pixel and tile outside the table rows (spilled accumulators, the
+ * counters' start values loaded one by one, the word loop's addresses); here a pass is its rows
+ * (14 instructions per nibble for 8 groups, 8 for 4) plus about 40. Naked functions: r0..r7
+ * the counters (r0..r3 for 4 groups), r8 the activation word, r9 the table base, r10 the row
+ * address, r11/r12 loaded words, lr the input pointer; the context lives on the stack, read
+ * sp-relative. Full input words run in a loop (rows of a word from one base moved by 2048 B
+ * midway for 8 groups: LDRD offsets reach 1020 B); the last word's 1..7 remaining nibbles enter
+ * an unrolled chain of rows at its row rem - 1, through a per-call jump address.
+ *
+ * Context (LUT_RUNG_WORDS words, byte offsets): 0 start values cp[8], 32 residual differences
+ * cd[8], 64 0x80808080, 68 LUT_GATHER, 72 the table + LUT_RUNG_BIAS(G) (a word's rows are 512 G
+ * bytes), 76 that + full words x 512 G, 80 and 84 jump addresses (filled in by the function),
+ * 88 the direction bits, 92 the output pointer (this tile's word of the first pixel), 96 bytes
+ * from one output pixel to the next, 100 the residual pointer, 104 its step, 108 the end of
+ * the input, 112 the remaining nibbles rem (0..7), 116 8 + (full words > 0). */
+#define LUT_RUNG_WORDS 30
+#define LUT_RUNG_BIAS(G) ((G) == 8 ? 768 : 896)
+/* nibble at bit lsb of r8: its row (r9 + off + v * 32) added into r0..r7 */
+#define LUT8_ROW(lsb, off)                                                                     \
+    "ubfx r10, r8, #" lsb ", #4\n\t"                                                           \
+    "add r10, r9, r10, lsl #5\n\t"                                                             \
+    "ldrd r11, r12, [r10, #" off "]\n\t"                                                       \
+    "add r0, r0, r11\n\t"                                                                      \
+    "add r1, r1, r12\n\t"                                                                      \
+    "ldrd r11, r12, [r10, #" off "+8]\n\t"                                                     \
+    "add r2, r2, r11\n\t"                                                                      \
+    "add r3, r3, r12\n\t"                                                                      \
+    "ldrd r11, r12, [r10, #" off "+16]\n\t"                                                    \
+    "add r4, r4, r11\n\t"                                                                      \
+    "add r5, r5, r12\n\t"                                                                      \
+    "ldrd r11, r12, [r10, #" off "+24]\n\t"                                                    \
+    "add r6, r6, r11\n\t"                                                                      \
+    "add r7, r7, r12\n\t"
+/* the same with rows of 4 words (r9 + off + v * 16) into r0..r3 */
+#define LUT4_ROW(lsb, off)                                                                     \
+    "ubfx r10, r8, #" lsb ", #4\n\t"                                                           \
+    "add r10, r9, r10, lsl #4\n\t"                                                             \
+    "ldrd r11, r12, [r10, #" off "]\n\t"                                                       \
+    "add r0, r0, r11\n\t"                                                                      \
+    "add r1, r1, r12\n\t"                                                                      \
+    "ldrd r11, r12, [r10, #" off "+8]\n\t"                                                     \
+    "add r2, r2, r11\n\t"                                                                      \
+    "add r3, r3, r12\n\t"
+/* compare bits of counters lo, hi (lut_bits8) in the top byte of r11; r8 = 0x80808080,
+ * r9 = LUT_GATHER */
+#define LUTG_PAIR(lo, hi)                                                                      \
+    "and r11, " hi ", r8\n\t"                                                                  \
+    "and r12, " lo ", r8\n\t"                                                                  \
+    "orr r11, r11, r12, lsr #4\n\t"                                                            \
+    "mul r11, r11, r9\n\t"
+#define LUTG_BITS4(D)                                                                          \
+    LUTG_PAIR("r0", "r1") "lsr " D ", r11, #24\n\t"                                            \
+    LUTG_PAIR("r2", "r3") "lsr r11, r11, #24\n\t"                                              \
+    "orr " D ", " D ", r11, lsl #8\n\t"
+#define LUTG_BITS8(D)                                                                          \
+    LUTG_BITS4(D)                                                                              \
+    LUTG_PAIR("r4", "r5") "lsr r11, r11, #24\n\t"                                              \
+    "orr " D ", " D ", r11, lsl #16\n\t"                                                       \
+    LUTG_PAIR("r6", "r7") "and r11, r11, #0xFF000000\n\t"                                      \
+    "orr " D ", " D ", r11\n\t"
+#define LUTG_CD(off, a, b)                                                                     \
+    "ldrd r11, r12, [sp, #" off "]\n\t"                                                        \
+    "add " a ", " a ", r11\n\t"                                                                \
+    "add " b ", " b ", r12\n\t"
+/* residual: the bits (r10) with the counters moved by cd, taken where the residual bit is 1 */
+#define LUTG_RESIDUAL(CD, BITS, RSHIFT)                                                        \
+    CD BITS("r0")                                                                              \
+    "ldrd r11, r12, [sp, #100]\n\t"                                                            \
+    "ldr r1, [r11]\n\t" RSHIFT                                                                 \
+    "add r11, r11, r12\n\t"                                                                    \
+    "str r11, [sp, #100]\n\t"                                                                  \
+    "eor r12, r10, r0\n\t"                                                                     \
+    "and r12, r12, r1\n\t"                                                                     \
+    "eor r10, r10, r12\n\t"
+#define LUT8_RESIDUAL                                                                          \
+    LUTG_RESIDUAL(LUTG_CD("32", "r0", "r1") LUTG_CD("40", "r2", "r3") LUTG_CD("48", "r4", "r5") \
+                      LUTG_CD("56", "r6", "r7"),                                               \
+                  LUTG_BITS8, "")
+/* 4 groups in the low half of the output word, or (_HI) in its high half: the residual word's
+ * bits 16..31 */
+#define LUT4_RESIDUAL                                                                          \
+    LUTG_RESIDUAL(LUTG_CD("32", "r0", "r1") LUTG_CD("40", "r2", "r3"), LUTG_BITS4, "")
+#define LUT4_RESIDUAL_HI                                                                       \
+    LUTG_RESIDUAL(LUTG_CD("32", "r0", "r1") LUTG_CD("40", "r2", "r3"), LUTG_BITS4,            \
+                  "lsr r1, r1, #16\n\t")
+/* the pixel's output word: written, or (_HI) its high half ORed into it */
+#define LUTG_STORE "str r10, [r11]\n\t"
+#define LUTG_STORE_HI                                                                          \
+    "ldr r0, [r11]\n\t"                                                                        \
+    "orr r0, r0, r10, lsl #16\n\t"                                                             \
+    "str r0, [r11]\n\t"
+/* entry stub of the chain for rem remaining nibbles: load the last word, go to row rem - 1 */
+#define LUTG_STUB(P, k, prev, EXTRA)                                                           \
+    P "_s" #k ":\n\t"                                                                          \
+    "ldr r8, [lr], #4\n\t" EXTRA "b " P "_r" #prev "\n\t"
+/* function prologue (copy the context, fill in the jump addresses) and pixel loop end */
+#define LUTG_PROLOGUE(P)                                                                       \
+    "push {r3, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"                                      \
+    "sub sp, sp, #120\n\t"                                                                     \
+    "mov r12, sp\n\t"                                                                          \
+    "ldmia r1!, {r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t"                                \
+    "stmia r12!, {r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t"                               \
+    "ldmia r1!, {r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t"                                \
+    "stmia r12!, {r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t"                               \
+    "ldmia r1!, {r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t"                                \
+    "stmia r12!, {r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t"                               \
+    "adr.w r3, " P "_tab\n\t"                                                                  \
+    "ldr r2, [sp, #112]\n\t"                                                                   \
+    "ldr r2, [r3, r2, lsl #2]\n\t"                                                             \
+    "orr r2, r2, #1\n\t"                                                                       \
+    "str r2, [sp, #84]\n\t"                                                                    \
+    "ldr r2, [sp, #116]\n\t"                                                                   \
+    "ldr r2, [r3, r2, lsl #2]\n\t"                                                             \
+    "orr r2, r2, #1\n\t"                                                                       \
+    "str r2, [sp, #80]\n\t"                                                                    \
+    "mov lr, r0\n\t"
+#define LUTG_EPILOGUE(P, BITS, RESIDUAL, STORE)                                                       \
+    P "_bits:\n\t"                                                                             \
+    "ldrd r8, r9, [sp, #64]\n\t" BITS("r10") RESIDUAL                                          \
+    "ldr r11, [sp, #88]\n\t"                                                                   \
+    "eor r10, r10, r11\n\t"                                                                    \
+    "ldrd r11, r12, [sp, #92]\n\t" STORE                                                       \
+    "add r11, r11, r12\n\t"                                                                    \
+    "str r11, [sp, #92]\n\t"                                                                   \
+    "ldr r11, [sp, #108]\n\t"                                                                  \
+    "cmp lr, r11\n\t"                                                                          \
+    "bne " P "_pixel\n\t"                                                                      \
+    "add sp, sp, #120\n\t"                                                                     \
+    "pop {r3, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"                                       \
+    ".p2align 2\n" P "_tab:\n\t"                                                               \
+    ".word " P "_bits, " P "_s1, " P "_s2, " P "_s3, " P "_s4, " P "_s5, " P "_s6, " P "_s7, " \
+    P "_rem, " P "_word\n\t"
+#define LUTG_CHECK_WORD(P)                                                                     \
+    "ldr r11, [sp, #76]\n\t"                                                                   \
+    "cmp r9, r11\n\t"                                                                          \
+    "bne " P "_word\n\t" P "_rem:\n\t"                                                         \
+    "ldr pc, [sp, #84]\n\t"
+#define LUTG_ARG __attribute__((unused)) /* read by the assembly: r0, r1 */
+#define LUT8_RUN_FUNCTION(name, P, RESIDUAL)                                                   \
+    __attribute__((naked, noinline)) static void name(LUTG_ARG const uint32_t *a,             \
+                                                      LUTG_ARG const uint32_t *ctx) {          \
+        __asm__ volatile(                                                                      \
+            LUTG_PROLOGUE(P)                                                                   \
+            P "_pixel:\n\t"                                                                    \
+            "ldmia sp, {r0, r1, r2, r3, r4, r5, r6, r7}\n\t"                                   \
+            "ldr r9, [sp, #72]\n\t"                                                            \
+            "ldr pc, [sp, #80]\n\t"                                                            \
+            P "_word:\n\t"                                                                     \
+            "ldr r8, [lr], #4\n\t"                                                             \
+            LUT8_ROW("0", "-768") LUT8_ROW("4", "-256") LUT8_ROW("8", "256")                   \
+            LUT8_ROW("12", "768")                                                              \
+            "add r9, r9, #2048\n\t"                                                            \
+            LUT8_ROW("16", "-768") LUT8_ROW("20", "-256") LUT8_ROW("24", "256")                \
+            LUT8_ROW("28", "768")                                                              \
+            "add r9, r9, #2048\n\t"                                                            \
+            LUTG_CHECK_WORD(P)                                                                 \
+            LUTG_STUB(P, 7, 6, "add r9, r9, #2048\n\t")                                        \
+            LUTG_STUB(P, 6, 5, "add r9, r9, #2048\n\t")                                        \
+            LUTG_STUB(P, 5, 4, "add r9, r9, #2048\n\t")                                        \
+            LUTG_STUB(P, 4, 3, "") LUTG_STUB(P, 3, 2, "") LUTG_STUB(P, 2, 1, "")               \
+            LUTG_STUB(P, 1, 0, "")                                                             \
+            P "_r6:\n\t" LUT8_ROW("24", "256")                                                 \
+            P "_r5:\n\t" LUT8_ROW("20", "-256")                                                \
+            P "_r4:\n\t" LUT8_ROW("16", "-768")                                                \
+            "sub r9, r9, #2048\n\t"                                                            \
+            P "_r3:\n\t" LUT8_ROW("12", "768")                                                 \
+            P "_r2:\n\t" LUT8_ROW("8", "256")                                                  \
+            P "_r1:\n\t" LUT8_ROW("4", "-256")                                                 \
+            P "_r0:\n\t" LUT8_ROW("0", "-768")                                                 \
+            LUTG_EPILOGUE(P, LUTG_BITS8, RESIDUAL, LUTG_STORE));                                           \
+    }
+#define LUT4_RUN_FUNCTION(name, P, RESIDUAL, STORE)                                                   \
+    __attribute__((naked, noinline)) static void name(LUTG_ARG const uint32_t *a,             \
+                                                      LUTG_ARG const uint32_t *ctx) {          \
+        __asm__ volatile(                                                                      \
+            LUTG_PROLOGUE(P)                                                                   \
+            P "_pixel:\n\t"                                                                    \
+            "ldmia sp, {r0, r1, r2, r3}\n\t"                                                   \
+            "ldr r9, [sp, #72]\n\t"                                                            \
+            "ldr pc, [sp, #80]\n\t"                                                            \
+            P "_word:\n\t"                                                                     \
+            "ldr r8, [lr], #4\n\t"                                                             \
+            LUT4_ROW("0", "-896") LUT4_ROW("4", "-640") LUT4_ROW("8", "-384")                  \
+            LUT4_ROW("12", "-128") LUT4_ROW("16", "128") LUT4_ROW("20", "384")                 \
+            LUT4_ROW("24", "640") LUT4_ROW("28", "896")                                        \
+            "add r9, r9, #2048\n\t"                                                            \
+            LUTG_CHECK_WORD(P)                                                                 \
+            LUTG_STUB(P, 7, 6, "") LUTG_STUB(P, 6, 5, "") LUTG_STUB(P, 5, 4, "")               \
+            LUTG_STUB(P, 4, 3, "") LUTG_STUB(P, 3, 2, "") LUTG_STUB(P, 2, 1, "")               \
+            LUTG_STUB(P, 1, 0, "")                                                             \
+            P "_r6:\n\t" LUT4_ROW("24", "640")                                                 \
+            P "_r5:\n\t" LUT4_ROW("20", "384")                                                 \
+            P "_r4:\n\t" LUT4_ROW("16", "128")                                                 \
+            P "_r3:\n\t" LUT4_ROW("12", "-128")                                                \
+            P "_r2:\n\t" LUT4_ROW("8", "-384")                                                 \
+            P "_r1:\n\t" LUT4_ROW("4", "-640")                                                 \
+            P "_r0:\n\t" LUT4_ROW("0", "-896")                                                 \
+            LUTG_EPILOGUE(P, LUTG_BITS4, RESIDUAL, STORE));                                           \
+    }
+LUT8_RUN_FUNCTION(lut_run8, ".Llut_run8", "")
+LUT8_RUN_FUNCTION(lut_run8_residual, ".Llut_run8r", LUT8_RESIDUAL)
+LUT4_RUN_FUNCTION(lut_run4, ".Llut_run4", "", LUTG_STORE)
+LUT4_RUN_FUNCTION(lut_run4_residual, ".Llut_run4r", LUT4_RESIDUAL, LUTG_STORE)
+LUT4_RUN_FUNCTION(lut_run4_hi, ".Llut_run4h", "", LUTG_STORE_HI)
+LUT4_RUN_FUNCTION(lut_run4_hi_residual, ".Llut_run4hr", LUT4_RESIDUAL_HI, LUTG_STORE_HI)
+
+/* A tile of 8 or 4 groups through lut_run8 / lut_run4 where they apply: the tile starts an
+ * output word (g0 % 8 == 0; 4 groups also its high half, g0 % 8 == 4, ORed into the word the
+ * tile before wrote) and has no channels past cout. With a residual at stride 1 over a
+ * map of the output's width one call takes every pixel, otherwise one call per row.
+ * 1 done, 0 not. */
+static int lut_tile_run(const uint32_t *in, int h, int w, int iw, int Q, int G,
+                        const uint32_t *T, const uint32_t *cp, const uint32_t *cd,
+                        const trit_threshold_t *thr, const uint32_t *residual, int res_w,
+                        int res_c, int res_stride, int cout, int g0, uint32_t *out) {
+    const int hi = (g0 & 7) == 4;
+    if ((G != 8 && G != 4) || ((g0 & 7) && !(G == 4 && hi)) || cout < 4 * (g0 + G) || h * w < 1)
+        return 0;
+    const int ow = TRIT_WORDS(cout), rw = TRIT_WORDS(res_c), word = g0 >> 3;
+    const int with_res = thr->has_residual && residual && word < rw;
+    const int full = Q >> 3, rem = Q & 7;
+    uint32_t ctx[LUT_RUNG_WORDS];
+    for (int g = 0; g < 8; ++g) {
+        ctx[g] = g < G ? cp[g] : 0u;
+        ctx[8 + g] = g < G ? cd[g] : 0u;
+    }
+    ctx[16] = 0x80808080u;
+    ctx[17] = LUT_GATHER;
+    ctx[18] = (uint32_t)(uintptr_t)T + LUT_RUNG_BIAS(G);
+    ctx[19] = ctx[18] + (uint32_t)full * 512u * (uint32_t)G;
+    ctx[22] = (thr->negative[word] >> (hi ? 16 : 0)) & (G == 8 ? ~0u : 0xFFFFu);
+    ctx[24] = 4u * (uint32_t)ow;
+    ctx[28] = (uint32_t)rem;
+    ctx[29] = full > 0 ? 9u : 8u;
+    void (*run)(const uint32_t *, const uint32_t *) =
+        G == 8 ? (with_res ? lut_run8_residual : lut_run8)
+        : hi   ? (with_res ? lut_run4_hi_residual : lut_run4_hi)
+               : (with_res ? lut_run4_residual : lut_run4);
+    const int whole = !with_res || (res_stride == 1 && res_w == w);
+    const int rows = whole ? 1 : h, pixels = whole ? h * w : w;
+    for (int y = 0; y < rows; ++y) {
+        const uint32_t *a = in + y * w * iw;
+        ctx[23] = (uint32_t)(uintptr_t)(out + y * w * ow + word);
+        ctx[25] = with_res ? (uint32_t)(uintptr_t)(residual + (y * res_stride) * res_w * rw + word)
+                           : 0u;
+        ctx[26] = 4u * (uint32_t)(rw * res_stride);
+        ctx[27] = (uint32_t)(uintptr_t)(a + pixels * iw);
+        run(a, ctx);
+    }
+    return 1;
+}
 #endif
 
 /* One tile over all pixels: channels 4 g0 .. 4 (g0 + G) - 1, which lie in output word
@@ -507,6 +761,15 @@ static void lut_start_values(const trit_threshold_t *thr, const uint32_t *sign,
  * 88,000; on 8 x 8 pixels the tables win, about 220,000 against 134,000-175,000). */
 #define LUT_MIN_PIXELS 32
 
+/* the assembly tiles of 8 and 4 groups where they apply (lut_tile_run) */
+#ifdef LUT_RUN_ASM
+#define LUT_TILE_RUN(Gc)                                                                       \
+    lut_tile_run(in, h, w, iw, Q, Gc, T, cp, cd, thr, residual, res_w, res_c, res_stride, cout, \
+                 g0, out)
+#else
+#define LUT_TILE_RUN(Gc) 0
+#endif
+
 static int pw_equal_lut(const uint32_t *in, int h, int w, int cin, const uint32_t *sign,
                         const uint32_t *nz, int32_t alpha, int cout, const trit_threshold_t *thr,
                         const uint32_t *residual, int res_w, int res_c, int res_stride,
@@ -552,6 +815,7 @@ static int pw_equal_lut(const uint32_t *in, int h, int w, int cin, const uint32_
 #define LUT_TILE(Gc)                                                                           \
     case Gc:                                                                                   \
         if (T == (uint32_t *)scratch) lut_build(T, Q, Gc, sign, nz, iw, 4 * g0, cout);         \
+        if (LUT_TILE_RUN(Gc)) break;                                                           \
         lut_tile(in, h, w, iw, Q, Gc, T, cp, cd, thr, residual, res_w, res_c, res_stride, cout, \
                  g0, out);                                                                     \
         break;
