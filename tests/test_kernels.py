@@ -85,7 +85,11 @@ def conv_layer(rng, cin, cout, h, w, k, stride, pad, groups, weights, residual=F
                                                     (3, 5, 7, 9, 2, 3), (3, 32, 5, 4, 1, 3),
                                                     (3, 1, 4, 3, 1, 3),
                                                     (3, 33, 6, 5, 1, 3), (4, 7, 5, 6, 1, 3),
-                                                    (8, 6, 6, 5, 2, 5)])
+                                                    (8, 6, 6, 5, 2, 5),
+                                                    # maps two and one pixel wide: border
+                                                    # columns on both sides of a window
+                                                    (3, 8, 3, 2, 1, 3), (3, 6, 4, 1, 1, 3),
+                                                    (3, 9, 5, 2, 2, 3)])
 def test_conv_input_s8(kernels, cin, cout, h, w, stride, k):
     rng = np.random.default_rng(cin * cout + h)
     wts = Weights("int8", rng.integers(-127, 128, (cout, cin, k, k)).astype(np.int8))

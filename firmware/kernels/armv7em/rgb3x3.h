@@ -101,6 +101,12 @@ static inline void patch27(const int8_t *in, int h, int w, int y0, int x0, int8_
             copy_bytes(prow, 0, 9);
         } else if (x0 >= 0 && x0 + 3 <= w) {
             copy_bytes(prow, in + (y * w + x0) * 3, 9);
+        } else if (x0 == -1 && w >= 2) { /* left border: a zero pixel, then two */
+            copy_bytes(prow, 0, 3);
+            copy_bytes(prow + 3, in + y * w * 3, 6);
+        } else if (x0 >= 0 && x0 + 2 == w) { /* right border: two pixels, then a zero one */
+            copy_bytes(prow, in + (y * w + x0) * 3, 6);
+            copy_bytes(prow + 6, 0, 3);
         } else {
             for (int kx = 0; kx < 3; ++kx)
                 for (int i = 0; i < 3; ++i)
