@@ -222,6 +222,9 @@ def test_dw_ternary_bin_other_kernel_sizes(kernels, c, h, w, k, pad, equal):
     # tile width, residuals at stride 1 and 2, the largest cin they take
     (24, 24, 8, 4, 24, 1), (17, 33, 6, 6, 0, 1), (96, 96, 4, 8, 96, 1), (45, 70, 6, 6, 45, 2),
     (31, 6, 8, 4, 6, 1), (127, 40, 4, 8, 0, 1),
+    # more than 64 pixels: on Helium the tables rather than the sliced kernel, which takes
+    # them where the tables do not fit (cin > 127)
+    (64, 64, 9, 9, 64, 1), (140, 40, 8, 9, 0, 1),
     # 21..24 channels over 21..24 inputs (the ARMv7E-M assembly tile): residuals narrower than
     # the output, at stride 2 (not taken by the assembly), none
     (22, 21, 6, 6, 21, 1), (21, 23, 8, 5, 0, 1), (24, 24, 4, 8, 16, 1), (24, 24, 4, 8, 24, 2)])

@@ -89,6 +89,8 @@ static void channel_limits(const trit_threshold_t *thr, int o, int res_c,
 
 #ifdef __ARM_FEATURE_MVE
 #include "pw_sliced_helium.h"
+/* the largest map (pixels per call) on which the Helium sliced kernel runs before the tables */
+#define HELIUM_MAX_PIXELS 64
 #endif
 #include "pw_nibble_lut.h"
 
@@ -408,10 +410,12 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
                         res_stride, out, scratch, sliced))
         return;
 #ifdef __ARM_FEATURE_MVE
-    /* Helium: the sliced kernel runs four pixels per vector and beats the scalar tables, but
-     * for its per-call setup: with tables from the code generator (a layer run in bands, a few
-     * rows per call) the tables win */
-    if (equal && !lut24 && !tables &&
+    /* Helium: the sliced kernel runs four pixels per vector and beats the scalar tables on
+     * maps of up to HELIUM_MAX_PIXELS pixels, where the tables' build is spread over few
+     * pixels; on larger maps the assembly tiles of the tables win (kernelbench on mps3-an547,
+     * see the README). With tables from the code generator (a layer run in bands, a few rows
+     * per call) the tables win too. */
+    if (equal && !lut24 && !tables && h * w <= HELIUM_MAX_PIXELS &&
         pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w, res_c,
                         res_stride, out, scratch, 0))
         return;
@@ -419,11 +423,10 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
     if (equal && pw_equal_lut(in, h, w, cin, sign, nz, s.wp, cout, thr, residual, res_w, res_c,
                               res_stride, out, scratch, tables, starts))
         return;
-#ifndef __ARM_FEATURE_MVE
+    /* where the tables do not fit: the sliced kernel (on Helium whatever the map) */
     if (equal && pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w,
                                  res_c, res_stride, out, scratch, 0))
         return;
-#endif
     if (equal)
         pw_equal_scales(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w, res_c,
                         res_stride, out, scratch);
