@@ -506,7 +506,7 @@ __attribute__((noinline)) static int lut_tile24(const uint32_t *in, int pixels, 
     "orr r2, r2, #1\n\t"                                                                       \
     "str r2, [sp, #80]\n\t"                                                                    \
     "mov lr, r0\n\t"
-#define LUTG_EPILOGUE(P, BITS, RESIDUAL, STORE)                                                       \
+#define LUTG_EPILOGUE(P, BITS, RESIDUAL, STORE)                                                \
     P "_bits:\n\t"                                                                             \
     "ldrd r8, r9, [sp, #64]\n\t" BITS("r10") RESIDUAL                                          \
     "ldr r11, [sp, #88]\n\t"                                                                   \
@@ -528,17 +528,20 @@ __attribute__((noinline)) static int lut_tile24(const uint32_t *in, int pixels, 
     "bne " P "_word\n\t" P "_rem:\n\t"                                                         \
     "ldr pc, [sp, #84]\n\t"
 #define LUTG_ARG __attribute__((unused)) /* read by the assembly: r0, r1 */
-#define LUT8_RUN_FUNCTION(name, P, RESIDUAL)                                                   \
+/* A run function's head: the prologue, then per pixel the counters' start values (COUNTERS:
+ * the registers LDM loads from the context) and the jump into the first input word or the chain
+ * of remaining rows; the whole-word loop starts at P_word with the next activation word. */
+#define LUTG_RUN_FUNCTION(name, P, COUNTERS, BODY)                                             \
     __attribute__((naked, noinline)) static void name(LUTG_ARG const uint32_t *a,             \
                                                       LUTG_ARG const uint32_t *ctx) {          \
-        __asm__ volatile(                                                                      \
-            LUTG_PROLOGUE(P)                                                                   \
-            P "_pixel:\n\t"                                                                    \
-            "ldmia sp, {r0, r1, r2, r3, r4, r5, r6, r7}\n\t"                                   \
-            "ldr r9, [sp, #72]\n\t"                                                            \
-            "ldr pc, [sp, #80]\n\t"                                                            \
-            P "_word:\n\t"                                                                     \
-            "ldr r8, [lr], #4\n\t"                                                             \
+        __asm__ volatile(LUTG_PROLOGUE(P) P "_pixel:\n\t"                                      \
+                         "ldmia sp, {" COUNTERS "}\n\t"                                        \
+                         "ldr r9, [sp, #72]\n\t"                                               \
+                         "ldr pc, [sp, #80]\n\t" P "_word:\n\t"                                \
+                         "ldr r8, [lr], #4\n\t" BODY);                                         \
+    }
+#define LUT8_RUN_FUNCTION(name, P, RESIDUAL)                                                   \
+    LUTG_RUN_FUNCTION(name, P, "r0, r1, r2, r3, r4, r5, r6, r7",                               \
             LUT8_ROW("0", "-768") LUT8_ROW("4", "-256") LUT8_ROW("8", "256")                   \
             LUT8_ROW("12", "768")                                                              \
             "add r9, r9, #2048\n\t"                                                            \
@@ -559,19 +562,9 @@ __attribute__((noinline)) static int lut_tile24(const uint32_t *in, int pixels, 
             P "_r2:\n\t" LUT8_ROW("8", "256")                                                  \
             P "_r1:\n\t" LUT8_ROW("4", "-256")                                                 \
             P "_r0:\n\t" LUT8_ROW("0", "-768")                                                 \
-            LUTG_EPILOGUE(P, LUTG_BITS8, RESIDUAL, LUTG_STORE));                                           \
-    }
-#define LUT4_RUN_FUNCTION(name, P, RESIDUAL, STORE)                                                   \
-    __attribute__((naked, noinline)) static void name(LUTG_ARG const uint32_t *a,             \
-                                                      LUTG_ARG const uint32_t *ctx) {          \
-        __asm__ volatile(                                                                      \
-            LUTG_PROLOGUE(P)                                                                   \
-            P "_pixel:\n\t"                                                                    \
-            "ldmia sp, {r0, r1, r2, r3}\n\t"                                                   \
-            "ldr r9, [sp, #72]\n\t"                                                            \
-            "ldr pc, [sp, #80]\n\t"                                                            \
-            P "_word:\n\t"                                                                     \
-            "ldr r8, [lr], #4\n\t"                                                             \
+            LUTG_EPILOGUE(P, LUTG_BITS8, RESIDUAL, LUTG_STORE))
+#define LUT4_RUN_FUNCTION(name, P, RESIDUAL, STORE)                                            \
+    LUTG_RUN_FUNCTION(name, P, "r0, r1, r2, r3",                                               \
             LUT4_ROW("0", "-896") LUT4_ROW("4", "-640") LUT4_ROW("8", "-384")                  \
             LUT4_ROW("12", "-128") LUT4_ROW("16", "128") LUT4_ROW("20", "384")                 \
             LUT4_ROW("24", "640") LUT4_ROW("28", "896")                                        \
@@ -587,8 +580,7 @@ __attribute__((noinline)) static int lut_tile24(const uint32_t *in, int pixels, 
             P "_r2:\n\t" LUT4_ROW("8", "-384")                                                 \
             P "_r1:\n\t" LUT4_ROW("4", "-640")                                                 \
             P "_r0:\n\t" LUT4_ROW("0", "-896")                                                 \
-            LUTG_EPILOGUE(P, LUTG_BITS4, RESIDUAL, STORE));                                           \
-    }
+            LUTG_EPILOGUE(P, LUTG_BITS4, RESIDUAL, STORE))
 LUT8_RUN_FUNCTION(lut_run8, ".Llut_run8", "")
 LUT8_RUN_FUNCTION(lut_run8_residual, ".Llut_run8r", LUT8_RESIDUAL)
 LUT4_RUN_FUNCTION(lut_run4, ".Llut_run4", "", LUTG_STORE)
