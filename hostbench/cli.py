@@ -204,6 +204,25 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "slower than the table: every instruction is logged)")
     k.set_defaults(func=cmd_kernelbench)
 
+    t = sub.add_parser(
+        "int8-twin", help="write the int8 twin of a binary model, to bench against it",
+        description="Write the int8 twin of a binary-activation model: the same convolutions "
+        "with 8-bit weights (the ternary codes times 64) and int8 activations (requantised "
+        "with a ReLU, calibrated on training images), residuals as int8 adds, as an ordinary "
+        "int8 deployment would run the network. `trit bench --model OUT` then builds it with "
+        "the board's int8 kernels and measures it end to end, checked bit-exactly against the "
+        "reference interpreter. Nobody trained it: its accuracy means nothing, its "
+        "instructions, flash and RAM are those of an int8 network of the same shape.")
+    t.add_argument("model", type=Path, help="binary-activation model: IR file, zoo folder or "
+                   "zoo name")
+    t.add_argument("-o", "--out", type=Path,
+                   help="IR file to write (default runs/<model>-int8.trit)")
+    t.add_argument("--data", help="CIFAR-10 location (default: $TRIT_CIFAR10, data/, "
+                   "../shared/datasets/cifar-10-binary.tar.gz)")
+    t.add_argument("--calibration-images", type=int, default=64, metavar="N",
+                   help="first N training images set the requantisation ranges (default 64)")
+    t.set_defaults(func=cmd_int8_twin)
+
 
 def arena_options(args: argparse.Namespace, ir):
     """The ArenaOptions of --arena-budget / --band-rows (None: neither)."""
@@ -349,6 +368,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         report = bench_bulk(fw.elf, ir, images, labels, args.board, str(args.model),
                             fw.flash_bytes, fw.ram_bytes, args.instances, progress=progress)
     print(report.text())
+    if ir.meta.get("int8_twin_of"):
+        print(f"(an int8 twin of {ir.meta['int8_twin_of']}: untrained, its accuracy means nothing; its instructions, flash and RAM are the measurement)")
     if args.profile:
         from .profile import format_profile
         with emulator(fw.elf, args.board) as port:
@@ -515,6 +536,31 @@ def cmd_boards(args: argparse.Namespace) -> int:
                 else f"{b.pio_platform}, USB {b.usb_text}")
         print(f"{b.name:14s} {b.core:13s} {b.isa:14s} {b.kernels:8s} {b.clock_hz / 1e6:4.0f} "
               f"{b.flash:8d} {b.ram:8d} {b.counter:12s} {b.framework:14s} {runs}")
+    return 0
+
+
+def cmd_int8_twin(args: argparse.Namespace) -> int:
+    from codegen.int8_twin import int8_twin
+    from codegen.ir import load_ir, save_ir
+    from trainer.data import load_cifar10
+
+    from .zoo import resolve_model
+    if args.calibration_images < 1:
+        raise ValueError("--calibration-images must be at least 1")
+    model = resolve_model(args.model)
+    data = load_cifar10(args.data)
+    ir = load_ir(model)
+    twin = int8_twin(ir, data.train_images[:args.calibration_images])
+    args.out = args.out or Path("runs") / f"{ir.name}-int8.trit"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save_ir(twin, args.out)
+    convs = sum(layer.op == "conv2d" for layer in twin.layers)
+    adds = sum(layer.op == "add" for layer in twin.layers)
+    print(f"{args.out}: int8 twin of {args.model}: {convs} convolutions with int8 weights and "
+          f"activations, {adds} residual adds, IR version {twin.version}, "
+          f"{twin.storage().total} B of weights; requantisation calibrated on the first "
+          f"{min(args.calibration_images, len(data.train_images))} training images")
+    print(f"measure it: trit bench --board mps2-an386 --model {args.out} --images 100")
     return 0
 
 
