@@ -159,8 +159,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "model's training checkpoint to the IR again (for a zoo entry: the same bytes as the "
         "shipped model.trit), compare PyTorch with the integer reference interpreter on the "
         "first test images, then generate C, build the firmware and run the test images on "
-        "each emulated board, every result checked against the reference interpreter. Ends "
-        "with a summary table (also OUT/demo.json); exits non-zero when a check fails. `make demo` "
+        "each emulated board, every result checked against the reference interpreter; a "
+        "binary-activation model's int8 twin (`trit int8-twin`) runs on the first "
+        "microcontroller board too, for the instructions an int8 network of the same shape "
+        "takes. Ends with a summary table (also OUT/demo.json); exits non-zero when a check fails. `make demo` "
         "runs it with the defaults.")
     d.add_argument("--model", default=None,
                    help="zoo name or folder, training run folder (best.pt) or checkpoint "
@@ -172,6 +174,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="emulated board of boards.yaml, repeatable (default: mps2-an386 and "
                    "qemu-aarch64)")
     d.add_argument("--images", type=int, default=1000, help="test images on each board")
+    d.add_argument("--int8-twin-images", type=int, default=20, metavar="N",
+                   help="test images for the int8 twin (default 20; 0: no twin)")
     d.add_argument("--check", type=int, default=1000,
                    help="test images for the PyTorch vs integer reference check (0: skip)")
     d.add_argument("--data", help="CIFAR-10 location (default: $TRIT_CIFAR10, data/, "
@@ -497,7 +501,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise ValueError("--train trains its own model: leave out --model")
     summary = run_demo(args.model or DEFAULT_MODEL, tuple(args.boards or DEFAULT_BOARDS),
                        images=args.images, check=args.check, data=args.data, out=args.out,
-                       train_recipe=args.train, progress=sys.stderr.isatty())
+                       train_recipe=args.train, progress=sys.stderr.isatty(),
+                       twin_images=args.int8_twin_images)
     print(f"\n{summary.model}: {summary.weights_bytes} B of weights (IR count)"
           + ("" if summary.float_agreement is None else
              f"; PyTorch and the integer reference agree on {summary.float_agreement:.4f} of "

@@ -8,7 +8,10 @@
 3. float vs integer: PyTorch and the integer reference interpreter on the first test images;
 4. on each board: firmware generated and built, test images run in the emulator and every
    result compared with the reference interpreter (agreement must be 1.0);
-5. a summary table, also written as ``demo.json`` in the output folder.
+5. for a binary-activation model, its int8 twin (codegen/int8_twin.py: the same convolutions
+   with 8-bit weights and activations) built and run the same way on the first microcontroller
+   board, so that the summary sets the binary kernels against an ordinary int8 network;
+6. a summary table, also written as ``demo.json`` in the output folder.
 """
 
 from __future__ import annotations
@@ -51,28 +54,49 @@ class DemoSummary:
     reference_accuracy: float | None
     float_agreement: float | None     # PyTorch vs integer reference, predictions
     boards: list[BenchReport]
+    int8_twin: BenchReport | None = None   # the int8 twin on the first microcontroller board
 
     @property
     def ok(self) -> bool:
-        return self.ir_reproduced is not False and all(r.agreement == 1.0 for r in self.boards)
+        reports = self.boards + ([self.int8_twin] if self.int8_twin else [])
+        return self.ir_reproduced is not False and all(r.agreement == 1.0 for r in reports)
 
     def to_json(self) -> dict:
         d = asdict(self)
         d["boards"] = [r.to_json() for r in self.boards]
+        d["int8_twin"] = self.int8_twin.to_json() if self.int8_twin else None
         return d
 
+    def twin_ratio(self) -> float | None:
+        """The int8 twin's instructions per inference over the binary model's on its board."""
+        t = self.int8_twin
+        same = [r for r in self.boards if t and r.board == t.board]
+        if not same or not t.instructions_per_inference or \
+                not same[0].instructions_per_inference:
+            return None
+        return (t.instructions_per_inference["median"]
+                / same[0].instructions_per_inference["median"])
+
     def table(self) -> str:
-        lines = [f"{'board':14s} {'images':>6s} {'accuracy':>8s} {'agreement':>9s} "
+        lines = [f"{'board':18s} {'images':>6s} {'accuracy':>8s} {'agreement':>9s} "
                  f"{'per inference':>26s} {'flash B':>8s} {'RAM B':>7s}"]
-        for r in self.boards:
+        rows = [(r.board, r) for r in self.boards]
+        if self.int8_twin:
+            rows.append((f"{self.int8_twin.board} int8", self.int8_twin))
+        for label, r in rows:
             if r.instructions_per_inference:
                 per = f"{r.instructions_per_inference['median']:,} instructions"
             elif r.cycles_per_inference:
                 per = f"{r.cycles_per_inference['median']:,} cycles"
             else:
                 per = f"{r.milliseconds_per_inference['median']} ms"
-            lines.append(f"{r.board:14s} {r.images:6d} {r.accuracy:8.4f} {r.agreement:9.4f} "
+            lines.append(f"{label:18s} {r.images:6d} {r.accuracy:8.4f} {r.agreement:9.4f} "
                          f"{per:>26s} {r.flash_bytes:8d} {r.ram_bytes:7d}")
+        ratio = self.twin_ratio()
+        if ratio is not None:
+            lines.append(f"(int8: the model's int8 twin, 8-bit weights and activations, untrained: "
+                         f"its accuracy means nothing; it takes {ratio:.1f}x the binary "
+                         f"model's instructions)")
         return "\n".join(lines)
 
 
@@ -121,12 +145,14 @@ def run_demo(model: str | Path = DEFAULT_MODEL, boards: tuple[str, ...] = DEFAUL
              images: int = 1000, check: int = 1000, data: str | None = None,
              out: Path = Path("build/demo"), train_recipe: str | None = None,
              train_splits: DataSplits | None = None, log: Callable[[str], None] = print,
-             progress: bool = False) -> DemoSummary:
+             progress: bool = False, twin_images: int = 20) -> DemoSummary:
     """Run the steps of the module docstring; raises :class:`DemoError` where a check fails
     before the boards (a board's agreement below 1.0 is reported in the summary).
     ``train_splits``: training and validation images for ``train_recipe`` instead of the
-    CIFAR-10 training split."""
+    CIFAR-10 training split. ``twin_images``: test images for the int8 twin (0: no twin)."""
+    from codegen.int8_twin import int8_twin
     from codegen.ir import load_ir, save_ir
+    from codegen.ir.model import Requant
     from trainer.agreement import float_vs_reference
     from trainer.data import load_cifar10
     from trainer.export import export_model
@@ -184,9 +210,26 @@ def run_demo(model: str | Path = DEFAULT_MODEL, boards: tuple[str, ...] = DEFAUL
         (out / f"bench-{b}.json").write_text(json.dumps(report.to_json(), indent=1))
         reports.append(report)
 
+    twin = None
+    mcu = [b for b in boards if not get_board(b).linux]
+    if twin_images and mcu and not any(layer.op in ("add", "sign") or
+                                       isinstance(layer.output, Requant) for layer in ir.layers):
+        b = mcu[0]
+        log(f"== {b}, int8 twin: the same convolutions with 8-bit weights and activations "
+            f"(`trit int8-twin`), {min(twin_images, images)} test images")
+        twin_ir = int8_twin(ir, test.train_images[:64])
+        twin_path = out / "model-int8.trit"
+        save_ir(twin_ir, twin_path)
+        fw = build_firmware(twin_ir, out / f"{b}-int8", board=b)
+        n = min(twin_images, images)
+        twin = bench_bulk(fw.elf, twin_ir, test.test_images[:n], test.test_labels[:n], b,
+                          str(twin_path), fw.flash_bytes, fw.ram_bytes, progress=progress)
+        log("   " + twin.text().replace("\n", "\n   "))
+
     summary = DemoSummary(model=source.name, checkpoint=str(source.checkpoint),
                           ir=str(ir_path), weights_bytes=ir.storage().total,
                           ir_reproduced=reproduced, check_images=check, float_accuracy=fa,
-                          reference_accuracy=ra, float_agreement=agree, boards=reports)
+                          reference_accuracy=ra, float_agreement=agree, boards=reports,
+                          int8_twin=twin)
     (out / "demo.json").write_text(json.dumps(summary.to_json(), indent=1) + "\n")
     return summary

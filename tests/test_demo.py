@@ -42,6 +42,11 @@ def test_demo_runs_the_zoo_model_and_checks_each_step(tmp_path, cifar_path, cifa
     assert json.loads((tmp_path / f"bench-{BOARD}.json").read_text())["images"] == 12
     assert BOARD in s.table() and "instructions" in s.table()
     assert any(line.startswith("== float vs integer") for line in log)
+    # the int8 twin on the same board: bit-exact, and many times the binary model's instructions
+    t = s.int8_twin
+    assert t.board == BOARD and t.images == 12 and t.agreement == 1.0
+    assert s.twin_ratio() > 5 and f"{BOARD} int8" in s.table()
+    assert saved["int8_twin"]["agreement"] == 1.0
 
 
 @needs_emulator
