@@ -451,7 +451,11 @@ def test_conv_s8(kernels, cin, cout, h, w, k, stride, act_min):
 
 
 @pytest.mark.parametrize("c,h,w,stride,act_min", [(24, 8, 7, 1, 0), (19, 5, 6, 2, -128),
-                                                  (96, 4, 4, 1, 0), (3, 3, 2, 1, -128)])
+                                                  (96, 4, 4, 1, 0), (3, 3, 2, 1, -128),
+                                                  # the ARMv7E-M 3x3 assembly: interior and
+                                                  # border windows, maps one pixel wide
+                                                  (40, 7, 9, 2, -128), (28, 6, 6, 1, -128),
+                                                  (20, 1, 5, 1, 0), (8, 4, 1, 1, 0)])
 def test_dw_s8(kernels, c, h, w, stride, act_min):
     from codegen import int8_reference as i8
     rng = np.random.default_rng(c * 11 + h)

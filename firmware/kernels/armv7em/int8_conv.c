@@ -10,7 +10,10 @@
  * two-channel LDRD/SMLAD dot of rgb3x3.h, as the binary models' input layer does.
  * Depthwise: four channels per word; per tap, input and weight words (weights transposed to
  * [tap][channel] in the scratch) widened with SXTB16 and multiplied lane by lane with SMLABB /
- * SMLATT; taps outside the image skipped by clipping the tap range per pixel. */
+ * SMLATT; taps outside the image skipped by clipping the tap range per pixel. 3x3 layers take
+ * every pixel through dw3x3_s8_pixel, the nine taps in assembly on weights widened once per
+ * call (a border pixel's window first copied with zeros outside the image), and the channels
+ * past the last multiple of 4 through the plain loop. */
 #include "acle_dsp.h"
 #include <string.h>
 
@@ -119,6 +122,14 @@ void trit_conv_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights
     uint32_t *const pa = (uint32_t *)scratch, *const pb_own = pa + pair_words;
     int8_t *const ba = (int8_t *)(pb_own + pair_words), *const bb_own = ba + 4 * byte_words;
     const int pixels = oh * ow;
+    /* the requantisation parameters side by side after the bytes, where they fit */
+    requant3_t *const rp = (requant3_t *)(ba + 8 * byte_words);
+    const int table = 2 * (pair_words + byte_words) + 3 * cout <= TRIT_SCRATCH_INTS(cout);
+    const int relu = rq->act_min == 0;
+    if (table)
+        for (int o = 0; o < cout; ++o) rp[o] = requant3_of(rq, o);
+#define CONV_S8_REQUANT(acc, o)                                                                \
+    (table ? (int8_t)requant3((acc), rp + (o), relu) : trit_requant((acc), (o), rq))
     int32_t s[4];
     for (int p = 0; p < pixels; p += 2) {
         const int two = p + 1 < pixels;
@@ -131,20 +142,70 @@ void trit_conv_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights
         int o = 0;
         for (; o + 2 <= cout; o += 2) {
             dot_2x2(pa, pb, ba, bb, weights + o * n, weights + (o + 1) * n, n, s);
-            ya[o] = trit_requant(s[0], o, rq);
-            ya[o + 1] = trit_requant(s[1], o + 1, rq);
+            ya[o] = CONV_S8_REQUANT(s[0], o);
+            ya[o + 1] = CONV_S8_REQUANT(s[1], o + 1);
             if (two) {
-                yb[o] = trit_requant(s[2], o, rq);
-                yb[o + 1] = trit_requant(s[3], o + 1, rq);
+                yb[o] = CONV_S8_REQUANT(s[2], o);
+                yb[o + 1] = CONV_S8_REQUANT(s[3], o + 1);
             }
         }
         if (o < cout) { /* odd channel count: the last channel with itself */
             dot_2x2(pa, pb, ba, bb, weights + o * n, weights + o * n, n, s);
-            ya[o] = trit_requant(s[0], o, rq);
-            if (two) yb[o] = trit_requant(s[2], o, rq);
+            ya[o] = CONV_S8_REQUANT(s[0], o);
+            if (two) yb[o] = CONV_S8_REQUANT(s[2], o);
         }
     }
+#undef CONV_S8_REQUANT
 }
+
+#if defined(__GNUC__) && defined(__thumb2__) && defined(__OPTIMIZE__)
+/* the assembly below needs twelve registers: not at -O0, where r7 is the frame pointer */
+#define DW3_S8_ASM 1
+/* One interior pixel of a 3x3 depthwise layer (a: the window's top-left pixel, row: bytes
+ * from one image row to the next), channels 0 .. 4 groups - 1 into y: per group of four
+ * channels the nine taps in one block of Thumb-2 assembly (GCC's code for the same C spilled
+ * the widened words), each one load of the pixel word widened with SXTB16, one LDRD of the
+ * weights widened once per call (wq: 18 words per group, tap by tap the pairs of channels 0, 2
+ * and 1, 3) and four SMLABB / SMLATT: 8 instructions per 4 products. */
+#define DW3_S8_TAP(off, q)                                                                     \
+    "ldr %[v], [%[a], " off "]\n\t"                                                             \
+    "ldrd %[w0], %[w1], [%[q], #" q "]\n\t"                                                    \
+    "sxtb16 %[u], %[v]\n\t"                                                                   \
+    "sxtb16 %[v], %[v], ror #8\n\t"                                                           \
+    "smlabb %[s0], %[u], %[w0], %[s0]\n\t"                                                    \
+    "smlatt %[s2], %[u], %[w0], %[s2]\n\t"                                                    \
+    "smlabb %[s1], %[v], %[w1], %[s1]\n\t"                                                    \
+    "smlatt %[s3], %[v], %[w1], %[s3]\n\t"
+/* a row's three taps: a walks one pixel on after the second, then to the next row */
+#define DW3_S8_ROW(q0, q1, q2)                                                                 \
+    DW3_S8_TAP("#0", q0) DW3_S8_TAP("%[c]", q1) "add %[a], %[a], %[c]\n\t" DW3_S8_TAP("%[c]", q2)
+static inline __attribute__((always_inline)) void dw3x3_s8_pixel(
+    const int8_t *a, int row, int c, int groups, const uint32_t *wq, int32_t scale,
+    const requant3_t *rp, int relu, int8_t *y) {
+    const int rowc = row - c;
+    for (int g = 0; g < groups; ++g, wq += 18) {
+        int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        const int8_t *p = a + 4 * g;
+        uint32_t v, u, w0, w1;
+        __asm__("" DW3_S8_ROW("0", "8", "16") "add %[a], %[a], %[rowc]\n\t"
+                DW3_S8_ROW("24", "32", "40") "add %[a], %[a], %[rowc]\n\t"
+                DW3_S8_ROW("48", "56", "64")
+                : [a] "+r"(p), [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3),
+                  [v] "=&r"(v), [u] "=&r"(u), [w0] "=&r"(w0), [w1] "=&r"(w1)
+                : [q] "r"(wq), [c] "r"(c), [rowc] "r"(rowc)
+                : "memory");
+        const int ch = 4 * g;
+        y[ch] = (int8_t)requant3(scale * s0, rp + ch, relu);
+        y[ch + 1] = (int8_t)requant3(scale * s1, rp + ch + 1, relu);
+        y[ch + 2] = (int8_t)requant3(scale * s2, rp + ch + 2, relu);
+        y[ch + 3] = (int8_t)requant3(scale * s3, rp + ch + 3, relu);
+    }
+}
+#undef DW3_S8_ROW
+#undef DW3_S8_TAP
+#else
+#define DW3_S8_ASM 0
+#endif
 
 void trit_dw_s8(const int8_t *in, int h, int w, int c, const int8_t *weights, int k,
                 int stride, int pad, const trit_requant_t *rq, int8_t *out, int32_t *scratch) {
@@ -161,6 +222,24 @@ void trit_armv7em_dw_s8_scaled(const int8_t *in, int h, int w, int c, const int8
     if (fits)
         for (int t = 0; t < kk; ++t)
             for (int ch = 0; ch < c4; ++ch) wt[t * c4 + ch] = weights[ch * kk + t];
+    /* 3x3: after the transposed weights, the widened ones and the requantisation parameters
+     * of dw3x3_s8_pixel, where they fit */
+    const int groups = c4 / 4, wt_ints = (kk * c4 + 3) / 4;
+    uint32_t *wq = (uint32_t *)scratch + wt_ints;
+    requant3_t *rp = (requant3_t *)(wq + 18 * groups);
+    uint32_t *patch = (uint32_t *)(rp + c4); /* a border pixel's window, zero outside */
+    const int wide = DW3_S8_ASM && fits && k == 3 &&
+                     wt_ints + 18 * groups + 3 * c4 + 9 * groups <= TRIT_SCRATCH_INTS(c);
+    (void)patch;
+    if (wide) {
+        for (int g = 0; g < groups; ++g)
+            for (int t = 0; t < 9; ++t) {
+                const uint32_t v = trit_load_u32(wt + t * c4 + 4 * g);
+                wq[18 * g + 2 * t] = __sxtb16(v);
+                wq[18 * g + 2 * t + 1] = trit_sxtb16_ror8(v);
+            }
+        for (int ch = 0; ch < c4; ++ch) rp[ch] = requant3_of(rq, ch);
+    }
     for (int oy = 0; oy < oh; ++oy) {
         const int y0 = oy * stride - pad;
         const int ky0 = y0 < 0 ? -y0 : 0, ky1 = y0 + k > h ? h - y0 : k;
@@ -169,6 +248,30 @@ void trit_armv7em_dw_s8_scaled(const int8_t *in, int h, int w, int c, const int8
             const int kx0 = x0 < 0 ? -x0 : 0, kx1 = x0 + k > w ? w - x0 : k;
             int8_t *y = out + (oy * ow + ox) * c;
             int ch = 0;
+#if DW3_S8_ASM
+            if (wide) { /* the window in the image, or a border pixel's copied with zeros */
+                const int8_t *a = in + (y0 * w + x0) * c;
+                int row = w * c, step = c;
+                if (ky0 != 0 || ky1 != 3 || kx0 != 0 || kx1 != 3) {
+                    for (int t = 0; t < 9; ++t) {
+                        const int ky = t / 3, kx = t % 3;
+                        uint32_t *dst = patch + t * groups;
+                        const int8_t *src = in + ((y0 + ky) * w + x0 + kx) * c;
+                        const int inside = ky >= ky0 && ky < ky1 && kx >= kx0 && kx < kx1;
+                        for (int g = 0; g < groups; ++g)
+                            dst[g] = inside ? trit_load_u32(src + 4 * g) : 0u;
+                    }
+                    a = (const int8_t *)patch;
+                    row = 3 * c4;
+                    step = c4;
+                }
+                if (rq->act_min == 0)
+                    dw3x3_s8_pixel(a, row, step, groups, wq, scale, rp, 1, y);
+                else
+                    dw3x3_s8_pixel(a, row, step, groups, wq, scale, rp, 0, y);
+                ch = c4;
+            }
+#endif
             for (; fits && ch < c4; ch += 4) {
                 int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
                 for (int ky = ky0; ky < ky1; ++ky) {
