@@ -83,3 +83,16 @@ def test_twin_round_trips_and_benches_on_the_m4(twin, cifar_path, tmp_path):
     assert load_ir(path).meta["int8_twin_of"] == twin.meta["int8_twin_of"]
     assert main(["bench", "--board", "mps2-an386", "--model", str(path), "--images", "3",
                  "--direct", "--data", str(cifar_path)]) == 0   # 0: agreement 1.0
+
+
+def test_int8_twin_command_writes_the_twin(binary_ir, cifar_path, tmp_path, capsys):
+    from hostbench.cli import main
+    src, out = tmp_path / "bin.trit", tmp_path / "out" / "twin.trit"
+    save_ir(binary_ir, src)
+    assert main(["int8-twin", str(src), "-o", str(out), "--data", str(cifar_path),
+                 "--calibration-images", "8"]) == 0
+    twin = load_ir(out)
+    assert twin.meta["calibration_images"] == 8 and twin.version == 2
+    assert "trit bench --board mps2-an386 --model" in capsys.readouterr().out
+    assert main(["int8-twin", str(out), "-o", str(tmp_path / "again.trit"),
+                 "--data", str(cifar_path)]) == 2   # an int8 model has no twin
