@@ -31,10 +31,18 @@ from .reference import conv2d_acc, residual_add
 CODE_SCALE = 64            # int8 weight of a ternary code ±1
 TARGET_CODE = 100          # int8 output of the 99.9th percentile of a layer's accumulators
 ADD = dict(ma=1 << 14, mb=1 << 14, shift=15)   # residual add: (a + b) / 2, rounded
+CALIBRATION_IMAGES = 64    # training images that set the requantisation ranges by default
 
 
 class TwinError(ValueError):
     """The model is not one the twin can mirror (not a binary-activation network)."""
+
+
+def is_binary_model(ir: ModelIR) -> bool:
+    """Whether every value of ``ir`` but the input image is binary (no requantised maps, adds
+    or sign layers): the models an int8 twin mirrors."""
+    return not any(layer.op in ("add", "sign") or isinstance(layer.output, Requant)
+                   for layer in ir.layers)
 
 
 def requant_for(acc: np.ndarray) -> Requant:
@@ -68,8 +76,7 @@ def _int8_weights(layer: Layer) -> Weights:
 def int8_twin(ir: ModelIR, images: np.ndarray) -> ModelIR:
     """The int8 twin of binary-activation model ``ir``, calibrated on uint8 ``images``
     ``[N, 3, H, W]`` (a few dozen training images are enough)."""
-    if any(layer.op in ("add", "sign") or isinstance(layer.output, Requant)
-           for layer in ir.layers):
+    if not is_binary_model(ir):
         raise TwinError(f"{ir.name!r} already has int8 activations: the twin mirrors "
                         "binary-activation models")
     images = np.asarray(images)

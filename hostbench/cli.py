@@ -224,7 +224,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--data", help="CIFAR-10 location (default: $TRIT_CIFAR10, data/, "
                    "../shared/datasets/cifar-10-binary.tar.gz)")
     t.add_argument("--calibration-images", type=int, default=64, metavar="N",
-                   help="first N training images set the requantisation ranges (default 64)")
+                   help="first N training images set the requantisation ranges (default 64, "
+                   "as `trit demo` uses)")
     t.set_defaults(func=cmd_int8_twin)
 
 

@@ -150,9 +150,8 @@ def run_demo(model: str | Path = DEFAULT_MODEL, boards: tuple[str, ...] = DEFAUL
     before the boards (a board's agreement below 1.0 is reported in the summary).
     ``train_splits``: training and validation images for ``train_recipe`` instead of the
     CIFAR-10 training split. ``twin_images``: test images for the int8 twin (0: no twin)."""
-    from codegen.int8_twin import int8_twin
+    from codegen.int8_twin import CALIBRATION_IMAGES, int8_twin, is_binary_model
     from codegen.ir import load_ir, save_ir
-    from codegen.ir.model import Requant
     from trainer.agreement import float_vs_reference
     from trainer.data import load_cifar10
     from trainer.export import export_model
@@ -212,12 +211,11 @@ def run_demo(model: str | Path = DEFAULT_MODEL, boards: tuple[str, ...] = DEFAUL
 
     twin = None
     mcu = [b for b in boards if not get_board(b).linux]
-    if twin_images and mcu and not any(layer.op in ("add", "sign") or
-                                       isinstance(layer.output, Requant) for layer in ir.layers):
+    if twin_images and mcu and is_binary_model(ir):
         b = mcu[0]
         log(f"== {b}, int8 twin: the same convolutions with 8-bit weights and activations "
             f"(`trit int8-twin`), {min(twin_images, images)} test images")
-        twin_ir = int8_twin(ir, test.train_images[:64])
+        twin_ir = int8_twin(ir, test.train_images[:CALIBRATION_IMAGES])
         twin_path = out / "model-int8.trit"
         save_ir(twin_ir, twin_path)
         fw = build_firmware(twin_ir, out / f"{b}-int8", board=b)
