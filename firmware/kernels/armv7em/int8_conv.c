@@ -161,20 +161,21 @@ void trit_conv_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights
 #if defined(__GNUC__) && defined(__thumb2__) && defined(__OPTIMIZE__)
 /* the assembly below needs twelve registers: not at -O0, where r7 is the frame pointer */
 #define DW3_S8_ASM 1
-/* One interior pixel of a 3x3 depthwise layer (a: the window's top-left pixel, row: bytes
- * from one image row to the next), channels 0 .. 4 groups - 1 into y: per group of four
+/* One pixel of a 3x3 depthwise layer (a: its window's top-left pixel in the image or in a
+ * zero-padded copy, row: bytes from one window row to the next, c: from one pixel to the
+ * next), channels 0 .. 4 groups - 1 into y: per group of four
  * channels the nine taps in one block of Thumb-2 assembly (GCC's code for the same C spilled
  * the widened words), each one load of the pixel word widened with SXTB16, one LDRD of the
  * weights widened once per call (wq: 18 words per group, tap by tap the pairs of channels 0, 2
  * and 1, 3) and four SMLABB / SMLATT: 8 instructions per 4 products. */
 #define DW3_S8_TAP(off, q)                                                                     \
-    "ldr %[v], [%[a], " off "]\n\t"                                                             \
+    "ldr %[v], [%[a], " off "]\n\t"                                                            \
     "ldrd %[w0], %[w1], [%[q], #" q "]\n\t"                                                    \
-    "sxtb16 %[u], %[v]\n\t"                                                                   \
-    "sxtb16 %[v], %[v], ror #8\n\t"                                                           \
-    "smlabb %[s0], %[u], %[w0], %[s0]\n\t"                                                    \
-    "smlatt %[s2], %[u], %[w0], %[s2]\n\t"                                                    \
-    "smlabb %[s1], %[v], %[w1], %[s1]\n\t"                                                    \
+    "sxtb16 %[u], %[v]\n\t"                                                                    \
+    "sxtb16 %[v], %[v], ror #8\n\t"                                                            \
+    "smlabb %[s0], %[u], %[w0], %[s0]\n\t"                                                     \
+    "smlatt %[s2], %[u], %[w0], %[s2]\n\t"                                                     \
+    "smlabb %[s1], %[v], %[w1], %[s1]\n\t"                                                     \
     "smlatt %[s3], %[v], %[w1], %[s3]\n\t"
 /* a row's three taps: a walks one pixel on after the second, then to the next row */
 #define DW3_S8_ROW(q0, q1, q2)                                                                 \
