@@ -162,8 +162,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "each emulated board, every result checked against the reference interpreter; a "
         "binary-activation model's int8 twin (`trit int8-twin`) runs on the first "
         "microcontroller board too, for the instructions an int8 network of the same shape "
-        "takes. Ends with a summary table (also OUT/demo.json); exits non-zero when a check fails. `make demo` "
-        "runs it with the defaults.")
+        "takes. Ends with a summary table (also OUT/demo.json); exits non-zero when a check "
+        "fails. `make demo` runs it with the defaults.")
     d.add_argument("--model", default=None,
                    help="zoo name or folder, training run folder (best.pt) or checkpoint "
                    "(default: the zoo's dws-tern-bin-32k)")
@@ -374,7 +374,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
                             fw.flash_bytes, fw.ram_bytes, args.instances, progress=progress)
     print(report.text())
     if ir.meta.get("int8_twin_of"):
-        print(f"(an int8 twin of {ir.meta['int8_twin_of']}: untrained, its accuracy means nothing; its instructions, flash and RAM are the measurement)")
+        print(f"(an int8 twin of {ir.meta['int8_twin_of']}: untrained, its accuracy means "
+              "nothing; its instructions, flash and RAM are the measurement)")
     if args.profile:
         from .profile import format_profile
         with emulator(fw.elf, args.board) as port:

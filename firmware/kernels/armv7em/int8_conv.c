@@ -228,10 +228,9 @@ void trit_armv7em_dw_s8_scaled(const int8_t *in, int h, int w, int c, const int8
     const int groups = c4 / 4, wt_ints = (kk * c4 + 3) / 4;
     uint32_t *wq = (uint32_t *)scratch + wt_ints;
     requant3_t *rp = (requant3_t *)(wq + 18 * groups);
-    uint32_t *patch = (uint32_t *)(rp + c4); /* a border pixel's window, zero outside */
+    /* then a border pixel's window, zero outside the image (9 groups words) */
     const int wide = DW3_S8_ASM && fits && k == 3 &&
                      wt_ints + 18 * groups + 3 * c4 + 9 * groups <= TRIT_SCRATCH_INTS(c);
-    (void)patch;
     if (wide) {
         for (int g = 0; g < groups; ++g)
             for (int t = 0; t < 9; ++t) {
@@ -254,13 +253,16 @@ void trit_armv7em_dw_s8_scaled(const int8_t *in, int h, int w, int c, const int8
                 const int8_t *a = in + (y0 * w + x0) * c;
                 int row = w * c, step = c;
                 if (ky0 != 0 || ky1 != 3 || kx0 != 0 || kx1 != 3) {
+                    uint32_t *const patch = (uint32_t *)(rp + c4);
                     for (int t = 0; t < 9; ++t) {
                         const int ky = t / 3, kx = t % 3;
                         uint32_t *dst = patch + t * groups;
+                        if (ky < ky0 || ky >= ky1 || kx < kx0 || kx >= kx1) {
+                            for (int g = 0; g < groups; ++g) dst[g] = 0u;
+                            continue;
+                        }
                         const int8_t *src = in + ((y0 + ky) * w + x0 + kx) * c;
-                        const int inside = ky >= ky0 && ky < ky1 && kx >= kx0 && kx < kx1;
-                        for (int g = 0; g < groups; ++g)
-                            dst[g] = inside ? trit_load_u32(src + 4 * g) : 0u;
+                        for (int g = 0; g < groups; ++g) dst[g] = trit_load_u32(src + 4 * g);
                     }
                     a = (const int8_t *)patch;
                     row = 3 * c4;

@@ -415,16 +415,19 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
      * pixels; on larger maps the assembly tiles of the tables win (kernelbench on mps3-an547,
      * see the README). With tables from the code generator (a layer run in bands, a few rows
      * per call) the tables win too. */
-    if (equal && !lut24 && !tables && h * w <= HELIUM_MAX_PIXELS &&
-        pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w, res_c,
-                        res_stride, out, scratch, 0))
-        return;
+    const int sliced_first = equal && !lut24 && !tables && h * w <= HELIUM_MAX_PIXELS;
+#else
+    const int sliced_first = 0;
 #endif
+    if (sliced_first && pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual,
+                                        res_w, res_c, res_stride, out, scratch, 0))
+        return;
     if (equal && pw_equal_lut(in, h, w, cin, sign, nz, s.wp, cout, thr, residual, res_w, res_c,
                               res_stride, out, scratch, tables, starts))
         return;
-    /* where the tables do not fit: the sliced kernel (on Helium whatever the map) */
-    if (equal && pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w,
+    /* where the tables do not fit: the sliced kernel (on Helium whatever the map), unless it
+     * was tried first */
+    if (equal && !sliced_first && pw_equal_sliced(in, h * w, cin, w, sign, nz, s.wp, cout, thr, residual, res_w,
                                  res_c, res_stride, out, scratch, 0))
         return;
     if (equal)
