@@ -435,11 +435,13 @@ def rand_s8(rng, shape) -> np.ndarray:
 
 # pointwise (k = 1), the 3x3 RGB input layer (even and odd channel and pixel counts), odd
 # channel counts, strides, borders, and a patch too large for the optimised path's scratch
-# (k = 3, cin = 40 -> 360 bytes for cout 2)
+# (k = 3, cin = 40 -> 360 bytes for cout 2); the ARMv7E-M 1x1 assembly on an odd pixel count,
+# a stride-2 odd map, and an input too wide for its requantisation table (cin 308, cout 3)
 @pytest.mark.parametrize("cin,cout,h,w,k,stride,act_min", [
     (64, 64, 4, 4, 1, 1, -128), (3, 24, 7, 6, 3, 1, 0), (17, 9, 3, 5, 1, 1, 0),
     (5, 7, 6, 5, 3, 2, -128), (40, 2, 4, 4, 3, 1, -128), (96, 33, 2, 3, 1, 2, 0),
-    (3, 7, 5, 5, 3, 2, -128)])
+    (3, 7, 5, 5, 3, 2, -128), (24, 24, 5, 5, 1, 1, 0), (48, 7, 5, 3, 1, 2, -128),
+    (308, 3, 2, 3, 1, 1, 0)])
 def test_conv_s8(kernels, cin, cout, h, w, k, stride, act_min):
     from codegen import int8_reference as i8
     rng = np.random.default_rng(cin * 7 + cout)
@@ -469,7 +471,8 @@ def test_add_s8(kernels):
     from codegen import int8_reference as i8
     rng = np.random.default_rng(5)
     a, b = rand_s8(rng, (5, 7, 9)), rand_s8(rng, (5, 7, 9))
-    for ma, mb, shift, act_min in [(16384, 12000, 14, -128), (32767, 1, 15, 0), (3, 5, 1, 0)]:
+    for ma, mb, shift, act_min in [(16384, 12000, 14, -128), (32767, 1, 15, 0), (3, 5, 1, 0),
+                                   (32767, 32767, 1, -128), (100, 200, 9, -20)]:
         want = i8.add_s8(a, b, ma, mb, shift, act_min)
         assert np.array_equal(kernels.add_s8(a, b, ma, mb, shift, act_min), want)
 

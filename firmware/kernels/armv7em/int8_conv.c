@@ -98,9 +98,148 @@ conv3x3_rgb(const int8_t *in, int h, int w, const uint32_t *wide, int cout, int 
     }
 }
 
+#if defined(__GNUC__) && defined(__thumb2__)
+#define PW_S8_ASM 1
+/* The 1x1 layer's products for two pixels and `pairs` pairs of output channels, in Thumb-2
+ * assembly (a naked function: GCC's code for the same 2 x 2 dot spilled and stepped pointers
+ * one by one, 26 instructions per group). pix .. pix_end: the two pixels' cin inputs (cin a
+ * multiple of 4, at least 4) widened and interleaved, per group of four inputs
+ * {a 0,2; a 1,3; b 0,2; b 1,3} (SXTB16 order); w: the weights [2 pairs][cin], int8, read one
+ * word per group and widened in the loop. Per group one LDM of the four pair words and per
+ * channel one LDR, two SXTB16 and four SMLAD: 18 instructions for 16 products with the loop
+ * test, 15 more per pair of channels. sums: per pair {a.o, a.o+1, b.o, b.o+1}. */
+#define PW_S8_ARG __attribute__((unused)) /* read by the assembly: r0..r3, [sp] */
+__attribute__((naked, noinline)) static void pw_s8_pairs(PW_S8_ARG const uint32_t *pix,
+                                                       PW_S8_ARG const uint32_t *pix_end,
+                                                       PW_S8_ARG const int8_t *w,
+                                                       PW_S8_ARG int32_t *sums,
+                                                       PW_S8_ARG int pairs) {
+    __asm__ volatile(
+        "push {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+        "ldr r4, [sp, #36]\n\t" /* pairs */
+        "sub sp, sp, #16\n\t"   /* [sp]: pix, sums, pairs left, cin */
+        "subs r5, r1, r0\n\t"
+        "lsrs r5, r5, #2\n\t"
+        "strd r0, r3, [sp]\n\t"
+        "strd r4, r5, [sp, #8]\n\t"
+        "2:\n\t"
+        "ldr r12, [sp, #12]\n\t"
+        "add r3, r2, r12\n\t" /* the pair's second row */
+        "movs r8, #0\n\t"
+        "movs r9, #0\n\t"
+        "movs r10, #0\n\t"
+        "movs r11, #0\n\t"
+        "1:\n\t"
+        "ldmia r0!, {r4, r5, r6, r7}\n\t"
+        "ldr r12, [r2], #4\n\t"
+        "sxtb16 lr, r12, ror #8\n\t"
+        "sxtb16 r12, r12\n\t"
+        "smlad r8, r4, r12, r8\n\t"
+        "smlad r8, r5, lr, r8\n\t"
+        "smlad r10, r6, r12, r10\n\t"
+        "smlad r10, r7, lr, r10\n\t"
+        "ldr r12, [r3], #4\n\t"
+        "sxtb16 lr, r12, ror #8\n\t"
+        "sxtb16 r12, r12\n\t"
+        "smlad r9, r4, r12, r9\n\t"
+        "smlad r9, r5, lr, r9\n\t"
+        "smlad r11, r6, r12, r11\n\t"
+        "smlad r11, r7, lr, r11\n\t"
+        "cmp r0, r1\n\t"
+        "bne 1b\n\t"
+        "mov r2, r3\n\t" /* the next pair's first row */
+        "ldrd r0, r12, [sp]\n\t"
+        "stmia r12!, {r8, r9, r10, r11}\n\t"
+        "str r12, [sp, #4]\n\t"
+        "ldr r12, [sp, #8]\n\t"
+        "subs r12, r12, #1\n\t"
+        "str r12, [sp, #8]\n\t"
+        "bne 2b\n\t"
+        "add sp, sp, #16\n\t"
+        "pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t");
+}
+#undef PW_S8_ARG
+
+/* Requantise a pixel pair's sums (pw_s8_pairs order) into ya (and yb when two); relu as in
+ * requant3. */
+static inline __attribute__((always_inline)) void
+pw_s8_requant(const int32_t *sums, int even, const requant3_t *rp, int8_t *ya, int8_t *yb,
+              int two, int relu) {
+    for (int o = 0; o < even; o += 2, sums += 4) {
+        const requant3_t p0 = rp[o], p1 = rp[o + 1]; /* read once for both pixels */
+        const int32_t a0 = requant3(sums[0], &p0, relu), a1 = requant3(sums[1], &p1, relu);
+        const int32_t b0 = requant3(sums[2], &p0, relu), b1 = requant3(sums[3], &p1, relu);
+        ya[o] = (int8_t)a0;
+        ya[o + 1] = (int8_t)a1;
+        if (two) {
+            yb[o] = (int8_t)b0;
+            yb[o + 1] = (int8_t)b1;
+        }
+    }
+}
+
+/* The 1x1 layer (pad 0, cin a multiple of 4) two pixels at a time: each pixel pair's inputs
+ * widened once straight from the tensor into pix, pw_s8_pairs over the pairs of channels, an
+ * odd last channel in C, then the requantisation, its parameters side by side where the
+ * scratch holds them. 0 when the scratch cannot hold the widened pair and the sums. */
+static int conv1x1_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights,
+                      int cout, int stride, const trit_requant_t *rq, int8_t *out,
+                      int32_t *scratch) {
+    const int oh = (h - 1) / stride + 1, ow = (w - 1) / stride + 1, pixels = oh * ow;
+    const int groups = cin / 4, even = cout & ~1;
+    if (4 * groups + 2 * even > TRIT_SCRATCH_INTS(cout)) return 0;
+    uint32_t *const pix = (uint32_t *)scratch, *const pix_end = pix + 4 * groups;
+    int32_t *const sums = (int32_t *)pix_end;
+    requant3_t *const rp = (requant3_t *)(sums + 2 * even);
+    const int table = 4 * groups + 2 * even + 3 * cout <= TRIT_SCRATCH_INTS(cout);
+    const int relu = rq->act_min == 0;
+    if (table)
+        for (int o = 0; o < cout; ++o) rp[o] = requant3_of(rq, o);
+    for (int p = 0; p < pixels; p += 2) {
+        const int two = p + 1 < pixels, q = two ? p + 1 : p; /* a lone pixel pairs itself */
+        const int8_t *const a = in + ((p / ow) * stride * w + (p % ow) * stride) * cin;
+        const int8_t *const b = in + ((q / ow) * stride * w + (q % ow) * stride) * cin;
+        for (int g = 0; g < groups; ++g) {
+            const uint32_t va = trit_load_u32(a + 4 * g), vb = trit_load_u32(b + 4 * g);
+            pix[4 * g] = __sxtb16(va);
+            pix[4 * g + 1] = trit_sxtb16_ror8(va);
+            pix[4 * g + 2] = __sxtb16(vb);
+            pix[4 * g + 3] = trit_sxtb16_ror8(vb);
+        }
+        int8_t *const ya = out + p * cout, *const yb = ya + cout;
+        if (even) pw_s8_pairs(pix, pix_end, weights, sums, even / 2);
+        if (!table)
+            for (int o = 0; o < even; ++o) {
+                ya[o] = trit_requant(sums[2 * (o & ~1) + (o & 1)], o, rq);
+                if (two) yb[o] = trit_requant(sums[2 * (o & ~1) + 2 + (o & 1)], o, rq);
+            }
+        else if (relu)
+            pw_s8_requant(sums, even, rp, ya, yb, two, 1);
+        else
+            pw_s8_requant(sums, even, rp, ya, yb, two, 0);
+        if (even < cout) { /* an odd last channel */
+            const int8_t *const wl = weights + even * cin;
+            int32_t sa = 0, sb = 0;
+            for (int i = 0; i < cin; ++i) {
+                sa += a[i] * wl[i];
+                sb += b[i] * wl[i];
+            }
+            ya[even] = trit_requant(sa, even, rq);
+            if (two) yb[even] = trit_requant(sb, even, rq);
+        }
+    }
+    return 1;
+}
+#endif
+
 void trit_conv_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights, int cout,
                   int k, int stride, int pad, const trit_requant_t *rq, int8_t *out,
                   int32_t *scratch) {
+#if PW_S8_ASM
+    if (k == 1 && pad == 0 && cin >= 4 && cin % 4 == 0 &&
+        conv1x1_s8(in, h, w, cin, weights, cout, stride, rq, out, scratch))
+        return;
+#endif
     if (k == 3 && cin == 3 && 14 * cout <= TRIT_SCRATCH_INTS(cout) &&
         (rq->act_min == 0 || rq->act_min == -128)) {
         uint32_t *const wide = (uint32_t *)scratch;

@@ -1,4 +1,4 @@
-/* Portable flavour (used by every flavour): the int8 comparison network's residual add. */
+/* Portable flavour: the int8 comparison network's residual add. */
 #include "trit/kernels.h"
 
 void trit_add_s8(const int8_t *a, const int8_t *b, int n, int32_t ma, int32_t mb, int shift,
