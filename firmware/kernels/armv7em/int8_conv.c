@@ -5,7 +5,9 @@
  * the image) gathered and widened once into int16 pairs in SXTB16 order (bytes 0,2 then 1,3 of
  * each word) in the scratch; then two output channels at a time, each weight word widened once
  * and used for both pixels: 8 SMLAD per 16 products. The n % 4 last products are plain
- * multiply-adds. Patches too large for the scratch take the portable loops. The 3x3 RGB input
+ * multiply-adds. Patches too large for the scratch take the portable loops. 1x1 layers whose
+ * cin is a multiple of 4 widen each pixel pair straight from the tensor and run the same 2 x 2
+ * block in assembly over all pairs of channels (pw_s8_pairs). The 3x3 RGB input
  * layer (27 products) widens its weights once per call instead and runs the two-pixel by
  * two-channel LDRD/SMLAD dot of rgb3x3.h, as the binary models' input layer does.
  * Depthwise: four channels per word; per tap, input and weight words (weights transposed to
