@@ -436,12 +436,13 @@ def rand_s8(rng, shape) -> np.ndarray:
 # pointwise (k = 1), the 3x3 RGB input layer (even and odd channel and pixel counts), odd
 # channel counts, strides, borders, and a patch too large for the optimised path's scratch
 # (k = 3, cin = 40 -> 360 bytes for cout 2); the ARMv7E-M 1x1 assembly on an odd pixel count,
-# a stride-2 odd map, and an input too wide for its requantisation table (cin 308, cout 3)
+# a stride-2 odd map, and an input too wide for its requantisation table (cin 308, cout 3);
+# the Helium 1x1 layer's groups of 16, of 8 and predicated tails (cin 24, 13, 17, 5, 308)
 @pytest.mark.parametrize("cin,cout,h,w,k,stride,act_min", [
     (64, 64, 4, 4, 1, 1, -128), (3, 24, 7, 6, 3, 1, 0), (17, 9, 3, 5, 1, 1, 0),
     (5, 7, 6, 5, 3, 2, -128), (40, 2, 4, 4, 3, 1, -128), (96, 33, 2, 3, 1, 2, 0),
     (3, 7, 5, 5, 3, 2, -128), (24, 24, 5, 5, 1, 1, 0), (48, 7, 5, 3, 1, 2, -128),
-    (308, 3, 2, 3, 1, 1, 0)])
+    (308, 3, 2, 3, 1, 1, 0), (13, 6, 3, 3, 1, 1, -128), (5, 5, 2, 3, 1, 1, 0)])
 def test_conv_s8(kernels, cin, cout, h, w, k, stride, act_min):
     from codegen import int8_reference as i8
     rng = np.random.default_rng(cin * 7 + cout)
@@ -456,8 +457,10 @@ def test_conv_s8(kernels, cin, cout, h, w, k, stride, act_min):
                                                   (96, 4, 4, 1, 0), (3, 3, 2, 1, -128),
                                                   # the ARMv7E-M 3x3 assembly: interior and
                                                   # border windows, maps one pixel wide
+                                                  # (Helium: c a multiple of 8, or not)
                                                   (40, 7, 9, 2, -128), (28, 6, 6, 1, -128),
-                                                  (20, 1, 5, 1, 0), (8, 4, 1, 1, 0)])
+                                                  (20, 1, 5, 1, 0), (8, 4, 1, 1, 0),
+                                                  (16, 3, 3, 2, 0)])
 def test_dw_s8(kernels, c, h, w, stride, act_min):
     from codegen import int8_reference as i8
     rng = np.random.default_rng(c * 11 + h)

@@ -50,20 +50,6 @@ static inline void dot27x2(const uint32_t *pairs, int32_t r0, int32_t r1, int32_
 #ifdef __ARM_FEATURE_MVE
 #include <arm_mve.h>
 
-/* The 3x3x3 patch whose top-left tap is (y0, x0) as 27 bytes (zero outside the image): inside
- * the image each row's 9 bytes through a predicated load and store (nine: the first 9 lanes). */
-static inline void patch27_helium(const int8_t *in, int h, int w, int y0, int x0,
-                                  mve_pred16_t nine, int8_t patch[32]) {
-    if (y0 >= 0 && y0 + 3 <= h && x0 >= 0 && x0 + 3 <= w) {
-        const int8_t *r = in + (y0 * w + x0) * 3;
-        vstrbq_p_s8(patch, vldrbq_z_s8(r, nine), nine);
-        vstrbq_p_s8(patch + 9, vldrbq_z_s8(r + 3 * w, nine), nine);
-        vstrbq_p_s8(patch + 18, vldrbq_z_s8(r + 6 * w, nine), nine);
-    } else {
-        patch27(in, h, w, y0, x0, patch);
-    }
-}
-
 /* Helium: two pixels at a time, each output channel's 27 products per pixel as two VMLADAV (16
  * lanes, then 11 under a tail predicate, so neither patch nor weights need padding), both
  * pixels on one load of the channel's weights; every sum starts from the channel's negated

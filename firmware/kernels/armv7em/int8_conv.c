@@ -22,6 +22,9 @@
 #include "int8_dot.h"
 #include "rgb3x3.h"
 #include "trit/kernels.h"
+#ifdef __ARM_FEATURE_MVE
+#include "int8_helium.h"
+#endif
 
 /* The patch of output pixel (oy, ox) into bytes[n] (zero outside the image), widened into
  * pairs[2 * (n / 4)]. */
@@ -100,8 +103,8 @@ conv3x3_rgb(const int8_t *in, int h, int w, const uint32_t *wide, int cout, int 
     }
 }
 
-#if defined(__GNUC__) && defined(__thumb2__)
-#define PW_S8_ASM 1
+#if defined(__GNUC__) && defined(__thumb2__) && !defined(__ARM_FEATURE_MVE)
+#define PW_S8_ASM 1 /* Helium cores take int8_helium.h's 1x1 layer */
 /* The 1x1 layer's products for two pixels and `pairs` pairs of output channels, in Thumb-2
  * assembly (a naked function: GCC's code for the same 2 x 2 dot spilled and stepped pointers
  * one by one, 26 instructions per group). pix .. pix_end: the two pixels' cin inputs (cin a
@@ -237,7 +240,16 @@ static int conv1x1_s8(const int8_t *in, int h, int w, int cin, const int8_t *wei
 void trit_conv_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights, int cout,
                   int k, int stride, int pad, const trit_requant_t *rq, int8_t *out,
                   int32_t *scratch) {
-#if PW_S8_ASM
+#ifdef __ARM_FEATURE_MVE
+    if (k == 3 && cin == 3 && 2 * cout <= TRIT_SCRATCH_INTS(cout)) {
+        conv3x3_rgb_s8_helium(in, h, w, weights, cout, stride, pad, rq, out, scratch);
+        return;
+    }
+    if (k == 1 && pad == 0 && 2 * cout <= TRIT_SCRATCH_INTS(cout)) {
+        conv1x1_s8_helium(in, h, w, cin, weights, cout, stride, rq, out, scratch);
+        return;
+    }
+#elif PW_S8_ASM
     if (k == 1 && pad == 0 && cin >= 4 && cin % 4 == 0 &&
         conv1x1_s8(in, h, w, cin, weights, cout, stride, rq, out, scratch))
         return;
@@ -351,6 +363,19 @@ static inline __attribute__((always_inline)) void dw3x3_s8_pixel(
 
 void trit_dw_s8(const int8_t *in, int h, int w, int c, const int8_t *weights, int k,
                 int stride, int pad, const trit_requant_t *rq, int8_t *out, int32_t *scratch) {
+#ifdef __ARM_FEATURE_MVE
+    if (k == 3 && c % 8 == 0 && DW3_HELIUM_INTS(c) <= TRIT_SCRATCH_INTS(c)) {
+        dw3x3_s8_helium(in, h, w, c, weights, stride, pad, rq, out, scratch);
+        return;
+    }
+    if (k * k * c <= 4 * TRIT_SCRATCH_INTS(c)) { /* the weights transposed to [tap][c] */
+        int8_t *const wt = (int8_t *)scratch;
+        for (int t = 0; t < k * k; ++t)
+            for (int ch = 0; ch < c; ++ch) wt[t * c + ch] = weights[ch * k * k + t];
+        dw_s8_helium(in, h, w, c, wt, k, stride, pad, rq, out);
+        return;
+    }
+#endif
     trit_armv7em_dw_s8_scaled(in, h, w, c, weights, 1, k, stride, pad, rq, out, scratch);
 }
 
