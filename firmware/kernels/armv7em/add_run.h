@@ -52,6 +52,13 @@ add_run_packed(const int8_t *a, const int8_t *b, int n, int32_t ma, int32_t mb, 
     for (; i < n; ++i) out[i] = (int8_t)clamp8((a[i] * ma + b[i] * mb + round) >> shift, relu);
 }
 
+/* add_run_packed of a alone (the channels past a shortcut's). */
+static inline __attribute__((always_inline)) void
+add_alone_packed(const int8_t *a, int n, int32_t ma, int shift, int8_t *out, int relu) {
+    const int32_t round = (int32_t)(1u << (shift - 1));
+    for (int i = 0; i < n; ++i) out[i] = (int8_t)clamp8((a[i] * ma + round) >> shift, relu);
+}
+
 #ifdef __ARM_FEATURE_MVE
 #include <arm_mve.h>
 

@@ -62,15 +62,14 @@ __attribute__((noinline)) static void conv3x3_rgb_helium(const int8_t *in, int h
                                                         const int32_t *start, uint32_t negative,
                                                         uint32_t *out) {
     const int oh = (h + 2 * pad - 3) / stride + 1, ow = (w + 2 * pad - 3) / stride + 1;
-    const mve_pred16_t tail = vctp8q(11), nine = vctp8q(9);
-    int8_t pa[32], pb[32];
+    const mve_pred16_t tail = vctp8q(11);
     for (int oy = 0; oy < oh; ++oy)
         for (int ox = 0; ox < ow; ox += 2) {
             const int two = ox + 1 < ow; /* a lone last pixel is computed twice, stored once */
-            patch27_helium(in, h, w, oy * stride - pad, ox * stride - pad, nine, pa);
-            patch27_helium(in, h, w, oy * stride - pad, (ox + two) * stride - pad, nine, pb);
-            const int8x16_t a0 = vld1q_s8(pa), a1 = vldrbq_z_s8(pa + 16, tail);
-            const int8x16_t b0 = vld1q_s8(pb), b1 = vldrbq_z_s8(pb + 16, tail);
+            int8x16_t pix[4];
+            rgb_pair_helium(in, h, w, oy * stride - pad, ox * stride - pad,
+                            (ox + two) * stride - pad, tail, pix);
+            const int8x16_t a0 = pix[0], a1 = pix[1], b0 = pix[2], b1 = pix[3];
             uint32_t wa = 0, wb = 0; /* built from the last channel down */
             const int8_t *wt = weights + cout * 27;
             const int32_t *st = start + cout;

@@ -368,13 +368,6 @@ void trit_dw_s8(const int8_t *in, int h, int w, int c, const int8_t *weights, in
         dw3x3_s8_helium(in, h, w, c, weights, stride, pad, rq, out, scratch);
         return;
     }
-    if (k * k * c <= 4 * TRIT_SCRATCH_INTS(c)) { /* the weights transposed to [tap][c] */
-        int8_t *const wt = (int8_t *)scratch;
-        for (int t = 0; t < k * k; ++t)
-            for (int ch = 0; ch < c; ++ch) wt[t * c + ch] = weights[ch * k * k + t];
-        dw_s8_helium(in, h, w, c, wt, k, stride, pad, rq, out);
-        return;
-    }
 #endif
     trit_armv7em_dw_s8_scaled(in, h, w, c, weights, 1, k, stride, pad, rq, out, scratch);
 }

@@ -1,16 +1,15 @@
-/* ARMv7E-M flavour on cores with Helium (MVE, Cortex-M55): the int8 comparison network's 1x1
- * and 3x3 depthwise layers the way CMSIS-NN's MVE kernels run them, so that the comparison
- * on the M55 is against vector int8 code, not the scalar SMLAD code of the M4.
- * 1x1: two pixels by two output channels per pass, each 16 inputs one VMLADAVA per pixel and
- * channel (inputs and weights loaded once per pass, the last group of cin % 16 under a tail
- * predicate), the pixel pair's sums kept per channel; then the requantisation four channels
- * per vector. 3x3 depthwise: four channels per vector (32-bit lanes), per tap one widening
- * byte load of the inputs (VLDRB.S32), one of the weights transposed to [tap][channel] once
- * per call, one VMUL and one VADD (MVE multiplies and accumulates vector by vector only
- * across lanes); taps outside the image skipped; requantisation four channels per
- * vector. Requantisation on vectors: VMULH.S32 gives ((acc + bias) * mult) >> 32, a VSHL by
- * 33 - shift (a right shift), the last rounding step and the clamp. Included by int8_conv.c
- * when __ARM_FEATURE_MVE is defined. */
+/* ARMv7E-M flavour on cores with Helium (MVE, Cortex-M55): the int8 comparison network's
+ * convolutions the way CMSIS-NN's MVE kernels run them, so that the comparison on the M55 is
+ * against vector int8 code, not the scalar SMLAD code of the M4.
+ * 1x1: two pixels by two output channels per pass, one VMLADAVA per 16 inputs, pixel and
+ * channel (whole groups unpredicated, a group of 8 in 16-bit lanes, the rest under a tail
+ * predicate), the pixel pair's sums kept per channel, then requantised four channels per
+ * vector. 3x3 RGB input: two VMLADAV per channel and pixel. 3x3 depthwise (c a multiple of
+ * 8): 8 channels per group, per tap a widening load of the inputs to 16-bit lanes, VMULLB and
+ * VMULLT (even and odd channels' products in 32-bit lanes) and two VADD, in assembly; other
+ * depthwise layers take the scalar path. Requantisation on vectors: VMULH.S32 gives
+ * ((acc + bias) * mult) >> 32, a VSHL by 33 - shift (a right shift), the last rounding step
+ * and the clamp. Included by int8_conv.c when __ARM_FEATURE_MVE is defined. */
 #include <arm_mve.h>
 
 /* trit_requant of four sums acc with their channels' parameters; ((hi >> (shift - 33)) + 1)
@@ -52,16 +51,15 @@ __attribute__((noinline)) static void conv3x3_rgb_s8_helium(const int8_t *in, in
                                                             const trit_requant_t *rq,
                                                             int8_t *out, int32_t *scratch) {
     const int oh = (h + 2 * pad - 3) / stride + 1, ow = (w + 2 * pad - 3) / stride + 1;
-    const mve_pred16_t tail = vctp8q(11), nine = vctp8q(9);
+    const mve_pred16_t tail = vctp8q(11);
     int32_t *const sa = scratch, *const sb = scratch + cout;
-    int8_t pa[32], pb[32];
     for (int oy = 0; oy < oh; ++oy)
         for (int ox = 0; ox < ow; ox += 2) {
             const int two = ox + 1 < ow; /* a lone last pixel is computed twice, stored once */
-            patch27_helium(in, h, w, oy * stride - pad, ox * stride - pad, nine, pa);
-            patch27_helium(in, h, w, oy * stride - pad, (ox + two) * stride - pad, nine, pb);
-            const int8x16_t a0 = vld1q_s8(pa), a1 = vldrbq_z_s8(pa + 16, tail);
-            const int8x16_t b0 = vld1q_s8(pb), b1 = vldrbq_z_s8(pb + 16, tail);
+            int8x16_t pix[4];
+            rgb_pair_helium(in, h, w, oy * stride - pad, ox * stride - pad,
+                            (ox + two) * stride - pad, tail, pix);
+            const int8x16_t a0 = pix[0], a1 = pix[1], b0 = pix[2], b1 = pix[3];
             const int8_t *wt = weights;
             for (int o = 0; o < cout; ++o, wt += 27) {
                 const int8x16_t w0 = vld1q_s8(wt), w1 = vldrbq_z_s8(wt + 16, tail);
@@ -74,6 +72,14 @@ __attribute__((noinline)) static void conv3x3_rgb_s8_helium(const int8_t *in, in
         }
 }
 
+/* The four sums of dot2x2_helium take one group: acc = mla(acc, pixel, weights). */
+#define DOT2X2_GROUP(mla, va, vb, v0, v1)                                                      \
+    do {                                                                                       \
+        a0 = mla(a0, (va), (v0));                                                              \
+        a1 = mla(a1, (va), (v1));                                                              \
+        b0 = mla(b0, (vb), (v0));                                                              \
+        b1 = mla(b1, (vb), (v1));                                                              \
+    } while (0)
 /* Sums of pixels a, b with weight rows w0, w1 over cin inputs: s = {a.w0, a.w1, b.w0, b.w1}.
  * Whole groups of 16 unpredicated, then a group of 8 in 16-bit lanes, the last cin % 8 under
  * a tail predicate. */
@@ -82,25 +88,11 @@ dot2x2_helium(const int8_t *a, const int8_t *b, const int8_t *w0, const int8_t *
               int32_t s[4]) {
     int32_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
     const int8_t *const end = a + (cin & ~15);
-    while (a != end) {
-        const int8x16_t va = vld1q_s8(a), vb = vld1q_s8(b);
-        const int8x16_t v0 = vld1q_s8(w0), v1 = vld1q_s8(w1);
-        a0 = vmladavaq_s8(a0, va, v0);
-        a1 = vmladavaq_s8(a1, va, v1);
-        b0 = vmladavaq_s8(b0, vb, v0);
-        b1 = vmladavaq_s8(b1, vb, v1);
-        a += 16;
-        b += 16;
-        w0 += 16;
-        w1 += 16;
-    }
+    for (; a != end; a += 16, b += 16, w0 += 16, w1 += 16)
+        DOT2X2_GROUP(vmladavaq_s8, vld1q_s8(a), vld1q_s8(b), vld1q_s8(w0), vld1q_s8(w1));
     if (cin & 8) { /* eight inputs widened to 16-bit lanes: no predicate to set */
-        const int16x8_t va = vldrbq_s16(a), vb = vldrbq_s16(b);
-        const int16x8_t v0 = vldrbq_s16(w0), v1 = vldrbq_s16(w1);
-        a0 = vmladavaq_s16(a0, va, v0);
-        a1 = vmladavaq_s16(a1, va, v1);
-        b0 = vmladavaq_s16(b0, vb, v0);
-        b1 = vmladavaq_s16(b1, vb, v1);
+        DOT2X2_GROUP(vmladavaq_s16, vldrbq_s16(a), vldrbq_s16(b), vldrbq_s16(w0),
+                     vldrbq_s16(w1));
         a += 8;
         b += 8;
         w0 += 8;
@@ -108,18 +100,15 @@ dot2x2_helium(const int8_t *a, const int8_t *b, const int8_t *w0, const int8_t *
     }
     if (cin & 7) {
         const mve_pred16_t m = vctp8q((uint32_t)(cin & 7));
-        const int8x16_t va = vldrbq_z_s8(a, m), vb = vldrbq_z_s8(b, m);
-        const int8x16_t v0 = vldrbq_z_s8(w0, m), v1 = vldrbq_z_s8(w1, m);
-        a0 = vmladavaq_s8(a0, va, v0);
-        a1 = vmladavaq_s8(a1, va, v1);
-        b0 = vmladavaq_s8(b0, vb, v0);
-        b1 = vmladavaq_s8(b1, vb, v1);
+        DOT2X2_GROUP(vmladavaq_s8, vldrbq_z_s8(a, m), vldrbq_z_s8(b, m), vldrbq_z_s8(w0, m),
+                     vldrbq_z_s8(w1, m));
     }
     s[0] = a0;
     s[1] = a1;
     s[2] = b0;
     s[3] = b1;
 }
+#undef DOT2X2_GROUP
 
 /* The sums of one pixel pair (a, b) for every output channel into sa[cout], sb[cout]. Not
  * inlined: inside trit_conv_s8 GCC spilled the four sums and the predicate every group. */
@@ -158,40 +147,6 @@ __attribute__((noinline)) static void conv1x1_s8_helium(const int8_t *in, int h,
         pair_sums_helium(a, b, cin, weights, cout, sa, sb);
         requant_row_helium(sa, cout, rq, out + p * cout);
         if (two) requant_row_helium(sb, cout, rq, out + (p + 1) * cout);
-    }
-}
-
-/* The k x k depthwise layer with the weights transposed to wt[tap][c] (int8) by the caller:
- * any shape, taps outside the image skipped. */
-__attribute__((noinline)) static void dw_s8_helium(const int8_t *in, int h, int w, int c,
-                                                   const int8_t *wt, int k, int stride, int pad,
-                                                   const trit_requant_t *rq, int8_t *out) {
-    const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
-    for (int oy = 0; oy < oh; ++oy) {
-        const int y0 = oy * stride - pad;
-        const int ky0 = y0 < 0 ? -y0 : 0, ky1 = y0 + k > h ? h - y0 : k;
-        for (int ox = 0; ox < ow; ++ox) {
-            const int x0 = ox * stride - pad;
-            const int kx0 = x0 < 0 ? -x0 : 0, kx1 = x0 + k > w ? w - x0 : k;
-            int8_t *const y = out + (oy * ow + ox) * c;
-            for (int ch = 0; ch < c; ch += 4) {
-                const int n = c - ch < 4 ? c - ch : 4;
-                const mve_pred16_t p = vctp32q((uint32_t)n);
-                int32x4_t acc = vdupq_n_s32(0);
-                for (int ky = ky0; ky < ky1; ++ky) {
-                    const int8_t *const a = in + ((y0 + ky) * w + x0) * c + ch;
-                    const int8_t *const wr = wt + ky * k * c + ch;
-                    for (int kx = kx0; kx < kx1; ++kx)
-                        acc = vaddq_s32(acc, vmulq_s32(vldrbq_z_s32(a + kx * c, p),
-                                                       vldrbq_z_s32(wr + kx * c, p)));
-                }
-                vstrbq_p_s32(y + ch,
-                             requant4_helium(acc, vldrwq_z_s32(rq->bias + ch, p),
-                                             vldrwq_z_s32(rq->mult + ch, p),
-                                             vldrwq_z_s32(rq->shift + ch, p), rq->act_min),
-                             p);
-            }
-        }
     }
 }
 

@@ -131,6 +131,22 @@ static inline void patch27_helium(const int8_t *in, int h, int w, int y0, int x0
         patch27(in, h, w, y0, x0, patch);
     }
 }
+
+/* The patches of two output pixels whose top-left taps are (y0, xa) and (y0, xb) as vectors:
+ * pix[0], pix[1] the first one's 27 bytes (16, then 11 under a tail predicate, which `tail`
+ * must be), pix[2], pix[3] the second one's. */
+static inline __attribute__((always_inline)) void
+rgb_pair_helium(const int8_t *in, int h, int w, int y0, int xa, int xb, mve_pred16_t tail,
+                int8x16_t pix[4]) {
+    const mve_pred16_t nine = vctp8q(9);
+    int8_t pa[32], pb[32];
+    patch27_helium(in, h, w, y0, xa, nine, pa);
+    patch27_helium(in, h, w, y0, xb, nine, pb);
+    pix[0] = vld1q_s8(pa);
+    pix[1] = vldrbq_z_s8(pa + 16, tail);
+    pix[2] = vld1q_s8(pb);
+    pix[3] = vldrbq_z_s8(pb + 16, tail);
+}
 #endif
 
 /* The patch whose top-left tap is (y0, x0), widened (widen_rows_strided, word i at
