@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from hostbench.cli import main
-from hostbench.network_bench import collect, format_network, run_network_bench
+from hostbench.network_bench import LayerRow, collect, format_network, run_network_bench
 from tests.conftest import needs_emulator
 from tests.test_export import trained_like_model, trained_like_sym_model
 from trainer.export import export_model
@@ -47,6 +47,22 @@ def test_network_bench_runs_four_ways_and_checks_flavours_agree(tmp_path, capsys
     saved = json.loads((tmp_path / "out" / "net.json").read_text())
     assert [row["layer"] for row in saved] == [r.name for r in rows]
     assert "total" in capsys.readouterr().out
+
+
+def test_a_flavour_without_int8_kernels_is_not_called_an_optimised_int8_comparison():
+    """NEON has no int8 comparison kernels of its own: its int8 column is the portable code,
+    and the summary says so instead of a ratio against "int8 with neon kernels"."""
+    from hostbench.network_bench import has_own_int8_kernels
+    assert has_own_int8_kernels("armv7em") and has_own_int8_kernels("armv7em+asm")
+    assert not has_own_int8_kernels("neon")
+    rows = [LayerRow(name="l", kind="pw", macs=100,
+                     ticks={"binary": 10, "binary-ref": 40, "int8": 90, "int8-ref": 90})]
+    text = format_network(rows, "neon", "instructions")
+    assert "int8 (ref)" in text.splitlines()[0]
+    assert "with neon kernels" not in text and "no int8 kernels of its own" in text
+    assert "9.0x fewer than the int8 network with portable kernels" in text
+    mine = format_network(rows, "armv7em", "instructions")
+    assert "int8 armv7em" in mine.splitlines()[0] and "with armv7em kernels" in mine
 
 
 def test_networks_with_int8_values_are_refused_with_a_pointer_to_the_profile():
