@@ -112,7 +112,7 @@ conv3x3_rgb(const int8_t *in, int h, int w, const uint32_t *wide, int cout, int 
  * {a 0,2; a 1,3; b 0,2; b 1,3} (SXTB16 order); w: the weights [2 pairs][cin], int8, read one
  * word per group and widened in the loop. Per group one LDM of the four pair words and per
  * channel one LDR, two SXTB16 and four SMLAD: 18 instructions for 16 products with the loop
- * test, 15 more per pair of channels. sums: per pair {a.o, a.o+1, b.o, b.o+1}. */
+ * test, 14 more per pair of channels. sums: per pair {a.o, a.o+1, b.o, b.o+1}. */
 #define PW_S8_ARG __attribute__((unused)) /* read by the assembly: r0..r3, [sp] */
 __attribute__((naked, noinline)) static void pw_s8_pairs(PW_S8_ARG const uint32_t *pix,
                                                        PW_S8_ARG const uint32_t *pix_end,
