@@ -437,12 +437,14 @@ def rand_s8(rng, shape) -> np.ndarray:
 # channel counts, strides, borders, and a patch too large for the optimised path's scratch
 # (k = 3, cin = 40 -> 360 bytes for cout 2); the ARMv7E-M 1x1 assembly on an odd pixel count,
 # a stride-2 odd map, and an input too wide for its requantisation table (cin 308, cout 3);
-# the Helium 1x1 layer's groups of 16, of 8 and predicated tails (cin 24, 13, 17, 5, 308)
+# the Helium 1x1 layer's groups of 16, of 8 and predicated tails (cin 24, 13, 17, 5, 308);
+# NEON's patches too large for the scratch (k = 3, cin = 72, cout 1)
 @pytest.mark.parametrize("cin,cout,h,w,k,stride,act_min", [
     (64, 64, 4, 4, 1, 1, -128), (3, 24, 7, 6, 3, 1, 0), (17, 9, 3, 5, 1, 1, 0),
     (5, 7, 6, 5, 3, 2, -128), (40, 2, 4, 4, 3, 1, -128), (96, 33, 2, 3, 1, 2, 0),
     (3, 7, 5, 5, 3, 2, -128), (24, 24, 5, 5, 1, 1, 0), (48, 7, 5, 3, 1, 2, -128),
-    (308, 3, 2, 3, 1, 1, 0), (13, 6, 3, 3, 1, 1, -128), (5, 5, 2, 3, 1, 1, 0)])
+    (308, 3, 2, 3, 1, 1, 0), (13, 6, 3, 3, 1, 1, -128), (5, 5, 2, 3, 1, 1, 0),
+    (72, 1, 3, 3, 3, 1, 0)])
 def test_conv_s8(kernels, cin, cout, h, w, k, stride, act_min):
     from codegen import int8_reference as i8
     rng = np.random.default_rng(cin * 7 + cout)
