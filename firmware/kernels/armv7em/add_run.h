@@ -5,6 +5,7 @@
 #define TRIT_ARMV7EM_ADD_RUN_H
 
 #include "acle_dsp.h"
+#include <stddef.h>
 
 #include "trit/kernels.h"
 
