@@ -240,12 +240,12 @@ static int conv1x1_s8(const int8_t *in, int h, int w, int cin, const int8_t *wei
 void trit_conv_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights, int cout,
                   int k, int stride, int pad, const trit_requant_t *rq, int8_t *out,
                   int32_t *scratch) {
-#ifdef __ARM_FEATURE_MVE
-    if (k == 3 && cin == 3 && 2 * cout <= TRIT_SCRATCH_INTS(cout)) {
+#ifdef __ARM_FEATURE_MVE /* their 2 cout words of sums always fit the scratch */
+    if (k == 3 && cin == 3) {
         conv3x3_rgb_s8_helium(in, h, w, weights, cout, stride, pad, rq, out, scratch);
         return;
     }
-    if (k == 1 && pad == 0 && 2 * cout <= TRIT_SCRATCH_INTS(cout)) {
+    if (k == 1 && pad == 0) {
         conv1x1_s8_helium(in, h, w, cin, weights, cout, stride, rq, out, scratch);
         return;
     }

@@ -12,13 +12,13 @@
  * and the clamp. Included by int8_conv.c when __ARM_FEATURE_MVE is defined. */
 #include <arm_mve.h>
 
-/* trit_requant of four sums acc with their channels' parameters; ((hi >> (shift - 33)) + 1)
- * >> 1 with a VSHL by 33 - shift (a negative count shifts right). */
+/* trit_requant of four sums acc with their channels' parameters (nshift: 33 - shift);
+ * ((hi >> (shift - 33)) + 1) >> 1 with a VSHL by nshift (a negative count shifts right). */
 static inline __attribute__((always_inline)) int32x4_t
-requant4_helium(int32x4_t acc, int32x4_t bias, int32x4_t mult, int32x4_t shift,
+requant4_helium(int32x4_t acc, int32x4_t bias, int32x4_t mult, int32x4_t nshift,
                 int32_t act_min) {
     const int32x4_t hi = vmulhq_s32(vaddq_s32(acc, bias), mult);
-    int32x4_t v = vshlq_s32(hi, vsubq_s32(vdupq_n_s32(33), shift));
+    int32x4_t v = vshlq_s32(hi, nshift);
     v = vshrq_n_s32(vaddq_n_s32(v, 1), 1);
     return vminq_s32(vmaxq_s32(v, vdupq_n_s32(act_min)), vdupq_n_s32(127));
 }
@@ -29,15 +29,16 @@ static inline void requant_row_helium(const int32_t *sums, int cout, const trit_
                                       int8_t *y) {
     const int32_t *bias = rq->bias, *mult = rq->mult, *shift = rq->shift;
     const int32_t act_min = rq->act_min;
+    const int32x4_t k33 = vdupq_n_s32(33);
     const int8_t *const end = y + (cout & ~3);
     for (; y != end; y += 4, sums += 4, bias += 4, mult += 4, shift += 4)
         vstrbq_s32(y, requant4_helium(vld1q_s32(sums), vld1q_s32(bias), vld1q_s32(mult),
-                                      vld1q_s32(shift), act_min));
+                                      vsubq_s32(k33, vld1q_s32(shift)), act_min));
     if (cout & 3) {
         const mve_pred16_t p = vctp32q((uint32_t)(cout & 3));
         vstrbq_p_s32(y, requant4_helium(vldrwq_z_s32(sums, p), vldrwq_z_s32(bias, p),
-                                        vldrwq_z_s32(mult, p), vldrwq_z_s32(shift, p),
-                                        act_min), p);
+                                        vldrwq_z_s32(mult, p),
+                                        vsubq_s32(k33, vldrwq_z_s32(shift, p)), act_min), p);
     }
 }
 
@@ -164,10 +165,8 @@ typedef struct {
  * every second byte. */
 static inline __attribute__((always_inline)) void
 requant_half_helium(int32x4_t acc, const requant8_t *q, int h, int32_t act_min, int8_t *y) {
-    const int32x4_t hi = vmulhq_s32(vaddq_s32(acc, vld1q_s32(q->bias[h])), vld1q_s32(q->mult[h]));
-    int32x4_t v = vshlq_s32(hi, vld1q_s32(q->nshift[h]));
-    v = vshrq_n_s32(vaddq_n_s32(v, 1), 1);
-    v = vminq_s32(vmaxq_s32(v, vdupq_n_s32(act_min)), vdupq_n_s32(127));
+    const int32x4_t v = requant4_helium(acc, vld1q_s32(q->bias[h]), vld1q_s32(q->mult[h]),
+                                        vld1q_s32(q->nshift[h]), act_min);
     vstrbq_scatter_offset_s32(y, vidupq_n_u32(0, 2), v);
 }
 
