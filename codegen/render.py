@@ -259,8 +259,12 @@ def wants_sliced_constants(layer: Layer, kernels: str) -> bool:
     """Whether the generated call passes the layer's bit-sliced constants (codegen/sliced.py)
     to the ARMv7E-M flavour: for its pointwise layers of fewer than 32 pixels, where it counts
     bit-sliced and the per-call setup outweighs the pixels' work, and for its depthwise 3x3
-    layers (tap planes and border-class count limits: 54 words per 32 channels)."""
-    if kernels.partition("+")[0] != "armv7em":
+    layers (tap planes and border-class count limits: 54 words per 32 channels); to the NEON
+    flavour for its depthwise 3x3 layers, which count bit-sliced the same way."""
+    flavour = kernels.partition("+")[0]
+    if flavour == "neon":
+        return sliced.dw_usable(layer)
+    if flavour != "armv7em":
         return False
     if sliced.usable(layer):
         return layer.in_shape[1] * layer.in_shape[2] < sliced.FEW_PIXELS
@@ -457,7 +461,8 @@ def render_model(ir: ModelIR, kernels: str = "ref",
         if with_sliced:
             ctx.arrays.append(_sliced_array(ir, layer, c))
             ctx.const_bytes += 4 * ctx.arrays[-1].count
-            ctx.weight_note += ("; bit-sliced constants for the ARMv7E-M kernel "
+            ctx.weight_note += ("; bit-sliced constants for the "
+                                f"{'NEON' if kernels.startswith('neon') else 'ARMv7E-M'} kernel "
                                 "(codegen/sliced.py)")
         ch = in_chain.get(len(layers))
         if ch is None:

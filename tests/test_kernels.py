@@ -146,7 +146,11 @@ def test_conv_input_s8_ties(kernels, cout, h, w, stride):
                                           # up to 11 channels: border rows on masked weights
                                           (8, 6, 9, 1), (6, 7, 10, 2), (11, 5, 12, 1),
                                           # interior runs of one pixel (one and two per word)
-                                          (20, 3, 3, 1), (12, 4, 3, 1)])
+                                          (20, 3, 3, 1), (12, 4, 3, 1),
+                                          # NEON's bit-sliced vectors: four words, one row,
+                                          # stride 2 on even and odd widths
+                                          (128, 3, 5, 1), (100, 1, 6, 1), (20, 6, 16, 2),
+                                          (64, 3, 9, 2)])
 def test_dw_ternary_bin(kernels, c, h, w, stride, equal):
     rng = np.random.default_rng(c * h + w)
     layer = conv_layer(rng, c, c, h, w, 3, stride, 1, c,
@@ -164,7 +168,8 @@ def test_dw_ternary_bin(kernels, c, h, w, stride, equal):
                                               (96, 4, 4, 1, 1), (48, 8, 8, 2, 1),
                                               (40, 5, 13, 2, 1), (33, 6, 5, 1, 0),
                                               (8, 6, 9, 1, 1), (6, 7, 10, 2, 1),
-                                              (4, 9, 14, 1, 1)])
+                                              (4, 9, 14, 1, 1), (33, 6, 8, 1, 0),
+                                              (24, 5, 12, 2, 0), (120, 4, 7, 1, 1)])
 def test_dw_ternary_bin_sliced_constants(kernels, c, h, w, stride, pad):
     """Equal scales with the code-generation constants of codegen/sliced.py passed, as
     generated models pass them to the ARMv7E-M flavour (the others ignore them)."""
@@ -181,7 +186,7 @@ def test_dw_ternary_bin_sliced_constants(kernels, c, h, w, stride, pad):
 @pytest.mark.parametrize("c,h,w,k,stride,pad,bands", [
     (24, 9, 7, 3, 1, 1, (0, 2, 3, 7, 9)), (48, 8, 6, 3, 2, 1, (0, 1, 3, 4)),
     (12, 7, 9, 3, 1, 1, (0, 1, 2, 6, 7)), (33, 6, 5, 3, 1, 0, (0, 1, 4)),
-    (17, 9, 6, 5, 1, 2, (0, 3, 4, 9))])
+    (17, 9, 6, 5, 1, 2, (0, 3, 4, 9)), (24, 9, 10, 3, 2, 1, (0, 2, 3, 5))])
 def test_dw_ternary_bin_rows(kernels, c, h, w, k, stride, pad, bands, sliced):
     """Bands of output rows, each from just the input rows it reads (as a banded model
     runs a layer): together they are the whole map's output."""

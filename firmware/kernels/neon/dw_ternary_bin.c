@@ -1,8 +1,10 @@
-/* NEON flavour: depthwise k x k ternary x binary convolution, 16 channels per int8 vector.
+/* NEON flavour: depthwise k x k ternary x binary convolution.
  *
- * Input rows are expanded once into int8 lanes v = +-1 (1 bit = -1, vtst + orr) in a ring of
- * k rows on the stack, [row][x + pad][channel], with zero lanes for the padding, so taps
- * outside the image add 0 without a test. Codes are transposed once per call into
+ * 3 x 3 kernels with equal scales (the binary zoo models' depthwise layers) count bit-sliced,
+ * 32 channels per lane and four pixels per vector (dw_sliced.h). Otherwise 16 channels per
+ * int8 vector: input rows are expanded once into int8 lanes v = +-1 (1 bit = -1, vtst + orr)
+ * in a ring of k rows on the stack, [row][x + pad][channel], with zero lanes for the padding,
+ * so taps outside the image add 0 without a test. Codes are transposed once per call into
  * c_t[tap][channel] (and |c_t|) and held in registers for 3 x 3 kernels. Per output pixel and
  * 16 channels: S1 += v * c (and S2 += v * |c| for unequal scales; vmlaq_s8, |S| <= k*k <= 127).
  * Equal scales: acc = wp S1; otherwise P = (S2 + S1) / 2 and N = (S2 - S1) / 2 exactly
@@ -15,6 +17,7 @@
  * through the scratch. */
 #include <string.h>
 
+#include "dw_sliced.h"
 #include "neon_util.h"
 
 #define GROUP 16
@@ -149,7 +152,9 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
                          trit_scales_t s, int k, int stride, int pad,
                          const trit_threshold_t *thr, uint32_t *out, int32_t *scratch,
                          const uint32_t *sliced, int in_y0, int y0, int y1) {
-    (void)sliced; /* the NEON flavour derives its own planes */
+    if (k == 3 && s.wp == s.wn &&
+        dw3x3_sliced(in, h, w, c, codes, s.wp, stride, pad, thr, out, sliced, in_y0, y0, y1))
+        return;
     TRIT_NEON_WIDEN_THRESHOLDS(thr, c);
     const int oh = y1 - y0, ow = (w + 2 * pad - k) / stride + 1; /* oh: rows of the band */
     const int words = TRIT_WORDS(c), kk = k * k;
