@@ -64,24 +64,6 @@ static inline int sl_class(const sl_consts_t *k, uint32_t v) {
     return -1;
 }
 
-/* The threshold's quotient by alpha > 0 that count_limit (codegen/sliced.py) uses: ceil(t /
- * alpha), floor for a negative direction; clamped to +-32, which decides every count of nine
- * taps the same way. */
-static inline int32_t sl_quotient(int32_t t, int negative, int32_t alpha) {
-    int32_t q = t / alpha; /* truncated */
-    if (!negative && t % alpha != 0 && t > 0) ++q;
-    if (negative && t % alpha != 0 && t < 0) --q;
-    return q < -32 ? -32 : q > 32 ? 32 : q;
-}
-
-/* K + 1 of count_limit for a channel of n in-image non-zero taps: the output is -1 exactly
- * when (count >= K + 1) XOR negative. */
-static inline uint32_t sl_limit(int32_t q, int negative, int n) {
-    int32_t k = negative ? -((q - n) >> 1) - 1 : (n - q) >> 1; /* >> 1: floor halving */
-    k = k < -1 ? -1 : k > n ? n : k;
-    return (uint32_t)(k + 1);
-}
-
 /* Derive the constants of a call into buf (TRIT_DW_SLICED_WORDS(c) words): 0 when the map has
  * more border classes than the layout holds. */
 static int sl_derive(const int8_t *codes, int c, int h, int w, int stride, int pad,
@@ -116,11 +98,11 @@ static int sl_derive(const int8_t *codes, int c, int h, int w, int stride, int p
             }
         }
         const int negative = (int)((thr->negative[g] >> (ch % 32)) & 1u);
-        const int32_t q = sl_quotient(
+        const int32_t q = limit_quotient(
             trit_threshold_at(thr, thr->has_residual ? 3 * ch + 1 : ch), negative, alpha);
         uint32_t *lj = lim + g * 4;
         for (int j = 0; j < m; ++j, lj += 4 * words) {
-            const uint32_t l = sl_limit(q, negative, __builtin_popcount(nzmask & keys[j]));
+            const uint32_t l = count_limit1(q, negative, __builtin_popcount(nzmask & keys[j]));
             lj[0] |= (l & 1u) << (ch % 32);
             lj[1] |= ((l >> 1) & 1u) << (ch % 32);
             lj[2] |= ((l >> 2) & 1u) << (ch % 32);

@@ -128,4 +128,23 @@ static inline uint32_t threshold_bits8(int32x4_t lo, int32x4_t hi, int c,
                              vandq_u32(b1, vshlq_n_u32(lane_bits, 4))));
 }
 
+/* Equal scales alpha > 0 turn a threshold into a limit on the count of -1 products
+ * (codegen/sliced.py, count_limit): the quotient ceil(t / alpha), floor(t / alpha) for a
+ * negative direction, clamped to +-1024, which decides every count of up to 255 inputs the
+ * same way as the exact one. */
+static inline int32_t limit_quotient(int32_t t, int negative, int32_t alpha) {
+    int32_t q = t / alpha; /* truncated */
+    if (!negative && t % alpha != 0 && t > 0) ++q;
+    if (negative && t % alpha != 0 && t < 0) --q;
+    return q < -1024 ? -1024 : q > 1024 ? 1024 : q;
+}
+
+/* K + 1 for a channel of n non-zero weights (n <= 255) and quotient q: the output is -1
+ * exactly when (count >= K + 1) XOR negative. */
+static inline uint32_t count_limit1(int32_t q, int negative, int n) {
+    int32_t k = negative ? -((q - n) >> 1) - 1 : (n - q) >> 1; /* >> 1: floor halving */
+    k = k < -1 ? -1 : k > n ? n : k;
+    return (uint32_t)(k + 1);
+}
+
 #endif /* TRIT_NEON_UTIL_H */

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "neon_util.h"
+#include "pw_nibble.h"
 
 #define BLOCK 8 /* output channels per block */
 
@@ -223,16 +224,16 @@ static void partial_block(int32x4x2_t acc8, int ob, int cout, const trit_thresho
         p->o[o / 32] |= channel_bit(acc[o - ob], o, thr, p->r, res_c) << (o % 32);
 }
 
-/* Pixels two at a time: each block's weight vectors, K, thresholds and directions are loaded
- * once for both (both pixels' bits are computed before either is stored, so the stores cannot
- * force reloads); an odd last pixel alone. */
+/* Pixels first .. h * w - 1 two at a time: each block's weight vectors, K, thresholds and
+ * directions are loaded once for both (both pixels' bits are computed before either is stored,
+ * so the stores cannot force reloads); an odd last pixel alone. */
 static inline __attribute__((always_inline)) void
-pixels(const uint32_t *in, int h, int w, const uint32_t *sign, const uint32_t *nz, int cout,
+pixels(int first, const uint32_t *in, int h, int w, const uint32_t *sign, const uint32_t *nz, int cout,
        const trit_threshold_t *thr, const uint32_t *residual, int res_w, int res_c,
        int res_stride, uint32_t *out, const pw_plan_t *pl, const int equal, const int has_res) {
     const int iw = pl->iw, owords = TRIT_WORDS(cout), n = h * w;
     const uint32x4_t lane_bits = lane_bits4();
-    int px = 0;
+    int px = first;
     for (; px + 2 <= n; px += 2) {
         const pixel_t p0 = pixel_at(px, in, w, residual, res_w, res_c, res_stride, out, owords,
                                     pl, has_res);
@@ -282,8 +283,11 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
                          const trit_threshold_t *thr, const uint32_t *residual, int res_w,
                          int res_c, int res_stride, uint32_t *out, int32_t *scratch,
                          const uint32_t *sliced, const uint32_t *tables) {
-    (void)sliced; /* NEON counts per output channel: the sliced constants are not used */
-    (void)tables; /* nor the nibble tables */
+    (void)sliced; /* the ARMv7E-M flavour's constants and tables are not used */
+    (void)tables;
+    const int first = pw_nibble(in, h, w, cin, sign, nz, s, cout, thr, residual, res_w, res_c,
+                                res_stride, out);
+    if (first == h * w) return;
     TRIT_NEON_WIDEN_THRESHOLDS(thr, cout);
     const int iw = TRIT_WORDS(cin), equal = s.wp == s.wn;
     pw_plan_t pl = {.iw = iw, .full = iw / 4, .tail = iw % 4};
@@ -318,11 +322,11 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
     pl.p2wn = (int32_t)(2u * (uint32_t)s.wn);
     const int has_res = thr->has_residual;
     if (equal && has_res)
-        pixels(in, h, w, sign, nz, cout, thr, residual, res_w, res_c, res_stride, out, &pl, 1, 1);
+        pixels(first, in, h, w, sign, nz, cout, thr, residual, res_w, res_c, res_stride, out, &pl, 1, 1);
     else if (equal)
-        pixels(in, h, w, sign, nz, cout, thr, residual, res_w, res_c, res_stride, out, &pl, 1, 0);
+        pixels(first, in, h, w, sign, nz, cout, thr, residual, res_w, res_c, res_stride, out, &pl, 1, 0);
     else if (has_res)
-        pixels(in, h, w, sign, nz, cout, thr, residual, res_w, res_c, res_stride, out, &pl, 0, 1);
+        pixels(first, in, h, w, sign, nz, cout, thr, residual, res_w, res_c, res_stride, out, &pl, 0, 1);
     else
-        pixels(in, h, w, sign, nz, cout, thr, residual, res_w, res_c, res_stride, out, &pl, 0, 0);
+        pixels(first, in, h, w, sign, nz, cout, thr, residual, res_w, res_c, res_stride, out, &pl, 0, 0);
 }
