@@ -72,7 +72,8 @@ typedef struct {
 } nb_plan_t;
 
 /* Tables and limits of a layer (sign, nz [cout][iw]; thresholds thr, equal scales alpha > 0)
- * into tables [cout][nibbles] (nibbles: two per input byte that holds inputs), limits [3 * cout] and negative [cout]. */
+ * into tables [cout][nibbles] (nibbles: two per input byte that holds inputs), limits
+ * [3 * cout] and negative [cout]. */
 static void nb_prepare(const uint32_t *sign, const uint32_t *nz, int cin, int cout,
                        int32_t alpha, const trit_threshold_t *thr, uint8x16_t *tables,
                        uint8_t *limits, uint8_t *negative) {

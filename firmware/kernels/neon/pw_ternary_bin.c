@@ -228,8 +228,8 @@ static void partial_block(int32x4x2_t acc8, int ob, int cout, const trit_thresho
  * directions are loaded once for both (both pixels' bits are computed before either is stored,
  * so the stores cannot force reloads); an odd last pixel alone. */
 static inline __attribute__((always_inline)) void
-pixels(int first, const uint32_t *in, int h, int w, const uint32_t *sign, const uint32_t *nz, int cout,
-       const trit_threshold_t *thr, const uint32_t *residual, int res_w, int res_c,
+pixels(int first, const uint32_t *in, int h, int w, const uint32_t *sign, const uint32_t *nz,
+       int cout, const trit_threshold_t *thr, const uint32_t *residual, int res_w, int res_c,
        int res_stride, uint32_t *out, const pw_plan_t *pl, const int equal, const int has_res) {
     const int iw = pl->iw, owords = TRIT_WORDS(cout), n = h * w;
     const uint32x4_t lane_bits = lane_bits4();
@@ -322,11 +322,15 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
     pl.p2wn = (int32_t)(2u * (uint32_t)s.wn);
     const int has_res = thr->has_residual;
     if (equal && has_res)
-        pixels(first, in, h, w, sign, nz, cout, thr, residual, res_w, res_c, res_stride, out, &pl, 1, 1);
+        pixels(first, in, h, w, sign, nz, cout, thr, residual, res_w, res_c, res_stride, out,
+               &pl, 1, 1);
     else if (equal)
-        pixels(first, in, h, w, sign, nz, cout, thr, residual, res_w, res_c, res_stride, out, &pl, 1, 0);
+        pixels(first, in, h, w, sign, nz, cout, thr, residual, res_w, res_c, res_stride, out,
+               &pl, 1, 0);
     else if (has_res)
-        pixels(first, in, h, w, sign, nz, cout, thr, residual, res_w, res_c, res_stride, out, &pl, 0, 1);
+        pixels(first, in, h, w, sign, nz, cout, thr, residual, res_w, res_c, res_stride, out,
+               &pl, 0, 1);
     else
-        pixels(first, in, h, w, sign, nz, cout, thr, residual, res_w, res_c, res_stride, out, &pl, 0, 0);
+        pixels(first, in, h, w, sign, nz, cout, thr, residual, res_w, res_c, res_stride, out,
+               &pl, 0, 0);
 }
