@@ -79,23 +79,30 @@ static void nb_prepare(const uint32_t *sign, const uint32_t *nz, int cin, int co
                        uint8_t *limits, uint8_t *negative) {
     static const uint8_t values[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     const uint8x16_t v = vld1q_u8(values);
-    const int iw = TRIT_WORDS(cin), nibbles = 2 * ((cin + 7) / 8);
-    for (int o = 0; o < cout; ++o) {
+    const int iw = TRIT_WORDS(cin);
+    const int nbytes = (cin + 7) / 8;
+    const uint8x16_t low = vdupq_n_u8(15);
+    for (int o = 0; o < cout; ++o, tables += 2 * nbytes) {
         int n = 0;
-        for (int k = 0; k < nibbles; ++k) {
-            const uint32_t sh = 4u * (uint32_t)(k % 8);
-            const uint32_t s = (sign[o * iw + k / 8] >> sh) & 15u;
-            const uint32_t z = (nz[o * iw + k / 8] >> sh) & 15u;
-            tables[o * nibbles + k] =
-                vcntq_u8(vandq_u8(veorq_u8(v, vdupq_n_u8((uint8_t)s)), vdupq_n_u8((uint8_t)z)));
-            n += trit_popcount32(z);
+        for (int j = 0; j < iw; ++j) n += trit_popcount32(nz[o * iw + j]);
+        for (int b = 0; b < nbytes; ++b) { /* the byte's two nibbles: tables 2 b and 2 b + 1 */
+            const uint32_t sh = 8u * (uint32_t)(b % 4);
+            const uint8x16_t sb = vdupq_n_u8((uint8_t)(sign[o * iw + b / 4] >> sh));
+            const uint8x16_t zb = vdupq_n_u8((uint8_t)(nz[o * iw + b / 4] >> sh));
+            tables[2 * b] = vcntq_u8(vandq_u8(veorq_u8(v, vandq_u8(sb, low)), vandq_u8(zb, low)));
+            tables[2 * b + 1] =
+                vcntq_u8(vandq_u8(veorq_u8(v, vshrq_n_u8(sb, 4)), vshrq_n_u8(zb, 4)));
         }
         const int neg = (int)((thr->negative[o / 32] >> (o % 32)) & 1u);
         negative[o] = neg ? 0xFF : 0;
-        for (int r = 0; r < 3; ++r) {
-            const int32_t t = trit_threshold_at(thr, thr->has_residual ? 3 * o + r : o);
-            limits[3 * o + r] = (uint8_t)count_limit1(limit_quotient(t, neg, alpha), neg, n);
-        }
+        for (int r = 0; r < 3; ++r) /* without a residual the three are the same */
+            limits[3 * o + r] =
+                thr->has_residual || r == 0
+                    ? (uint8_t)count_limit1(
+                          limit_quotient(trit_threshold_at(thr, thr->has_residual ? 3 * o + r : o),
+                                         neg, alpha),
+                          neg, n)
+                    : limits[3 * o];
     }
 }
 
