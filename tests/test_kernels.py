@@ -388,7 +388,7 @@ def test_thresholds_in_units_of_one_product(kernels, op, cin, cout, h, w, res_c,
     assert np.array_equal(pack.unpack_binary(got, cout), want[0])
 
 
-@pytest.mark.parametrize("c,h,w", [(64, 8, 8), (33, 3, 5), (1, 1, 1)])
+@pytest.mark.parametrize("c,h,w", [(64, 8, 8), (33, 3, 5), (1, 1, 1), (40, 17, 17)])
 def test_pool_and_dense(kernels, c, h, w):
     rng = np.random.default_rng(c)
     x = binary(rng, c, h, w)
