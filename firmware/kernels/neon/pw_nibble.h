@@ -63,7 +63,8 @@ static inline void nb_bytes(const uint32_t *p, int iw, uint8x16_t *v) {
     }
 }
 
-/* The per-call constants: tables [cout][nibbles] and limits [cout][3] (residual -1, none, +1). */
+/* The per-call constants: tables [pairs of channels][nibbles] and limits [cout][3] (residual
+ * -1, none, +1). */
 typedef struct {
     const uint8x16_t *tables;
     const uint8_t *limits;
@@ -72,7 +73,8 @@ typedef struct {
 } nb_plan_t;
 
 /* Tables and limits of a layer (sign, nz [cout][iw]; thresholds thr, equal scales alpha > 0)
- * into tables [cout][nibbles] (nibbles: two per input byte that holds inputs), limits
+ * into tables [ceil(cout / 2)][nibbles] (nibbles: two per input byte that holds inputs; the
+ * counts of channels 2 p and 2 p + 1 in the low and high nibble of pair p's bytes), limits
  * [3 * cout] and negative [cout]. */
 static void nb_prepare(const uint32_t *sign, const uint32_t *nz, int cin, int cout,
                        int32_t alpha, const trit_threshold_t *thr, uint8x16_t *tables,
@@ -82,16 +84,20 @@ static void nb_prepare(const uint32_t *sign, const uint32_t *nz, int cin, int co
     const int iw = TRIT_WORDS(cin);
     const int nbytes = (cin + 7) / 8;
     const uint8x16_t low = vdupq_n_u8(15);
-    for (int o = 0; o < cout; ++o, tables += 2 * nbytes) {
+    for (int o = 0; o < cout; ++o) {
+        uint8x16_t *t = tables + (o / 2) * 2 * nbytes; /* the pair's tables */
         int n = 0;
         for (int j = 0; j < iw; ++j) n += trit_popcount32(nz[o * iw + j]);
         for (int b = 0; b < nbytes; ++b) { /* the byte's two nibbles: tables 2 b and 2 b + 1 */
             const uint32_t sh = 8u * (uint32_t)(b % 4);
             const uint8x16_t sb = vdupq_n_u8((uint8_t)(sign[o * iw + b / 4] >> sh));
             const uint8x16_t zb = vdupq_n_u8((uint8_t)(nz[o * iw + b / 4] >> sh));
-            tables[2 * b] = vcntq_u8(vandq_u8(veorq_u8(v, vandq_u8(sb, low)), vandq_u8(zb, low)));
-            tables[2 * b + 1] =
+            const uint8x16_t lo =
+                vcntq_u8(vandq_u8(veorq_u8(v, vandq_u8(sb, low)), vandq_u8(zb, low)));
+            const uint8x16_t hi =
                 vcntq_u8(vandq_u8(veorq_u8(v, vshrq_n_u8(sb, 4)), vshrq_n_u8(zb, 4)));
+            t[2 * b] = o % 2 ? vsliq_n_u8(t[2 * b], lo, 4) : lo;
+            t[2 * b + 1] = o % 2 ? vsliq_n_u8(t[2 * b + 1], hi, 4) : hi;
         }
         const int neg = (int)((thr->negative[o / 32] >> (o % 32)) & 1u);
         negative[o] = neg ? 0xFF : 0;
@@ -126,18 +132,33 @@ static inline __attribute__((always_inline)) void nb_pixels(const nb_plan_t *pl,
     const uint8x16_t *tab = pl->tables;
     for (int q = 0; q < 4 * pl->owords; ++q) {
         uint8x16_t byte = vdupq_n_u8(0);
-        for (int i = 0; i < 8 && 8 * q + i < pl->cout; ++i, tab += 2 * nbytes) {
-            const int o = 8 * q + i;
-            uint8x16_t cnt = nb_lookup(tab[0], nib[0]);
-#pragma GCC unroll 32
-            for (int k = 1; k < 2 * nbytes; ++k) cnt = vaddq_u8(cnt, nb_lookup(tab[k], nib[k]));
-            const uint8_t *lim = pl->limits + 3 * o;
-            const uint8x16_t bit = vdupq_n_u8((uint8_t)(1u << i));
-            uint8x16_t l = vdupq_n_u8(lim[1]);
-            if (o < res_c) /* residual bit 1 (-1): column 0, else column 2 */
-                l = vbslq_u8(vtstq_u8(rb[q], bit), vdupq_n_u8(lim[0]), vdupq_n_u8(lim[2]));
-            const uint8x16_t minus = veorq_u8(vcgeq_u8(cnt, l), vdupq_n_u8(pl->negative[o]));
-            byte = vbslq_u8(bit, minus, byte);
+#pragma GCC unroll 4
+        for (int i = 0; i < 8; i += 2, tab += 2 * nbytes) {
+            if (8 * q + i >= pl->cout) break;
+            /* a pair's counts, both in one byte for up to three nibbles (at most 12 each) */
+            uint8x16_t cnt[2];
+#pragma GCC unroll 11
+            for (int k = 0; k < 2 * nbytes; k += 3) {
+                uint8x16_t both = nb_lookup(tab[k], nib[k]);
+                if (k + 1 < 2 * nbytes) both = vaddq_u8(both, nb_lookup(tab[k + 1], nib[k + 1]));
+                if (k + 2 < 2 * nbytes) both = vaddq_u8(both, nb_lookup(tab[k + 2], nib[k + 2]));
+                const uint8x16_t lo = vandq_u8(both, low), hi = vshrq_n_u8(both, 4);
+                cnt[0] = k ? vaddq_u8(cnt[0], lo) : lo;
+                cnt[1] = k ? vaddq_u8(cnt[1], hi) : hi;
+            }
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; ++h) {
+                const int o = 8 * q + i + h;
+                if (o >= pl->cout) break;
+                const uint8_t *lim = pl->limits + 3 * o;
+                const uint8x16_t bit = vdupq_n_u8((uint8_t)(1u << (i + h)));
+                uint8x16_t l = vld1q_dup_u8(lim + 1);
+                if (o < res_c) /* residual bit 1 (-1): column 0, else column 2 */
+                    l = vbslq_u8(vtstq_u8(rb[q], bit), vld1q_dup_u8(lim), vld1q_dup_u8(lim + 2));
+                const uint8x16_t minus =
+                    veorq_u8(vcgeq_u8(cnt[h], l), vld1q_dup_u8(pl->negative + o));
+                byte = vbslq_u8(bit, minus, byte);
+            }
         }
         ob[q] = byte;
     }
@@ -199,7 +220,7 @@ static int pw_nibble(const uint32_t *in, int h, int w, int cin, const uint32_t *
         n < NB_PIXELS)
         return 0;
     const int nbytes = (cin + 7) / 8;
-    uint8x16_t tables[cout * 2 * nbytes];
+    uint8x16_t tables[(cout + 1) / 2 * 2 * nbytes];
     uint8_t limits[3 * cout], negative[cout];
     nb_prepare(sign, nz, cin, cout, s.wp, thr, tables, limits, negative);
     const nb_plan_t pl = {tables, limits, negative, iw, cout, owords};
