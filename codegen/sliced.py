@@ -1,13 +1,14 @@
 """Bit-sliced constants of ternary x binary layers, made at code generation.
 
-A kernel that counts 32 channels per word (the ARMv7E-M flavour) needs the weights in sliced
-form (pointwise: a word per input holding its weights for 32 output channels; depthwise 3x3:
-a sign and a non-zero plane per tap) and each channel's batch-norm threshold turned into a
-limit on its count of -1 products (depthwise: one per border class, the taps of the window
-inside the image). Derived per call they cost a fixed setup (about 30,000 instructions for a
-96-channel pointwise layer on a Cortex-M4), which dominates layers of a few pixels; the
-generator computes them once and the kernels read them from flash (the ``sliced`` argument of
-trit_pw_ternary_bin and trit_dw_ternary_bin, layouts in firmware/include/trit/kernels.h).
+A kernel that counts 32 channels per word (the ARMv7E-M flavour; the NEON flavour's depthwise
+3x3) needs the weights in sliced form (pointwise: a word per input holding its weights for 32
+output channels; depthwise 3x3: a sign and a non-zero plane per tap) and each channel's
+batch-norm threshold turned into a limit on its count of -1 products (depthwise: one per border
+class, the taps of the window inside the image). Derived per call they cost a fixed setup
+(about 30,000 instructions for a 96-channel pointwise layer on a Cortex-M4), which dominates
+layers of a few pixels; the generator computes them once and the kernels read them from flash
+(the ``sliced`` argument of trit_pw_ternary_bin and trit_dw_ternary_bin, layouts in
+firmware/include/trit/kernels.h).
 """
 
 from __future__ import annotations
