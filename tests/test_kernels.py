@@ -232,7 +232,10 @@ def test_dw_ternary_bin_other_kernel_sizes(kernels, c, h, w, k, pad, equal):
     (64, 64, 9, 9, 64, 1), (140, 40, 8, 9, 0, 1),
     # 21..24 channels over 21..24 inputs (the ARMv7E-M assembly tile): residuals narrower than
     # the output, at stride 2 (not taken by the assembly), none
-    (22, 21, 6, 6, 21, 1), (21, 23, 8, 5, 0, 1), (24, 24, 4, 8, 16, 1), (24, 24, 4, 8, 24, 2)])
+    (22, 21, 6, 6, 21, 1), (21, 23, 8, 5, 0, 1), (24, 24, 4, 8, 16, 1), (24, 24, 4, 8, 24, 2),
+    # NEON's sixteen-pixel lookups: the widest input and output (128: four words each), an odd
+    # output count (a channel pair half empty), a residual of three words at stride 2
+    (128, 128, 4, 5, 128, 1), (40, 9, 4, 4, 0, 1), (96, 80, 4, 4, 70, 2)])
 @pytest.mark.parametrize("equal", [False, True], ids=["wp!=wn", "wp==wn"])
 def test_pw_ternary_bin(kernels, cin, cout, h, w, res_c, res_stride, equal):
     rng = np.random.default_rng(cin + cout * h)
