@@ -520,7 +520,13 @@ def hwc(x_nchw: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize("equal", [False, True], ids=["wp!=wn", "wp==wn"])
 @pytest.mark.parametrize("cin,cout,h,w,act_min", [(20, 40, 4, 5, 0), (33, 17, 3, 3, -128),
-                                                  (80, 80, 2, 2, 0), (1, 3, 1, 2, 0)])
+                                                  (80, 80, 2, 2, 0), (1, 3, 1, 2, 0),
+                                                  # NEON's chunks of 16 and 8 inputs: one of
+                                                  # 8, 8 + an overlapping 8, whole 16s, 16 +
+                                                  # 8, 16 + an overlapping 16; odd pixels
+                                                  (8, 5, 1, 3, 0), (12, 6, 2, 2, -128),
+                                                  (16, 16, 2, 3, 0), (24, 9, 3, 1, 0),
+                                                  (30, 20, 2, 2, -128), (160, 33, 1, 3, 0)])
 def test_pw_ternary_s8(kernels, cin, cout, h, w, act_min, equal):
     rng = np.random.default_rng(cin * 5 + cout)
     layer = s8_conv_layer(rng, cin, cout, h, w, 1, 1, 0, 1, equal, act_min)
@@ -532,13 +538,31 @@ def test_pw_ternary_s8(kernels, cin, cout, h, w, act_min, equal):
 @pytest.mark.parametrize("equal", [False, True], ids=["wp!=wn", "wp==wn"])
 @pytest.mark.parametrize("c,h,w,stride,act_min", [(20, 8, 7, 1, 0), (40, 5, 6, 2, -128),
                                                   (3, 3, 2, 1, 0), (80, 4, 4, 1, 0),
-                                                  (24, 6, 8, 1, -128), (20, 9, 9, 2, 0)])
+                                                  (24, 6, 8, 1, -128), (20, 9, 9, 2, 0),
+                                                  # NEON: groups of 8, an overlapping group
+                                                  (12, 5, 5, 1, 0), (17, 4, 6, 2, -128)])
 def test_dw_ternary_s8(kernels, c, h, w, stride, act_min, equal):
     rng = np.random.default_rng(c * 3 + h)
     layer = s8_conv_layer(rng, c, c, h, w, 3, stride, 1, c, equal, act_min)
     x = rand_s8(rng, (1, c, h, w))
     want = layer.output.apply(reference.conv2d_acc(layer, x))
     assert np.array_equal(kernels.dw_ternary_s8(layer, hwc(x)), hwc(want))
+
+
+@pytest.mark.parametrize("act_min", [0, -128])
+def test_pw_ternary_s8_extreme_sums(kernels, act_min):
+    """Every code non-zero and every input at -128 or 127 over 250 inputs: sums of +-250 * 128,
+    which NEON's int16 lanes hold as partial sums of at most 34 products each."""
+    rng = np.random.default_rng(11)
+    cin, cout, h, w = 250, 6, 1, 3
+    layer = s8_conv_layer(rng, cin, cout, h, w, 1, 1, 0, 1, True, act_min)
+    codes = np.ones(layer.weights.values.shape, np.int8)
+    codes[3:] = -1
+    layer.weights = Weights("ternary", codes, layer.weights.scales)
+    layer.output = rand_requant(rng, cout, float(layer.weights.scales.mean()) * 16000.0, act_min)
+    for x in (np.full((1, cin, h, w), -128, np.int8), np.full((1, cin, h, w), 127, np.int8)):
+        want = layer.output.apply(reference.conv2d_acc(layer, x))
+        assert np.array_equal(kernels.pw_ternary_s8(layer, hwc(x)), hwc(want))
 
 
 @pytest.mark.parametrize("act_min", [0, -128])

@@ -23,17 +23,6 @@ static inline int32x4_t dot16(int32x4_t acc, int8x16_t a, int8x16_t b) {
     return vpadalq_s16(acc, vmull_s8(vget_high_s8(a), vget_high_s8(b)));
 }
 
-/* trit_requant of the four sums s, lane l with the parameters of channel ch[l]. */
-static inline int32x4_t requant4_neon(int32x4_t s, int32x4_t bias, int32x4_t mult,
-                                      int32x4_t shift, int32_t act_min) {
-    const int32x4_t v = vaddq_s32(s, bias);
-    const int32x2_t lo = vshrn_n_s64(vmull_s32(vget_low_s32(v), vget_low_s32(mult)), 32);
-    const int32x2_t hi = vshrn_n_s64(vmull_s32(vget_high_s32(v), vget_high_s32(mult)), 32);
-    /* (x + 2^(r - 1)) >> r, r = shift - 32: a rounding shift by -r */
-    const int32x4_t y = vrshlq_s32(vcombine_s32(lo, hi), vsubq_s32(vdupq_n_s32(32), shift));
-    return vminq_s32(vmaxq_s32(y, vdupq_n_s32(act_min)), vdupq_n_s32(127));
-}
-
 /* The sums {a.w0, a.w1, b.w0, b.w1} of patches a, b (n bytes) with weight rows w0, w1. */
 static inline int32x4_t dot2x2(const int8_t *a, const int8_t *b, const int8_t *w0,
                                const int8_t *w1, int n) {

@@ -147,4 +147,25 @@ static inline uint32_t count_limit1(int32_t q, int negative, int n) {
     return (uint32_t)(k + 1);
 }
 
+/* trit_requant of the four sums s, lane l with the parameters of channel ch[l]. */
+static inline int32x4_t requant4_neon(int32x4_t s, int32x4_t bias, int32x4_t mult,
+                                      int32x4_t shift, int32_t act_min) {
+    const int32x4_t v = vaddq_s32(s, bias);
+    const int32x2_t lo = vshrn_n_s64(vmull_s32(vget_low_s32(v), vget_low_s32(mult)), 32);
+    const int32x2_t hi = vshrn_n_s64(vmull_s32(vget_high_s32(v), vget_high_s32(mult)), 32);
+    /* (x + 2^(r - 1)) >> r, r = shift - 32: a rounding shift by -r */
+    const int32x4_t y = vrshlq_s32(vcombine_s32(lo, hi), vsubq_s32(vdupq_n_s32(32), shift));
+    return vminq_s32(vmaxq_s32(y, vdupq_n_s32(act_min)), vdupq_n_s32(127));
+}
+
+/* acc + the products of the high eight int8 lanes of x and w, in int16 lanes (SMLAL2 on
+ * AArch64, no extraction of the halves). */
+static inline int16x8_t mlal_high_s8(int16x8_t acc, int8x16_t x, int8x16_t w) {
+#ifdef __aarch64__
+    return vmlal_high_s8(acc, x, w);
+#else
+    return vmlal_s8(acc, vget_high_s8(x), vget_high_s8(w));
+#endif
+}
+
 #endif /* TRIT_NEON_UTIL_H */
