@@ -6,10 +6,11 @@
  * products, |p| <= 2^14) and vpadalq_s16 into int32 lanes. Four output channels fold into one
  * vector by pairwise adds; the accumulators go through the threshold and pack.
  *
- * Small patches (L <= 32 bytes: 3 x 3 x 3 RGB is 27) take a faster path: the image is first
- * copied into a zero-bordered buffer on the stack (at most PADDED_IMAGE_BYTES), so each patch
- * row (at most 16 bytes) is one 16-byte copy without border tests, and the patch stays in two registers while
- * every output channel's weights stream past it.
+ * The 3 x 3 RGB layer at stride 1 (at most 32 output channels, 8 output columns or more) puts
+ * the pixels in the lanes instead (rgb_pixel_lanes). Other small patches (L <= 32 bytes) copy
+ * the image into a zero-bordered buffer on the stack (at most PADDED_IMAGE_BYTES), so each
+ * patch row (at most 16 bytes) is one 16-byte copy without border tests, and the patch stays in
+ * two registers while every output channel's weights stream past it.
  * Scratch (int32): acc[cout rounded up to 4]. */
 #include <string.h>
 
@@ -155,7 +156,8 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
         rgb_pixel_lanes(img, wp, oh, ow, w16, cout, thr, out);
         return;
     }
-    if (len <= 32 && row <= 16 && (size_t)(h + 2 * pad) * (size_t)(w + 2 * pad) * (size_t)cin <= PADDED_IMAGE_BYTES) {
+    if (len <= 32 && row <= 16 &&
+        (size_t)(h + 2 * pad) * (size_t)(w + 2 * pad) * (size_t)cin <= PADDED_IMAGE_BYTES) {
         small_patch(in, h, w, cin, weights, cout, k, stride, pad, thr, out, scratch);
         return;
     }
