@@ -89,7 +89,10 @@ def conv_layer(rng, cin, cout, h, w, k, stride, pad, groups, weights, residual=F
                                                     # maps two and one pixel wide: border
                                                     # columns on both sides of a window
                                                     (3, 8, 3, 2, 1, 3), (3, 6, 4, 1, 1, 3),
-                                                    (3, 9, 5, 2, 2, 3)])
+                                                    (3, 9, 5, 2, 2, 3),
+                                                    # NEON's eight pixels per pass: a width
+                                                    # not a multiple of 8, exactly 8
+                                                    (3, 24, 4, 13, 1, 3), (3, 7, 3, 8, 1, 3)])
 def test_conv_input_s8(kernels, cin, cout, h, w, stride, k):
     rng = np.random.default_rng(cin * cout + h)
     wts = Weights("int8", rng.integers(-127, 128, (cout, cin, k, k)).astype(np.int8))
@@ -452,7 +455,9 @@ def rand_s8(rng, shape) -> np.ndarray:
     (5, 7, 6, 5, 3, 2, -128), (40, 2, 4, 4, 3, 1, -128), (96, 33, 2, 3, 1, 2, 0),
     (3, 7, 5, 5, 3, 2, -128), (24, 24, 5, 5, 1, 1, 0), (48, 7, 5, 3, 1, 2, -128),
     (308, 3, 2, 3, 1, 1, 0), (13, 6, 3, 3, 1, 1, -128), (5, 5, 2, 3, 1, 1, 0),
-    (72, 1, 3, 3, 3, 1, 0)])
+    (72, 1, 3, 3, 3, 1, 0),
+    # NEON's RGB layer with eight pixels per pass: widths 9 (an overlapping pass) and 16
+    (3, 20, 5, 9, 3, 1, -128), (3, 5, 3, 16, 3, 1, 0)])
 def test_conv_s8(kernels, cin, cout, h, w, k, stride, act_min):
     from codegen import int8_reference as i8
     rng = np.random.default_rng(cin * 7 + cout)

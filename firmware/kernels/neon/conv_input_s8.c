@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "neon_util.h"
+#include "rgb_lanes.h"
 
 /* Int32 lanes whose sum is the dot product of two padded byte rows of `chunks` x 16 bytes. */
 static inline int32x4_t dot_lanes(const int8_t *a, const int8_t *b, int chunks) {
@@ -39,15 +40,6 @@ static inline __attribute__((always_inline)) int32x4_t dot32(int8x16_t x0, int8x
     return vpadalq_s16(acc, vmull_s8(vget_high_s8(x1), vget_high_s8(y1)));
 }
 
-/* The image with a zero border of pad pixels, row pitch w + 2 pad, into img. */
-static void padded_image(const int8_t *in, int h, int w, int cin, int pad, int8_t *img,
-                         size_t bytes) {
-    const int wp = w + 2 * pad;
-    memset(img, 0, bytes);
-    for (int y = 0; y < h; ++y)
-        memcpy(img + ((y + pad) * wp + pad) * cin, in + y * w * cin, (size_t)(w * cin));
-}
-
 /* Patches of at most 32 bytes in rows of at most 16, images of at most PADDED_IMAGE_BYTES with
  * their border. */
 static void small_patch(const int8_t *in, int h, int w, int cin, const int8_t *weights, int cout,
@@ -57,7 +49,9 @@ static void small_patch(const int8_t *in, int h, int w, int cin, const int8_t *w
     const int ow_words = TRIT_WORDS(cout), row = k * cin, len = k * row, cpad = (cout + 3) & ~3;
     const int hp = h + 2 * pad, wp = w + 2 * pad;
     int8_t img[hp * wp * cin + 16], wts[cpad][32], patch[48]; /* 16 bytes of slack each */
-    padded_image(in, h, w, cin, pad, img, sizeof img);
+    memset(img, 0, sizeof img);
+    for (int y = 0; y < h; ++y)
+        memcpy(img + ((y + pad) * wp + pad) * cin, in + y * w * cin, (size_t)(w * cin));
     memset(wts, 0, sizeof wts);
     for (int o = 0; o < cout; ++o) memcpy(wts[o], weights + o * len, (size_t)len);
     memset(patch, 0, sizeof patch);
@@ -79,50 +73,20 @@ static void small_patch(const int8_t *in, int h, int w, int cin, const int8_t *w
     }
 }
 
-/* 3 x 3 RGB at stride 1, at most 32 output channels, at least 8 output columns: eight output
- * pixels a pass, pixels in the lanes. The image (zero-bordered copy, row pitch wp pixels) gives
- * each tap (ky, kx, c) of the eight pixels through one vld3_s8 per (ky, kx), widened to int16;
- * per output channel, 27 x 2 multiply-adds by a weight lane (the channel's 27 weights widened
- * to int16, w16 [cout][28]) sum into two int32x4, compared with the threshold, and the
- * eight pixels' bits selected into their output words. The last pass overlaps its
- * predecessor where the width is not a multiple of 8. */
-#ifdef __aarch64__ /* the high halves straight from the q registers (smlal2), weights by laneq */
-#define RGB_TAP(t)                                                                             \
-    a = vmlal_laneq_s16(a, vget_low_s16(x[t]), wv[(t) / 8], (t) % 8);                         \
-    b = vmlal_high_laneq_s16(b, x[t], wv[(t) / 8], (t) % 8);
-#define RGB_WEIGHTS(wo) {vld1q_s16(wo), vld1q_s16(wo + 8), vld1q_s16(wo + 16), vld1q_s16(wo + 24)}
-typedef int16x8_t rgb_weights_t;
-#else
-#define RGB_TAP(t)                                                                             \
-    a = vmlal_lane_s16(a, vget_low_s16(x[t]), wv[(t) / 4], (t) % 4);                          \
-    b = vmlal_lane_s16(b, vget_high_s16(x[t]), wv[(t) / 4], (t) % 4);
-#define RGB_WEIGHTS(wo)                                                                        \
-    {vld1_s16(wo),      vld1_s16(wo + 4),  vld1_s16(wo + 8), vld1_s16(wo + 12),                \
-     vld1_s16(wo + 16), vld1_s16(wo + 20), vld1_s16(wo + 24)}
-typedef int16x4_t rgb_weights_t;
-#endif
-#define RGB_ROW(t) RGB_TAP(t) RGB_TAP(t + 1) RGB_TAP(t + 2) RGB_TAP(t + 3) RGB_TAP(t + 4)         \
-    RGB_TAP(t + 5) RGB_TAP(t + 6) RGB_TAP(t + 7) RGB_TAP(t + 8)
+/* 3 x 3 RGB at stride 1, at most 32 output channels, at least 8 output columns (rgb_lanes.h):
+ * per output channel the eight pixels' sums compared with the threshold and their bits
+ * selected into the pixels' output words. */
 static void rgb_pixel_lanes(const int8_t *img, int wp, int oh, int ow, const int16_t *w16,
                             int cout, const trit_threshold_t *thr, uint32_t *out) {
     for (int oy = 0; oy < oh; ++oy)
         for (int ox = 0;; ox += 8) {
             if (ox > ow - 8) ox = ow - 8;
-            int16x8_t x[27];
-            for (int ky = 0; ky < 3; ++ky)
-                for (int kx = 0; kx < 3; ++kx) {
-                    const int8x8x3_t v = vld3_s8(img + ((oy + ky) * wp + ox + kx) * 3);
-                    const int t = (ky * 3 + kx) * 3;
-                    x[t] = vmovl_s8(v.val[0]);
-                    x[t + 1] = vmovl_s8(v.val[1]);
-                    x[t + 2] = vmovl_s8(v.val[2]);
-                }
+            int16x8_t x[RGB_TAPS];
+            rgb_taps8(img, wp, oy, ox, x);
             uint32x4_t lo = vdupq_n_u32(0), hi = vdupq_n_u32(0);
             for (int o = 0; o < cout; ++o) {
-                const int16_t *wo = w16 + o * 28;
-                const rgb_weights_t wv[] = RGB_WEIGHTS(wo);
-                int32x4_t a = vdupq_n_s32(0), b = vdupq_n_s32(0);
-                RGB_ROW(0) RGB_ROW(9) RGB_ROW(18)
+                int32x4_t a, b;
+                rgb_sums8(x, w16 + o * RGB_ROW_PITCH, &a, &b);
                 const int32x4_t t = vdupq_n_s32(trit_threshold_at(thr, o));
                 const int negative = (int)((thr->negative[o / 32] >> (o % 32)) & 1u);
                 const uint32x4_t bit = vdupq_n_u32(1u << (o % 32));
@@ -134,9 +98,6 @@ static void rgb_pixel_lanes(const int8_t *img, int wp, int oh, int ow, const int
             if (ox == ow - 8) break;
         }
 }
-#undef RGB_ROW
-#undef RGB_TAP
-#undef RGB_WEIGHTS
 
 void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights,
                         int cout, int k, int stride, int pad, const trit_threshold_t *thr,
@@ -145,15 +106,12 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
     const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
     const int ow_words = TRIT_WORDS(cout), row = k * cin, len = k * row;
     const int chunks = (len + 15) / 16, padded = 16 * chunks, cpad = (cout + 3) & ~3;
-    if (k == 3 && cin == 3 && stride == 1 && cout <= 32 && ow >= 8 &&
-        (size_t)(h + 2 * pad) * (size_t)(w + 2 * pad) * 3 <= PADDED_IMAGE_BYTES) {
-        const int wp = w + 2 * pad;
-        int8_t img[(h + 2 * pad) * wp * 3 + 8]; /* vld3_s8 of the last pass reads 24 bytes */
-        int16_t w16[cout * 28];
-        padded_image(in, h, w, 3, pad, img, sizeof img);
-        for (int o = 0; o < cout; ++o)
-            for (int t = 0; t < 28; ++t) w16[o * 28 + t] = t < 27 ? weights[o * 27 + t] : 0;
-        rgb_pixel_lanes(img, wp, oh, ow, w16, cout, thr, out);
+    if (cin == 3 && k == 3 && stride == 1 && cout <= 32 && rgb_lanes_fit(h, w, pad)) {
+        int8_t img[RGB_IMAGE_BYTES(h, w, pad)];
+        int16_t w16[cout * RGB_ROW_PITCH];
+        rgb_padded_image(in, h, w, pad, img, sizeof img);
+        rgb_weights16(weights, cout, w16);
+        rgb_pixel_lanes(img, w + 2 * pad, oh, ow, w16, cout, thr, out);
         return;
     }
     if (len <= 32 && row <= 16 &&

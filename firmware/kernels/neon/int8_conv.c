@@ -6,7 +6,8 @@
  * outside the image); per 16 inputs and pixel-channel pair two VMULL.S8 (int16 products, which
  * cannot overflow) and two VPADAL.S16 into int32 lanes, a group of 8 the same with one each,
  * the last n % 8 in C; the four sums reduced with pairwise adds into one vector and
- * requantised together. Depthwise: eight channels per vector, per tap inside the image one
+ * requantised together; the 3 x 3 RGB layer at stride 1 with eight output pixels in the lanes
+ * instead (rgb_lanes.h, as the binary models' input layer). Depthwise: eight channels per vector, per tap inside the image one
  * VMULL.S8 on the weights transposed to [tap][channel] once per call and two VADDW.S16; the
  * channels past the last multiple of 8 in C. Requantisation on vectors: VMULL.S32 and a
  * narrowing shift give ((acc + bias) * mult) >> 32, VRSHL the rounding shift by shift - 32,
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "neon_util.h"
+#include "rgb_lanes.h"
 #include "trit/kernels.h"
 
 /* acc + the products of the 16 int8 lanes of a and b, pairwise summed into int32 lanes. */
@@ -73,10 +75,50 @@ static void gather(const int8_t *in, int h, int w, int cin, int k, int stride, i
     }
 }
 
+/* The 3 x 3 RGB layer at stride 1 with the output pixels in the lanes (rgb_lanes.h): per
+ * output channel the eight pixels' sums requantised together and stored a byte per pixel. */
+static void rgb_pixel_lanes_s8(const int8_t *img, int wp, int oh, int ow, const int16_t *w16,
+                               int cout, const trit_requant_t *rq, int8_t *out) {
+    for (int oy = 0; oy < oh; ++oy)
+        for (int ox = 0;; ox += 8) {
+            if (ox > ow - 8) ox = ow - 8;
+            int16x8_t x[RGB_TAPS];
+            rgb_taps8(img, wp, oy, ox, x);
+            int8_t *const y = out + (oy * ow + ox) * cout;
+            for (int o = 0; o < cout; ++o) {
+                int32x4_t a, b;
+                rgb_sums8(x, w16 + o * RGB_ROW_PITCH, &a, &b);
+                const int32x4_t bias = vld1q_dup_s32(rq->bias + o);
+                const int32x4_t mult = vld1q_dup_s32(rq->mult + o);
+                const int32x4_t shift = vld1q_dup_s32(rq->shift + o);
+                const int8x8_t v = vmovn_s16(
+                    vcombine_s16(vmovn_s32(requant4_neon(a, bias, mult, shift, rq->act_min)),
+                                 vmovn_s32(requant4_neon(b, bias, mult, shift, rq->act_min))));
+                vst1_lane_s8(y + o, v, 0);
+                vst1_lane_s8(y + cout + o, v, 1);
+                vst1_lane_s8(y + 2 * cout + o, v, 2);
+                vst1_lane_s8(y + 3 * cout + o, v, 3);
+                vst1_lane_s8(y + 4 * cout + o, v, 4);
+                vst1_lane_s8(y + 5 * cout + o, v, 5);
+                vst1_lane_s8(y + 6 * cout + o, v, 6);
+                vst1_lane_s8(y + 7 * cout + o, v, 7);
+            }
+            if (ox == ow - 8) break;
+        }
+}
+
 void trit_conv_s8(const int8_t *in, int h, int w, int cin, const int8_t *weights, int cout,
                   int k, int stride, int pad, const trit_requant_t *rq, int8_t *out,
                   int32_t *scratch) {
     const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+    if (cin == 3 && k == 3 && stride == 1 && rgb_lanes_fit(h, w, pad)) {
+        int8_t img[RGB_IMAGE_BYTES(h, w, pad)];
+        int16_t w16[cout * RGB_ROW_PITCH];
+        rgb_padded_image(in, h, w, pad, img, sizeof img);
+        rgb_weights16(weights, cout, w16);
+        rgb_pixel_lanes_s8(img, w + 2 * pad, oh, ow, w16, cout, rq, out);
+        return;
+    }
     const int n = k * k * cin, pixels = oh * ow, bytes = 4 * TRIT_SCRATCH_INTS(cout);
     const int direct = k == 1 && pad == 0; /* a 1x1 layer's patch is the input pixel */
     /* gathered patches and, where the scratch holds them, the weights padded with zeros to a
