@@ -5,8 +5,10 @@
  * per call to [tap][channel], per tap inside the image one load of the inputs and one VMLAL.S8
  * per half into int16 lanes (|code * x| <= 128 over at most 255 taps), the same with |codes|
  * for unequal scales; then acc = wp d (or wp P - wn N) in int32 lanes, requantised four
- * channels at a time and narrowed. The channels past the last multiple of the group run as one
- * more group that ends at the last channel (recomputing a few, which write the same bytes).
+ * channels at a time and narrowed. Channel group by channel group over the whole map, so that
+ * a group's codes and requantisation parameters are loaded once. The channels past the last
+ * multiple of the group run as one more group that ends at the last channel (recomputing a
+ * few, which write the same bytes).
  * Layers of fewer than 8 channels or more than 255 taps take the portable loop. */
 #include "neon_util.h"
 
@@ -17,18 +19,34 @@ static inline int32x4_t ternary_acc4(int32x4_t d, int32x4_t t, trit_scales_t s, 
                        vshrq_n_s32(vsubq_s32(t, d), 1), s.wn);
 }
 
-/* Requantised int8 of eight channels from ch on, from int16 sums d and t. */
-static inline int8x8_t requant8(int16x8_t d, int16x8_t t, int ch, trit_scales_t s, int equal,
-                                const trit_requant_t *rq) {
+/* One channel group's requantisation parameters, four channels a vector (loaded once per
+ * group, not per pixel). */
+typedef struct {
+    int32x4_t bias[4], mult[4], shift[4];
+} params16_t;
+
+static inline params16_t group_params(const trit_requant_t *rq, int ch, int g) {
+    params16_t p;
+    for (int q = 0; q < g / 4; ++q) {
+        p.bias[q] = vld1q_s32(rq->bias + ch + 4 * q);
+        p.mult[q] = vld1q_s32(rq->mult + ch + 4 * q);
+        p.shift[q] = vld1q_s32(rq->shift + ch + 4 * q);
+    }
+    return p;
+}
+
+/* Requantised int8 of eight channels (half h of the group: parameter vectors 2 h, 2 h + 1)
+ * from int16 sums d and t. */
+static inline int8x8_t requant8(int16x8_t d, int16x8_t t, const params16_t *p, int h,
+                                trit_scales_t s, int equal, int32_t act_min) {
     const int32x4_t lo = ternary_acc4(vmovl_s16(vget_low_s16(d)), vmovl_s16(vget_low_s16(t)), s,
                                       equal);
     const int32x4_t hi = ternary_acc4(vmovl_s16(vget_high_s16(d)), vmovl_s16(vget_high_s16(t)),
                                       s, equal);
-    const int32x4_t ylo = requant4_neon(lo, vld1q_s32(rq->bias + ch), vld1q_s32(rq->mult + ch),
-                                        vld1q_s32(rq->shift + ch), rq->act_min);
-    const int32x4_t yhi = requant4_neon(hi, vld1q_s32(rq->bias + ch + 4),
-                                        vld1q_s32(rq->mult + ch + 4),
-                                        vld1q_s32(rq->shift + ch + 4), rq->act_min);
+    const int32x4_t ylo =
+        requant4_neon(lo, p->bias[2 * h], p->mult[2 * h], p->shift[2 * h], act_min);
+    const int32x4_t yhi =
+        requant4_neon(hi, p->bias[2 * h + 1], p->mult[2 * h + 1], p->shift[2 * h + 1], act_min);
     return vmovn_s16(vcombine_s16(vmovn_s32(ylo), vmovn_s32(yhi)));
 }
 
@@ -52,12 +70,13 @@ static void dw_scalar(const int8_t *in, int h, int w, int c, const int8_t *codes
 }
 
 /* One group of g (16 or 8) channels at ch of one output pixel over taps ky0..ky1 x kx0..kx1 of
- * the window whose top-left input is (y0, x0); constants after inlining (the whole 3 x 3
- * window unrolls). */
+ * the window whose top-left input is (y0, x0): the codes and |codes| of tap t from cv[t], av[t]
+ * (the group's, loaded once; g = 8 uses their low halves). Constants after inlining (the whole
+ * 3 x 3 window unrolls). */
 static inline __attribute__((always_inline)) void
-group(const int8_t *in, int w, int c, int k, const int8_t *ct, const int8_t *at, int y0, int x0,
-      int ky0, int ky1, int kx0, int kx1, int ch, const int g, trit_scales_t s, const int equal,
-      const trit_requant_t *rq, int8_t *y) {
+group(const int8_t *in, int w, int c, int k, const int8x16_t *cv, const int8x16_t *av, int y0,
+      int x0, int ky0, int ky1, int kx0, int kx1, int ch, const int g, trit_scales_t s,
+      const int equal, const params16_t *prm, int32_t act_min, int8_t *y) {
     int16x8_t d0 = vdupq_n_s16(0), d1 = d0, t0 = d0, t1 = d0;
 #pragma GCC unroll 3
     for (int ky = ky0; ky < ky1; ++ky)
@@ -66,48 +85,60 @@ group(const int8_t *in, int w, int c, int k, const int8_t *ct, const int8_t *at,
             const int8_t *src = in + ((y0 + ky) * w + x0 + kx) * c + ch;
             const int tap = ky * k + kx;
             if (g == 16) {
-                const int8x16_t x = vld1q_s8(src), wv = vld1q_s8(ct + tap * c + ch);
-                d0 = vmlal_s8(d0, vget_low_s8(x), vget_low_s8(wv));
-                d1 = mlal_high_s8(d1, x, wv);
+                const int8x16_t x = vld1q_s8(src);
+                d0 = vmlal_s8(d0, vget_low_s8(x), vget_low_s8(cv[tap]));
+                d1 = mlal_high_s8(d1, x, cv[tap]);
                 if (!equal) {
-                    const int8x16_t av = vld1q_s8(at + tap * c + ch);
-                    t0 = vmlal_s8(t0, vget_low_s8(x), vget_low_s8(av));
-                    t1 = mlal_high_s8(t1, x, av);
+                    t0 = vmlal_s8(t0, vget_low_s8(x), vget_low_s8(av[tap]));
+                    t1 = mlal_high_s8(t1, x, av[tap]);
                 }
             } else {
                 const int8x8_t x = vld1_s8(src);
-                d0 = vmlal_s8(d0, x, vld1_s8(ct + tap * c + ch));
-                if (!equal) t0 = vmlal_s8(t0, x, vld1_s8(at + tap * c + ch));
+                d0 = vmlal_s8(d0, x, vget_low_s8(cv[tap]));
+                if (!equal) t0 = vmlal_s8(t0, x, vget_low_s8(av[tap]));
             }
         }
-    vst1_s8(y + ch, requant8(d0, t0, ch, s, equal, rq));
-    if (g == 16) vst1_s8(y + ch + 8, requant8(d1, t1, ch + 8, s, equal, rq));
+    vst1_s8(y + ch, requant8(d0, t0, prm, 0, s, equal, act_min));
+    if (g == 16) vst1_s8(y + ch + 8, requant8(d1, t1, prm, 1, s, equal, act_min));
 }
 
-/* Every output pixel, groups of g channels (the last one overlapping where c % g != 0). */
+/* Every output pixel, group by group of g channels (the last one overlapping where
+ * c % g != 0), each group's codes and parameters loaded once. */
 static inline __attribute__((always_inline)) void
 pixels(const int8_t *in, int h, int w, int c, const int8_t *ct, const int8_t *at, int k,
        int stride, int pad, const int g, trit_scales_t s, const int equal,
        const trit_requant_t *rq, int8_t *out) {
     const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
-    for (int oy = 0; oy < oh; ++oy) {
-        const int y0 = oy * stride - pad;
-        const int ky0 = y0 < 0 ? -y0 : 0, ky1 = y0 + k > h ? h - y0 : k;
-        for (int ox = 0; ox < ow; ++ox) {
-            const int x0 = ox * stride - pad;
-            const int kx0 = x0 < 0 ? -x0 : 0, kx1 = x0 + k > w ? w - x0 : k;
-            const int whole = k == 3 && ky1 - ky0 == 3 && kx1 - kx0 == 3; /* no border tap */
-            int8_t *const y = out + (oy * ow + ox) * c;
-            for (int ch = 0;; ch += g) {
-                if (ch > c - g) ch = c - g;
-                if (whole)
-                    group(in, w, c, 3, ct, at, y0, x0, 0, 3, 0, 3, ch, g, s, equal, rq, y);
+    const int kk = k * k;
+    for (int ch = 0;; ch += g) {
+        if (ch > c - g) ch = c - g;
+        const params16_t prm = group_params(rq, ch, g);
+        int8x16_t cv[kk], av[kk]; /* g = 8: the low halves */
+        for (int t = 0; t < kk; ++t) {
+            int8_t cb[16] = {0}, ab[16] = {0};
+            for (int l = 0; l < g; ++l) {
+                cb[l] = ct[t * c + ch + l];
+                ab[l] = at[t * c + ch + l];
+            }
+            cv[t] = vld1q_s8(cb);
+            av[t] = vld1q_s8(ab);
+        }
+        for (int oy = 0; oy < oh; ++oy) {
+            const int y0 = oy * stride - pad;
+            const int ky0 = y0 < 0 ? -y0 : 0, ky1 = y0 + k > h ? h - y0 : k;
+            for (int ox = 0; ox < ow; ++ox) {
+                const int x0 = ox * stride - pad;
+                const int kx0 = x0 < 0 ? -x0 : 0, kx1 = x0 + k > w ? w - x0 : k;
+                int8_t *const y = out + (oy * ow + ox) * c;
+                if (k == 3 && ky1 - ky0 == 3 && kx1 - kx0 == 3) /* no border tap */
+                    group(in, w, c, 3, cv, av, y0, x0, 0, 3, 0, 3, ch, g, s, equal, &prm,
+                          rq->act_min, y);
                 else
-                    group(in, w, c, k, ct, at, y0, x0, ky0, ky1, kx0, kx1, ch, g, s, equal, rq,
-                          y);
-                if (ch == c - g) break;
+                    group(in, w, c, k, cv, av, y0, x0, ky0, ky1, kx0, kx1, ch, g, s, equal, &prm,
+                          rq->act_min, y);
             }
         }
+        if (ch == c - g) break;
     }
 }
 

@@ -2,13 +2,15 @@
  * int8-activation models (IR v2, kernels.h).
  *
  * The codes are unpacked once per call into int8 rows (and |codes| for unequal scales). Two
- * pixels by two output channels per pass: per 16 inputs one load per pixel and per row and two
+ * pixels by four output channels per pass: per 16 inputs one load per pixel and per row and two
  * VMLAL.S8 per pixel-channel pair into int16 lanes (|code * x| <= 128, so a lane holds up to
  * 255 products: inputs up to 1,024); the inputs past the last multiple of 16 as one more chunk
  * of 16 or 8 that ends at the last input, its codes zero where the chunk overlaps inputs
- * already counted. The int16 lanes are added pairwise into the four sums d = P - N (and
- * t = P + N), acc = wp d (or wp P - wn N), requantised as one vector. Inputs of fewer than 8
- * channels or more than 1,024 take the portable loop. */
+ * already counted. Each pixel's four int16 accumulators are added pairwise into the sums
+ * d = P - N (and t = P + N) of its four channels, acc = wp d (or wp P - wn N), requantised as
+ * one vector and stored as four bytes; the channels past the last multiple of 4 as one more
+ * group that ends at the last channel. Layers of fewer than 8 inputs or 4 outputs, or of more
+ * than 1,024 inputs, take the portable loop. */
 #include <string.h>
 
 #include "neon_util.h"
@@ -62,45 +64,60 @@ static inline int16x8_t mla16(int16x8_t acc, int8x16_t x, int8x16_t w) {
     return mlal_high_s8(vmlal_s8(acc, vget_low_s8(x), vget_low_s8(w)), x, w);
 }
 
-/* The sums {a.r0, a.r1, b.r0, b.r1} of pixels a, b with code rows r0, r1. */
-static inline __attribute__((always_inline)) int32x4_t
-sums2x2(const int8_t *a, const int8_t *b, const int8_t *r0, const int8_t *r1, chunks_t c) {
-    int16x8_t a0 = vdupq_n_s16(0), a1 = a0, b0 = a0, b1 = a0;
-    int j = 0;
-    for (; j < c.full; ++j) {
-        const int8x16_t xa = vld1q_s8(a + 16 * j), xb = vld1q_s8(b + 16 * j);
-        const int8x16_t w0 = vld1q_s8(r0 + 16 * j), w1 = vld1q_s8(r1 + 16 * j);
-        a0 = mla16(a0, xa, w0);
-        a1 = mla16(a1, xa, w1);
-        b0 = mla16(b0, xb, w0);
-        b1 = mla16(b1, xb, w1);
+/* The int16 lanes of pixel x's products with four code rows r over one chunk of n (16 or 8)
+ * inputs at x + off, codes at r[q] + at, added into acc[q]. */
+static inline __attribute__((always_inline)) void chunk4(int16x8_t acc[4], const int8_t *x,
+                                                         int off, const int8_t *const r[4],
+                                                         int at, const int n) {
+    if (n == 16) {
+        const int8x16_t v = vld1q_s8(x + off);
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; ++q) acc[q] = mla16(acc[q], v, vld1q_s8(r[q] + at));
+    } else {
+        const int8x8_t v = vld1_s8(x + off);
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; ++q) acc[q] = vmlal_s8(acc[q], v, vld1_s8(r[q] + at));
+    }
+}
+
+/* Four int16 accumulators' lane sums as one int32x4 (lane q: accumulator q). */
+static inline int32x4_t reduce4(const int16x8_t acc[4]) {
+    return pairwise_s32(pairwise_s32(vpaddlq_s16(acc[0]), vpaddlq_s16(acc[1])),
+                        pairwise_s32(vpaddlq_s16(acc[2]), vpaddlq_s16(acc[3])));
+}
+
+/* The sums of pixels a and b with four code rows r: sa[q] = a . r[q], sb[q] = b . r[q]. */
+static inline __attribute__((always_inline)) void sums2x4(const int8_t *a, const int8_t *b,
+                                                          const int8_t *const r[4], chunks_t c,
+                                                          int32x4_t *sa, int32x4_t *sb) {
+    int16x8_t aa[4], bb[4];
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) aa[q] = bb[q] = vdupq_n_s16(0);
+    for (int j = 0; j < c.full; ++j) {
+        chunk4(aa, a, 16 * j, r, 16 * j, 16);
+        chunk4(bb, b, 16 * j, r, 16 * j, 16);
     }
     const int at = c.row - c.tail_len; /* the tail's codes in the row */
     if (c.tail_len == 16) {
-        const int8x16_t xa = vld1q_s8(a + c.tail_at), xb = vld1q_s8(b + c.tail_at);
-        const int8x16_t w0 = vld1q_s8(r0 + at), w1 = vld1q_s8(r1 + at);
-        a0 = mla16(a0, xa, w0);
-        a1 = mla16(a1, xa, w1);
-        b0 = mla16(b0, xb, w0);
-        b1 = mla16(b1, xb, w1);
+        chunk4(aa, a, c.tail_at, r, at, 16);
+        chunk4(bb, b, c.tail_at, r, at, 16);
     } else if (c.tail_len == 8) {
         if (at == 8) { /* 9..15 inputs: their first 8 */
-            const int8x8_t xa = vld1_s8(a), xb = vld1_s8(b);
-            const int8x8_t w0 = vld1_s8(r0), w1 = vld1_s8(r1);
-            a0 = vmlal_s8(a0, xa, w0);
-            a1 = vmlal_s8(a1, xa, w1);
-            b0 = vmlal_s8(b0, xb, w0);
-            b1 = vmlal_s8(b1, xb, w1);
+            chunk4(aa, a, 0, r, 0, 8);
+            chunk4(bb, b, 0, r, 0, 8);
         }
-        const int8x8_t xa = vld1_s8(a + c.tail_at), xb = vld1_s8(b + c.tail_at);
-        const int8x8_t w0 = vld1_s8(r0 + at), w1 = vld1_s8(r1 + at);
-        a0 = vmlal_s8(a0, xa, w0);
-        a1 = vmlal_s8(a1, xa, w1);
-        b0 = vmlal_s8(b0, xb, w0);
-        b1 = vmlal_s8(b1, xb, w1);
+        chunk4(aa, a, c.tail_at, r, at, 8);
+        chunk4(bb, b, c.tail_at, r, at, 8);
     }
-    return pairwise_s32(pairwise_s32(vpaddlq_s16(a0), vpaddlq_s16(a1)),
-                        pairwise_s32(vpaddlq_s16(b0), vpaddlq_s16(b1)));
+    *sa = reduce4(aa);
+    *sb = reduce4(bb);
+}
+
+/* acc = wp d, or wp P - wn N with P = (t + d) / 2, N = (t - d) / 2 (exact: t + d = 2 P). */
+static inline int32x4_t ternary_acc4(int32x4_t d, int32x4_t t, trit_scales_t s, int equal) {
+    if (equal) return vmulq_n_s32(d, s.wp);
+    return vmlsq_n_s32(vmulq_n_s32(vshrq_n_s32(vaddq_s32(t, d), 1), s.wp),
+                       vshrq_n_s32(vsubq_s32(t, d), 1), s.wn);
 }
 
 /* The portable loop (inputs the vector path does not take). */
@@ -126,49 +143,41 @@ void trit_pw_ternary_s8(const int8_t *in, int pixels, int cin, const uint32_t *s
                         const uint32_t *nz, trit_scales_t s, int cout, const trit_requant_t *rq,
                         int8_t *out, int32_t *scratch) {
     (void)scratch; /* the code rows live on the stack (Linux) */
-    if (cin < 8 || cin > MAX_INPUTS) {
+    if (cin < 8 || cin > MAX_INPUTS || cout < 4) {
         pw_scalar(in, pixels, cin, sign, nz, s, cout, rq, out);
         return;
     }
     const chunks_t c = chunks_of(cin);
     const int equal = s.wp == s.wn;
     int8_t rows[cout][c.row], abs_rows[equal ? 1 : cout][c.row];
-    /* per channel pair o, o1: {bias, mult, shift} as lanes {o, o1, o, o1} */
-    int32_t params[(cout + 1) / 2][3][4];
     for (int o = 0; o < cout; ++o) {
         code_row(sign, nz, o, cin, c, 0, rows[o]);
         if (!equal) code_row(sign, nz, o, cin, c, 1, abs_rows[o]);
-        const int32_t v[3] = {rq->bias[o], rq->mult[o], rq->shift[o]};
-        for (int j = 0; j < 3; ++j) {
-            params[o / 2][j][o % 2] = params[o / 2][j][o % 2 + 2] = v[j];
-            if (o % 2 == 0) params[o / 2][j][1] = params[o / 2][j][3] = v[j]; /* odd last */
-        }
     }
     for (int p = 0; p < pixels; p += 2) {
         const int two = p + 1 < pixels; /* a lone last pixel pairs itself */
         const int8_t *a = in + p * cin, *b = two ? a + cin : a;
         int8_t *const ya = out + p * cout, *const yb = ya + cout;
-        for (int o = 0; o < cout; o += 2) {
-            const int o1 = o + 1 < cout ? o + 1 : o; /* an odd last channel pairs itself */
-            const int32x4_t d = sums2x2(a, b, rows[o], rows[o1], c);
-            int32x4_t acc;
-            if (equal) {
-                acc = vmulq_n_s32(d, s.wp);
-            } else { /* P = (t + d) / 2, N = (t - d) / 2: exact, t + d = 2 P */
-                const int32x4_t t = sums2x2(a, b, abs_rows[o], abs_rows[o1], c);
-                acc = vmlsq_n_s32(vmulq_n_s32(vshrq_n_s32(vaddq_s32(t, d), 1), s.wp),
-                                  vshrq_n_s32(vsubq_s32(t, d), 1), s.wn);
+        for (int o = 0;; o += 4) {
+            if (o > cout - 4) o = cout - 4; /* the last group overlaps its predecessor */
+            const int8_t *const r[4] = {rows[o], rows[o + 1], rows[o + 2], rows[o + 3]};
+            int32x4_t da, db, ta = vdupq_n_s32(0), tb = ta;
+            sums2x4(a, b, r, c, &da, &db);
+            if (!equal) {
+                const int8_t *const ar[4] = {abs_rows[o], abs_rows[o + 1], abs_rows[o + 2],
+                                             abs_rows[o + 3]};
+                sums2x4(a, b, ar, c, &ta, &tb);
             }
-            const int32_t(*pp)[4] = params[o / 2];
-            int32_t y[4];
-            vst1q_s32(y, requant4_neon(acc, vld1q_s32(pp[0]), vld1q_s32(pp[1]), vld1q_s32(pp[2]),
-                                       rq->act_min));
-            ya[o] = (int8_t)y[0];
-            if (o1 != o) ya[o1] = (int8_t)y[1];
-            if (two) {
-                yb[o] = (int8_t)y[2];
-                if (o1 != o) yb[o1] = (int8_t)y[3];
-            }
+            const int32x4_t bias = vld1q_s32(rq->bias + o), mult = vld1q_s32(rq->mult + o);
+            const int32x4_t shift = vld1q_s32(rq->shift + o);
+            const int32x4_t qa = requant4_neon(ternary_acc4(da, ta, s, equal), bias, mult, shift,
+                                               rq->act_min);
+            const int32x4_t qb = requant4_neon(ternary_acc4(db, tb, s, equal), bias, mult, shift,
+                                               rq->act_min);
+            const int8x8_t bytes = vmovn_s16(vcombine_s16(vmovn_s32(qa), vmovn_s32(qb)));
+            vst1_lane_s32((int32_t *)(void *)(ya + o), vreinterpret_s32_s8(bytes), 0);
+            if (two) vst1_lane_s32((int32_t *)(void *)(yb + o), vreinterpret_s32_s8(bytes), 1);
+            if (o == cout - 4) break;
         }
     }
 }
