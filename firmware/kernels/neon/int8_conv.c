@@ -7,9 +7,9 @@
  * cannot overflow) and two VPADAL.S16 into int32 lanes, a group of 8 the same with one each,
  * the last n % 8 in C; the four sums reduced with pairwise adds into one vector and
  * requantised together; the 3 x 3 RGB layer at stride 1 with eight output pixels in the lanes
- * instead (rgb_lanes.h, as the binary models' input layer). Depthwise: eight channels per vector, per tap inside the image one
- * VMULL.S8 on the weights transposed to [tap][channel] once per call and two VADDW.S16; the
- * channels past the last multiple of 8 in C. Requantisation on vectors: VMULL.S32 and a
+ * instead (rgb_lanes.h, as the binary models' input layer). Depthwise: eight channels per
+ * vector, per tap inside the image one VMULL.S8 on the weights transposed to [tap][channel]
+ * once per call and two VADDW.S16; the channels past the last multiple of 8 in C. Requantisation on vectors: VMULL.S32 and a
  * narrowing shift give ((acc + bias) * mult) >> 32, VRSHL the rounding shift by shift - 32,
  * then the clamp. */
 #include <arm_neon.h>
