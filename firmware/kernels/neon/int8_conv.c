@@ -9,9 +9,9 @@
  * requantised together; the 3 x 3 RGB layer at stride 1 with eight output pixels in the lanes
  * instead (rgb_lanes.h, as the binary models' input layer). Depthwise: eight channels per
  * vector, per tap inside the image one VMULL.S8 on the weights transposed to [tap][channel]
- * once per call and two VADDW.S16; the channels past the last multiple of 8 in C. Requantisation on vectors: VMULL.S32 and a
- * narrowing shift give ((acc + bias) * mult) >> 32, VRSHL the rounding shift by shift - 32,
- * then the clamp. */
+ * once per call and two VADDW.S16; the channels past the last multiple of 8 in C.
+ * Requantisation on vectors: VMULL.S32 and a narrowing shift give ((acc + bias) * mult) >> 32,
+ * VRSHL the rounding shift by shift - 32, then the clamp. */
 #include <arm_neon.h>
 #include <string.h>
 
