@@ -214,6 +214,27 @@ static inline int32_t trit_ternary_acc(int32_t d, int32_t t, trit_scales_t s) {
     return s.wp * ((t + d) / 2) - s.wn * ((t - d) / 2);
 }
 
+/* trit_pw_ternary_s8 as plain loops over pixels, output channels and inputs: the optimised
+ * flavours' path for shapes their vector or scratch layouts do not take. */
+static inline void trit_pw_ternary_s8_loops(const int8_t *in, int pixels, int cin,
+                                            const uint32_t *sign, const uint32_t *nz,
+                                            trit_scales_t s, int cout,
+                                            const trit_requant_t *rq, int8_t *out) {
+    const int nw = TRIT_WORDS(cin);
+    for (int p = 0; p < pixels; ++p)
+        for (int o = 0; o < cout; ++o) {
+            int32_t d = 0, t = 0;
+            for (int i = 0; i < cin; ++i) {
+                const uint32_t bit = 1u << (i % 32);
+                if (!(nz[o * nw + i / 32] & bit)) continue;
+                const int32_t v = in[p * cin + i];
+                t += v;
+                d += (sign[o * nw + i / 32] & bit) ? -v : v;
+            }
+            out[p * cout + o] = trit_requant(trit_ternary_acc(d, t, s), o, rq);
+        }
+}
+
 /* Pointwise 1x1 ternary x int8 over `pixels` pixels; weights as the ternary pw/fc planes.
  * cin <= 4 * TRIT_SCRATCH_INTS(cout) (the codes of one output channel). */
 void trit_pw_ternary_s8(const int8_t *in, int pixels, int cin, const uint32_t *sign,

@@ -30,25 +30,6 @@ static void unpack_row(const uint32_t *sign, const uint32_t *nz, int nw, int cin
     }
 }
 
-/* Portable loops for shapes the scratch cannot hold. */
-static void pw_loops(const int8_t *in, int pixels, int cin, const uint32_t *sign,
-                     const uint32_t *nz, trit_scales_t s, int cout, const trit_requant_t *rq,
-                     int8_t *out) {
-    const int nw = TRIT_WORDS(cin);
-    for (int p = 0; p < pixels; ++p)
-        for (int o = 0; o < cout; ++o) {
-            int32_t d = 0, t = 0;
-            for (int i = 0; i < cin; ++i) {
-                const uint32_t bit = 1u << (i % 32);
-                if (!(nz[o * nw + i / 32] & bit)) continue;
-                const int32_t v = in[p * cin + i];
-                t += v;
-                d += (sign[o * nw + i / 32] & bit) ? -v : v;
-            }
-            out[p * cout + o] = trit_requant(trit_ternary_acc(d, t, s), o, rq);
-        }
-}
-
 /* Codes of channel o as int16 pairs in SXTB16 order, 2 * groups words `step` words apart:
  * word 2g holds the codes of inputs 4g (low half) and 4g + 2, word 2g + 1 those of 4g + 1 and
  * 4g + 3; 0 past cin. */
@@ -263,7 +244,7 @@ void trit_pw_ternary_s8(const int8_t *in, int pixels, int cin, const uint32_t *s
     int tile = row_space / stride; /* rows */
     if (!equal) tile &= ~1;
     if (tile < 2) {
-        pw_loops(in, pixels, cin, sign, nz, s, cout, rq, out);
+        trit_pw_ternary_s8_loops(in, pixels, cin, sign, nz, s, cout, rq, out);
         return;
     }
     uint32_t *const pa = (uint32_t *)scratch, *const pb_own = pa + pair_words;

@@ -136,39 +136,6 @@ static inline uint32x4_t sl_out(const uint32x4_t s[3], const uint32x4_t k[3],
     return veorq_u32(ge, neg);
 }
 
-/* n words (1..4) of four consecutive pixels from p, de-interleaved: v[j] = word j. */
-static inline __attribute__((always_inline)) void sl_load(const uint32_t *p, const int n,
-                                                          uint32x4_t *v) {
-    if (n == 1) {
-        v[0] = vld1q_u32(p);
-    } else if (n == 2) {
-        const uint32x4x2_t a = vld2q_u32(p);
-        v[0] = a.val[0], v[1] = a.val[1];
-    } else if (n == 3) {
-        const uint32x4x3_t a = vld3q_u32(p);
-        v[0] = a.val[0], v[1] = a.val[1], v[2] = a.val[2];
-    } else {
-        const uint32x4x4_t a = vld4q_u32(p);
-        v[0] = a.val[0], v[1] = a.val[1], v[2] = a.val[2], v[3] = a.val[3];
-    }
-}
-
-static inline __attribute__((always_inline)) void sl_store(uint32_t *p, const int n,
-                                                           const uint32x4_t *v) {
-    if (n == 1) {
-        vst1q_u32(p, v[0]);
-    } else if (n == 2) {
-        const uint32x4x2_t a = {{v[0], v[1]}};
-        vst2q_u32(p, a);
-    } else if (n == 3) {
-        const uint32x4x3_t a = {{v[0], v[1], v[2]}};
-        vst3q_u32(p, a);
-    } else {
-        const uint32x4x4_t a = {{v[0], v[1], v[2], v[3]}};
-        vst4q_u32(p, a);
-    }
-}
-
 /* What a call's rows need. */
 typedef struct {
     const uint32_t *in;
@@ -266,11 +233,12 @@ static inline __attribute__((always_inline)) void sl_rows(const sl_call_t *d, co
                 uint32x4_t v[3][SL_MAX_WORDS];
                 if (S == 1) {
 #pragma GCC unroll 3
-                    for (int kx = 0; kx < 3; ++kx) sl_load(rows[ky] + (px + kx) * W, W, v[kx]);
+                    for (int kx = 0; kx < 3; ++kx)
+                        load_words4(rows[ky] + (px + kx) * W, W, v[kx]);
                 } else {
                     uint32x4_t a[2 * SL_MAX_WORDS], b[2 * SL_MAX_WORDS];
-                    sl_load(rows[ky] + px * W, 2 * W, a);
-                    sl_load(rows[ky] + (px + 2) * W, 2 * W, b);
+                    load_words4(rows[ky] + px * W, 2 * W, a);
+                    load_words4(rows[ky] + (px + 2) * W, 2 * W, b);
                     for (int g = 0; g < W; ++g) {
                         v[0][g] = a[g];
                         v[1][g] = a[W + g];
@@ -288,7 +256,7 @@ static inline __attribute__((always_inline)) void sl_rows(const sl_call_t *d, co
                 o[g] = sl_out(s[g], k[g], x0 == 0 ? nl_first[g] : x0 == ow - 4 ? nl_last[g]
                                                                                 : nl_mid[g],
                               neg[g]);
-            sl_store(d->out + ((size_t)(oy - d->y0) * ow + x0) * W, W, o);
+            store_words4(d->out + ((size_t)(oy - d->y0) * ow + x0) * W, W, o);
             if (x0 == ow - 4) break;
         }
     }

@@ -168,4 +168,39 @@ static inline int16x8_t mlal_high_s8(int16x8_t acc, int8x16_t x, int8x16_t w) {
 #endif
 }
 
+/* Four consecutive pixels of n words each (n = 1..4) from p, de-interleaved: v[j] = word j
+ * of the four pixels (vld1q .. vld4q). */
+static inline __attribute__((always_inline)) void load_words4(const uint32_t *p, const int n,
+                                                              uint32x4_t *v) {
+    if (n == 1) {
+        v[0] = vld1q_u32(p);
+    } else if (n == 2) {
+        const uint32x4x2_t a = vld2q_u32(p);
+        v[0] = a.val[0], v[1] = a.val[1];
+    } else if (n == 3) {
+        const uint32x4x3_t a = vld3q_u32(p);
+        v[0] = a.val[0], v[1] = a.val[1], v[2] = a.val[2];
+    } else {
+        const uint32x4x4_t a = vld4q_u32(p);
+        v[0] = a.val[0], v[1] = a.val[1], v[2] = a.val[2], v[3] = a.val[3];
+    }
+}
+
+/* The inverse of load_words4: v[j] as word j of four consecutive pixels at p. */
+static inline __attribute__((always_inline)) void store_words4(uint32_t *p, const int n,
+                                                           const uint32x4_t *v) {
+    if (n == 1) {
+        vst1q_u32(p, v[0]);
+    } else if (n == 2) {
+        const uint32x4x2_t a = {{v[0], v[1]}};
+        vst2q_u32(p, a);
+    } else if (n == 3) {
+        const uint32x4x3_t a = {{v[0], v[1], v[2]}};
+        vst3q_u32(p, a);
+    } else {
+        const uint32x4x4_t a = {{v[0], v[1], v[2], v[3]}};
+        vst4q_u32(p, a);
+    }
+}
+
 #endif /* TRIT_NEON_UTIL_H */

@@ -42,16 +42,7 @@ static inline void nb_bytes(const uint32_t *p, int iw, uint8x16_t *v) {
     if (iw > 1) {
         for (int q = 0; q < NB_PIXELS / 4; ++q, p += 4 * iw) {
             uint32x4_t w[NB_MAX_WORDS];
-            if (iw == 2) {
-                const uint32x4x2_t a = vld2q_u32(p);
-                w[0] = a.val[0], w[1] = a.val[1];
-            } else if (iw == 3) {
-                const uint32x4x3_t a = vld3q_u32(p);
-                w[0] = a.val[0], w[1] = a.val[1], w[2] = a.val[2];
-            } else {
-                const uint32x4x4_t a = vld4q_u32(p);
-                w[0] = a.val[0], w[1] = a.val[1], w[2] = a.val[2], w[3] = a.val[3];
-            }
+            load_words4(p, iw, w);
             for (int j = 0; j < iw; ++j) vst1q_u32(buf[j] + 4 * q, w[j]);
         }
         for (int j = 0; j < iw; ++j) rows[j] = buf[j];
@@ -173,18 +164,9 @@ static inline __attribute__((always_inline)) void nb_pixels(const nb_plan_t *pl,
         vst4q_u8((uint8_t *)buf[j], w);
     }
     for (int q = 0; q < NB_PIXELS / 4; ++q, out += 4 * pl->owords) {
-        if (pl->owords == 2) {
-            const uint32x4x2_t w = {{vld1q_u32(buf[0] + 4 * q), vld1q_u32(buf[1] + 4 * q)}};
-            vst2q_u32(out, w);
-        } else if (pl->owords == 3) {
-            const uint32x4x3_t w = {{vld1q_u32(buf[0] + 4 * q), vld1q_u32(buf[1] + 4 * q),
-                                     vld1q_u32(buf[2] + 4 * q)}};
-            vst3q_u32(out, w);
-        } else {
-            const uint32x4x4_t w = {{vld1q_u32(buf[0] + 4 * q), vld1q_u32(buf[1] + 4 * q),
-                                     vld1q_u32(buf[2] + 4 * q), vld1q_u32(buf[3] + 4 * q)}};
-            vst4q_u32(out, w);
-        }
+        uint32x4_t w[NB_MAX_WORDS];
+        for (int j = 0; j < pl->owords; ++j) w[j] = vld1q_u32(buf[j] + 4 * q);
+        store_words4(out, pl->owords, w);
     }
 }
 

@@ -120,31 +120,12 @@ static inline int32x4_t ternary_acc4(int32x4_t d, int32x4_t t, trit_scales_t s, 
                        vshrq_n_s32(vsubq_s32(t, d), 1), s.wn);
 }
 
-/* The portable loop (inputs the vector path does not take). */
-static void pw_scalar(const int8_t *in, int pixels, int cin, const uint32_t *sign,
-                      const uint32_t *nz, trit_scales_t s, int cout, const trit_requant_t *rq,
-                      int8_t *out) {
-    const int nw = TRIT_WORDS(cin);
-    for (int o = 0; o < cout; ++o)
-        for (int p = 0; p < pixels; ++p) {
-            int32_t d = 0, t = 0;
-            for (int i = 0; i < cin; ++i) {
-                const uint32_t bit = 1u << (i % 32);
-                if (!(nz[o * nw + i / 32] & bit)) continue;
-                const int32_t x = in[p * cin + i];
-                d += (sign[o * nw + i / 32] & bit) ? -x : x;
-                t += x;
-            }
-            out[p * cout + o] = trit_requant(trit_ternary_acc(d, t, s), o, rq);
-        }
-}
-
 void trit_pw_ternary_s8(const int8_t *in, int pixels, int cin, const uint32_t *sign,
                         const uint32_t *nz, trit_scales_t s, int cout, const trit_requant_t *rq,
                         int8_t *out, int32_t *scratch) {
     (void)scratch; /* the code rows live on the stack (Linux) */
     if (cin < 8 || cin > MAX_INPUTS || cout < 4) {
-        pw_scalar(in, pixels, cin, sign, nz, s, cout, rq, out);
+        trit_pw_ternary_s8_loops(in, pixels, cin, sign, nz, s, cout, rq, out);
         return;
     }
     const chunks_t c = chunks_of(cin);
