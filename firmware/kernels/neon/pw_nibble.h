@@ -164,9 +164,18 @@ static inline __attribute__((always_inline)) void nb_pixels(const nb_plan_t *pl,
         vst4q_u8((uint8_t *)buf[j], w);
     }
     for (int q = 0; q < NB_PIXELS / 4; ++q, out += 4 * pl->owords) {
-        uint32x4_t w[NB_MAX_WORDS];
-        for (int j = 0; j < pl->owords; ++j) w[j] = vld1q_u32(buf[j] + 4 * q);
-        store_words4(out, pl->owords, w);
+        if (pl->owords == 2) {
+            const uint32x4x2_t w = {{vld1q_u32(buf[0] + 4 * q), vld1q_u32(buf[1] + 4 * q)}};
+            vst2q_u32(out, w);
+        } else if (pl->owords == 3) {
+            const uint32x4x3_t w = {{vld1q_u32(buf[0] + 4 * q), vld1q_u32(buf[1] + 4 * q),
+                                     vld1q_u32(buf[2] + 4 * q)}};
+            vst3q_u32(out, w);
+        } else {
+            const uint32x4x4_t w = {{vld1q_u32(buf[0] + 4 * q), vld1q_u32(buf[1] + 4 * q),
+                                     vld1q_u32(buf[2] + 4 * q), vld1q_u32(buf[3] + 4 * q)}};
+            vst4q_u32(out, w);
+        }
     }
 }
 
