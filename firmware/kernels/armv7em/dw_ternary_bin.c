@@ -12,10 +12,12 @@
  * Unequal scales: per-channel accumulators from the sliced counters, then threshold-and-pack.
  * With Helium (Cortex-M55), runs of interior pixels go four pixels per 128-bit vector (layers
  * of more than 16 channels; contiguous loads for one channel word at stride 1, gather loads
- * otherwise). */
+ * otherwise); layers of one channel word at stride 1 with the generator's constants take every
+ * pixel four at a time, borders included (dw_sliced_helium.h). */
 #include <string.h>
 
 #include "bitcount.h"
+#include "dw_sliced_helium.h"
 #include "trit/kernels.h"
 
 #define MAX_TAPS 9
@@ -508,6 +510,11 @@ void trit_dw_ternary_bin(const uint32_t *in, int h, int w, int c, const int8_t *
         dw_general_k(in, h, w, c, codes, s, k, stride, pad, thr, out, scratch, in_y0, y0, y1);
         return;
     }
+#ifdef __ARM_FEATURE_MVE
+    if (k == 3 && sliced && s.wp == s.wn && s.wp > 0 &&
+        dw3x3_helium_rows(in, h, w, c, stride, pad, thr, out, sliced, in_y0, y0, y1))
+        return;
+#endif
     const int ow = (w + 2 * pad - k) / stride + 1;
     const int words = TRIT_WORDS(c), tw = 2 * words;
     const int equal = s.wp == s.wn && s.wp > 0;
