@@ -173,10 +173,12 @@ def test_dw_ternary_bin(kernels, c, h, w, stride, equal):
                                               (8, 6, 9, 1, 1), (6, 7, 10, 2, 1),
                                               (4, 9, 14, 1, 1), (33, 6, 8, 1, 0),
                                               (24, 5, 12, 2, 0), (120, 4, 7, 1, 1),
-                                              # Helium's whole-row quads (one word, stride
-                                              # 1): pad 0, one row, widths 4 and 5
+                                              # Helium's whole-row quads (one or two
+                                              # words, stride 1): pad 0, one row, widths 4
+                                              # and 5
                                               (20, 5, 9, 1, 0), (12, 1, 7, 1, 1),
-                                              (16, 3, 4, 1, 1), (32, 4, 5, 1, 1)])
+                                              (16, 3, 4, 1, 1), (32, 4, 5, 1, 1),
+                                              (40, 5, 9, 1, 1), (64, 1, 6, 1, 1)])
 def test_dw_ternary_bin_sliced_constants(kernels, c, h, w, stride, pad):
     """Equal scales with the code-generation constants of codegen/sliced.py passed, as
     generated models pass them to the ARMv7E-M flavour (the others ignore them)."""

@@ -1,6 +1,7 @@
 /* Private helper of the ARMv7E-M depthwise kernel on Helium (Cortex-M55): 3x3, equal scales,
- * one channel word (up to 32 channels), stride 1, with the generator's sliced constants;
- * every output pixel four at a time, pixel j of a vector in 32-bit lane j.
+ * one or two channel words (up to 64 channels; two through VLD2), stride 1, with the
+ * generator's sliced constants; every output pixel four at a time, pixel j of a vector in
+ * 32-bit lane j.
  *
  * As the interior quads of dw_ternary_bin.c (x_t = (a_t ^ sign_t) & nz_t, a 4-bit count,
  * (count >= limit) XOR direction), but the border pixels too: the input rows are copied into a
@@ -44,7 +45,8 @@ static inline int hl_class(const uint32_t *keys, int m, uint32_t r, uint32_t cm)
     return 0; /* not reached: the generator lists every class of the map */
 }
 
-/* ~limit planes of class j (masked to the valid lanes) into every lane, or lane 0 / lane 3. */
+/* The ~limit planes limits[4 j .. 4 j + 3] (masked to the valid lanes) into every lane, or lane
+ * 0 / lane 3. */
 static inline void hl_limits(const uint32_t *limits, int j, uint32_t lanes, int lane,
                              uint32x4_t nl[4]) {
     for (int b = 0; b < 4; ++b) {
@@ -54,11 +56,25 @@ static inline void hl_limits(const uint32_t *limits, int j, uint32_t lanes, int 
     }
 }
 
-/* Four output pixels from x0 on: rows[ky] the ring row of tap row ky (at pixel 0), used where
- * bit ky of `valid` is set (a constant for the inner rows after inlining). */
+/* Four consecutive pixels' words from p, W words a pixel (1 or 2): v[g] = their word g. */
+static inline __attribute__((always_inline)) void hl_load(const uint32_t *p, const int W,
+                                                          uint32x4_t v[2]) {
+    if (W == 1) {
+        v[0] = vld1q_u32(p);
+    } else {
+        const uint32x4x2_t a = vld2q_u32(p);
+        v[0] = a.val[0];
+        v[1] = a.val[1];
+    }
+}
+
+/* Channel word g of four output pixels from x0 on: rows[ky] the ring row of tap row ky (at
+ * pixel 0), used where bit ky of `valid` is set (a constant for the inner rows after inlining);
+ * sg, nz [9][W] the taps' planes, nl the word's ~limit planes, neg its direction bits. */
 static inline __attribute__((always_inline)) uint32x4_t
-hl_quad(const uint32_t *const rows[3], int x0, int pad, const uint32x4_t *sg,
-        const uint32x4_t *nz, const uint32x4_t *nl, uint32x4_t neg, const uint32_t valid) {
+hl_quad(const uint32_t *const rows[3], int x0, int pad, const int W, const int g,
+        const uint32x4_t *sg, const uint32x4_t *nz, const uint32x4_t *nl, uint32x4_t neg,
+        const uint32_t valid) {
     uint32x4_t s[3], k[3];
 #pragma GCC unroll 3
     for (int ky = 0; ky < 3; ++ky) {
@@ -66,11 +82,15 @@ hl_quad(const uint32_t *const rows[3], int x0, int pad, const uint32x4_t *sg,
             s[ky] = k[ky] = vdupq_n_u32(0);
             continue;
         }
-        const uint32_t *p = rows[ky] + x0 - pad;
-        const int t = ky * 3;
-        hl_fa(vandq_u32(veorq_u32(vld1q_u32(p), sg[t]), nz[t]),
-              vandq_u32(veorq_u32(vld1q_u32(p + 1), sg[t + 1]), nz[t + 1]),
-              vandq_u32(veorq_u32(vld1q_u32(p + 2), sg[t + 2]), nz[t + 2]), &s[ky], &k[ky]);
+        const uint32_t *p = rows[ky] + (x0 - pad) * W;
+        const int t = ky * 3 * W + g;
+        uint32x4_t a[2], b[2], c[2];
+        hl_load(p, W, a);
+        hl_load(p + W, W, b);
+        hl_load(p + 2 * W, W, c);
+        hl_fa(vandq_u32(veorq_u32(a[g], sg[t]), nz[t]),
+              vandq_u32(veorq_u32(b[g], sg[t + W]), nz[t + W]),
+              vandq_u32(veorq_u32(c[g], sg[t + 2 * W]), nz[t + 2 * W]), &s[ky], &k[ky]);
     }
     uint32x4_t c0, c4, s5, d1;
     hl_fa(s[0], s[1], s[2], &c0, &c4);
@@ -86,48 +106,77 @@ hl_quad(const uint32_t *const rows[3], int x0, int pad, const uint32x4_t *sg,
     return veorq_u32(ge, neg);
 }
 
-/* One output row's vectors (the last overlapping its predecessor). */
+/* Four output pixels from x0 on, every channel word, stored at dst. */
 static inline __attribute__((always_inline)) void
-hl_row(const uint32_t *const rows[3], int ow, int pad, const uint32x4_t *sg, const uint32x4_t *nz,
-       const uint32x4_t *nl_first, const uint32x4_t *nl_mid, const uint32x4_t *nl_last,
-       uint32x4_t neg, uint32_t *dst, const uint32_t valid) {
-    vst1q_u32(dst, hl_quad(rows, 0, pad, sg, nz, nl_first, neg, valid));
-    int x0 = 4;
-    for (; x0 + 4 < ow; x0 += 4)
-        vst1q_u32(dst + x0, hl_quad(rows, x0, pad, sg, nz, nl_mid, neg, valid));
-    if (ow > 4)
-        vst1q_u32(dst + ow - 4, hl_quad(rows, ow - 4, pad, sg, nz, nl_last, neg, valid));
+hl_pixels4(const uint32_t *const rows[3], int x0, int pad, const int W, const uint32x4_t *sg,
+           const uint32x4_t *nz, const uint32x4_t (*nl)[4], const uint32x4_t *neg,
+           uint32_t *dst, const uint32_t valid) {
+    if (W == 1) {
+        vst1q_u32(dst, hl_quad(rows, x0, pad, 1, 0, sg, nz, nl[0], neg[0], valid));
+    } else {
+        const uint32x4_t o0 = hl_quad(rows, x0, pad, 2, 0, sg, nz, nl[0], neg[0], valid);
+        const uint32x4x2_t o = {{o0, hl_quad(rows, x0, pad, 2, 1, sg, nz, nl[1], neg[1], valid)}};
+        vst2q_u32(dst, o);
+    }
 }
 
-/* Output rows y0..y1 - 1 (see the header comment); 0 where the call is not of this kind. */
-static int dw3x3_helium_rows(const uint32_t *in, int h, int w, int c, int stride, int pad,
-                             const trit_threshold_t *thr, uint32_t *out, const uint32_t *sliced,
-                             int in_y0, int y0, int y1) {
-    const int ow = w + 2 * pad - 2;
-    if (c > 32 || stride != 1 || pad > 1 || ow < 4) return 0;
-    const uint32_t lanes = c == 32 ? ~0u : (1u << c) - 1u;
-    const uint32_t *keys = sliced + 2 * HL_TAPS + 1, *limits = keys + HL_CLASSES;
-    const int m = (int)sliced[2 * HL_TAPS];
-    uint32_t ring[3][w + 2]; /* padding word, w words, padding word */
-    for (int r = 0; r < 3; ++r) ring[r][0] = ring[r][w + 1] = 0;
+/* One output row's vectors (the last overlapping its predecessor). nl_*: [W][4]. */
+static inline __attribute__((always_inline)) void
+hl_row(const uint32_t *const rows[3], int ow, int pad, const int W, const uint32x4_t *sg,
+       const uint32x4_t *nz, const uint32x4_t (*nl_first)[4], const uint32x4_t (*nl_mid)[4],
+       const uint32x4_t (*nl_last)[4], const uint32x4_t *neg, uint32_t *dst,
+       const uint32_t valid) {
+    hl_pixels4(rows, 0, pad, W, sg, nz, nl_first, neg, dst, valid);
+    int x0 = 4;
+    for (; x0 + 4 < ow; x0 += 4) hl_pixels4(rows, x0, pad, W, sg, nz, nl_mid, neg, dst + x0 * W,
+                                            valid);
+    if (ow > 4)
+        hl_pixels4(rows, ow - 4, pad, W, sg, nz, nl_last, neg, dst + (ow - 4) * W, valid);
+}
+
+/* What a call's rows need. */
+typedef struct {
+    const uint32_t *in;
+    int in_y0, h, w, pad, ow, y0, y1;
+    const uint32_t *sliced, *negative;
+    int c;
+    uint32_t *out;
+} hl_call_t;
+
+/* The rows of a call at W (1 or 2) channel words a pixel. */
+static inline __attribute__((always_inline)) void hl_rows(const hl_call_t *d, const int W) {
+    const int w = d->w, pad = d->pad, ow = d->ow;
+    const uint32_t *sliced = d->sliced;
+    const uint32_t *keys = sliced + 2 * HL_TAPS * W + 1, *limits = keys + HL_CLASSES;
+    const int m = (int)sliced[2 * HL_TAPS * W];
+    uint32_t lanes[2];
+    for (int g = 0; g < W; ++g)
+        lanes[g] = d->c - 32 * g >= 32 ? ~0u : (1u << (d->c - 32 * g)) - 1u;
+    uint32_t ring[3][(w + 2) * W]; /* a padding pixel, w pixels, a padding pixel */
+    for (int r = 0; r < 3; ++r)
+        for (int g = 0; g < W; ++g) ring[r][g] = ring[r][(w + 1) * W + g] = 0;
     int held[3] = {-1, -1, -1};
-    uint32x4_t sg[HL_TAPS], nz[HL_TAPS];
-    for (int t = 0; t < HL_TAPS; ++t) {
-        sg[t] = vdupq_n_u32(sliced[2 * t]);
-        nz[t] = vdupq_n_u32(sliced[2 * t + 1]);
+    uint32x4_t sg[HL_TAPS * 2], nz[HL_TAPS * 2], neg[2];
+    for (int i = 0; i < HL_TAPS * W; ++i) {
+        sg[i] = vdupq_n_u32(sliced[2 * i]);
+        nz[i] = vdupq_n_u32(sliced[2 * i + 1]);
     }
-    const uint32x4_t neg = vdupq_n_u32(thr->negative[0] & lanes);
+    for (int g = 0; g < W; ++g) neg[g] = vdupq_n_u32(d->negative[g] & lanes[g]);
     const uint32_t cfirst = hl_axis(w, 0, pad), clast = hl_axis(w, ow - 1, pad);
-    uint32x4_t nl_mid[4], nl_first[4], nl_last[4];
+    uint32x4_t nl_mid[2][4], nl_first[2][4], nl_last[2][4];
     uint32_t rmask_prev = 8;
-    for (int oy = y0; oy < y1; ++oy) {
-        const uint32_t rmask = hl_axis(h, oy, pad);
+    for (int oy = d->y0; oy < d->y1; ++oy) {
+        const uint32_t rmask = hl_axis(d->h, oy, pad);
         if (rmask != rmask_prev) {
-            hl_limits(limits, hl_class(keys, m, rmask, 7u), lanes, -1, nl_mid);
-            for (int b = 0; b < 4; ++b) nl_first[b] = nl_last[b] = nl_mid[b];
-            hl_limits(limits, hl_class(keys, m, rmask, cfirst), lanes, 0, nl_first);
-            hl_limits(limits, hl_class(keys, m, rmask, clast), lanes, 3, nl_last);
-            if (ow == 4) hl_limits(limits, hl_class(keys, m, rmask, clast), lanes, 3, nl_first);
+            const int jm = hl_class(keys, m, rmask, 7u), jf = hl_class(keys, m, rmask, cfirst);
+            const int jl = hl_class(keys, m, rmask, clast);
+            for (int g = 0; g < W; ++g) {
+                hl_limits(limits + g * 4, jm * W, lanes[g], -1, nl_mid[g]);
+                for (int b = 0; b < 4; ++b) nl_first[g][b] = nl_last[g][b] = nl_mid[g][b];
+                hl_limits(limits + g * 4, jf * W, lanes[g], 0, nl_first[g]);
+                hl_limits(limits + g * 4, jl * W, lanes[g], 3, nl_last[g]);
+                if (ow == 4) hl_limits(limits + g * 4, jl * W, lanes[g], 3, nl_first[g]);
+            }
             rmask_prev = rmask;
         }
         const uint32_t *rows[3];
@@ -135,26 +184,43 @@ static int dw3x3_helium_rows(const uint32_t *in, int h, int w, int c, int stride
             rows[ky] = 0;
             if (!((rmask >> ky) & 1u)) continue;
             const int y = oy + ky - pad, slot = y % 3;
-            uint32_t *r = ring[slot] + 1; /* pixel 0 */
+            uint32_t *r = ring[slot] + W; /* pixel 0 */
             if (held[slot] != y) {
-                const uint32_t *src = in + (y - in_y0) * w;
+                const uint32_t *src = d->in + (y - d->in_y0) * w * W;
                 int i = 0;
-                for (; i + 4 <= w; i += 4) vst1q_u32(r + i, vld1q_u32(src + i));
-                for (; i < w; ++i) r[i] = src[i];
+                for (; i + 4 <= w * W; i += 4) vst1q_u32(r + i, vld1q_u32(src + i));
+                for (; i < w * W; ++i) r[i] = src[i];
                 held[slot] = y;
             }
-            if (pad) {
-                r[-1] = sliced[2 * (ky * 3)];
-                r[w] = sliced[2 * (ky * 3 + 2)];
-            }
+            if (pad)
+                for (int g = 0; g < W; ++g) {
+                    r[g - W] = sliced[2 * ((ky * 3) * W + g)];
+                    r[w * W + g] = sliced[2 * ((ky * 3 + 2) * W + g)];
+                }
             rows[ky] = r;
         }
-        uint32_t *dst = out + (oy - y0) * ow;
+        uint32_t *dst = d->out + (oy - d->y0) * ow * W;
         if (rmask == 7u)
-            hl_row(rows, ow, pad, sg, nz, nl_first, nl_mid, nl_last, neg, dst, 7u);
+            hl_row(rows, ow, pad, W, sg, nz, nl_first, nl_mid, nl_last, neg, dst, 7u);
         else
-            hl_row(rows, ow, pad, sg, nz, nl_first, nl_mid, nl_last, neg, dst, rmask);
+            hl_row(rows, ow, pad, W, sg, nz, nl_first, nl_mid, nl_last, neg, dst, rmask);
     }
+}
+
+static void hl_rows1(const hl_call_t *d) { hl_rows(d, 1); }
+static void hl_rows2(const hl_call_t *d) { hl_rows(d, 2); }
+
+/* Output rows y0..y1 - 1 (see the header comment); 0 where the call is not of this kind. */
+static int dw3x3_helium_rows(const uint32_t *in, int h, int w, int c, int stride, int pad,
+                             const trit_threshold_t *thr, uint32_t *out, const uint32_t *sliced,
+                             int in_y0, int y0, int y1) {
+    const int ow = w + 2 * pad - 2;
+    if (c > 64 || stride != 1 || pad > 1 || ow < 4) return 0;
+    const hl_call_t d = {in, in_y0, h, w, pad, ow, y0, y1, sliced, thr->negative, c, out};
+    if (c > 32)
+        hl_rows2(&d);
+    else
+        hl_rows1(&d);
     return 1;
 }
 #endif /* __ARM_FEATURE_MVE */
