@@ -12,7 +12,7 @@
  * Unequal scales: per-channel accumulators from the sliced counters, then threshold-and-pack.
  * With Helium (Cortex-M55), runs of interior pixels go four pixels per 128-bit vector (layers
  * of more than 16 channels; contiguous loads for one channel word at stride 1, gather loads
- * otherwise); layers of one or two channel words at stride 1 with the generator's constants
+ * otherwise); layers of up to four channel words at stride 1 with the generator's constants
  * take every pixel four at a time, borders included (dw_sliced_helium.h). */
 #include <string.h>
 
