@@ -1,7 +1,8 @@
 /* Private helper of the ARMv7E-M depthwise kernel on Helium (Cortex-M55): 3x3, equal scales,
- * up to four channel words (128 channels; VLD2 and VLD4 split two and four, three take gather
- * loads and scatter stores), stride 1, with the generator's sliced constants; every output
- * pixel four at a time, pixel j of a vector in 32-bit lane j.
+ * up to three channel words (96 channels; VLD2 splits two, three take gather loads and scatter
+ * stores) at stride 1, up to two at stride 2 (VLD2 / VLD4 split even and odd pixels), with the
+ * generator's sliced constants; every output pixel four at a time, pixel j of a vector in
+ * 32-bit lane j.
  *
  * As the interior quads of dw_ternary_bin.c (x_t = (a_t ^ sign_t) & nz_t, a 4-bit count,
  * (count >= limit) XOR direction), but the border pixels too: the input rows are copied into a
@@ -59,13 +60,12 @@ static inline void hl_limits(const uint32_t *limits, int j, uint32_t lanes, int 
     }
 }
 
-/* Word g of four consecutive pixels from p, W words a pixel (1..4): VLD2 / VLD4 de-interleave
- * two and four words, three take a gather load (word offsets {0, 3, 6, 9} + g). */
+/* Word g of four consecutive pixels from p, W words a pixel (1..3): VLD2 de-interleaves two
+ * words, three take a gather load (word offsets {0, 3, 6, 9} + g). */
 static inline __attribute__((always_inline)) uint32x4_t hl_load(const uint32_t *p, const int W,
                                                                 const int g) {
     if (W == 1) return vld1q_u32(p);
     if (W == 2) return vld2q_u32(p).val[g];
-    if (W == 4) return vld4q_u32(p).val[g];
     return vldrwq_gather_shifted_offset_u32(p + g, vmulq_n_u32(vidupq_n_u32(0, 1), 3u));
 }
 
@@ -129,7 +129,7 @@ hl_pixels4(const uint32_t *const rows[3], int x0, int pad, const int W, const in
         vst2q_u32(dst, o);
     } else { /* a scatter store per word, W words apart */
         const uint32x4_t at = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)W);
-#pragma GCC unroll 4
+#pragma GCC unroll 3
         for (int g = 0; g < W; ++g)
             vstrwq_scatter_shifted_offset_u32(
                 dst + g, at, hl_quad(rows, x0, pad, W, S, g, sg, nz, nl[g], neg[g], valid));
@@ -167,7 +167,7 @@ static inline __attribute__((always_inline)) void hl_rows(const hl_call_t *d, co
     const uint32_t *sliced = d->sliced;
     const uint32_t *keys = sliced + 2 * HL_TAPS * W + 1, *limits = keys + HL_CLASSES;
     const int m = (int)sliced[2 * HL_TAPS * W];
-    uint32_t lanes[4];
+    uint32_t lanes[3];
     for (int g = 0; g < W; ++g)
         lanes[g] = d->c - 32 * g >= 32 ? ~0u : (1u << (d->c - 32 * g)) - 1u;
     /* a padding pixel, w pixels, a padding pixel, one more that stride 2's loads read past it
@@ -177,14 +177,14 @@ static inline __attribute__((always_inline)) void hl_rows(const hl_call_t *d, co
         for (int g = 0; g < W; ++g)
             ring[r][g] = ring[r][(w + 1) * W + g] = ring[r][(w + 2) * W + g] = 0;
     int held[3] = {-1, -1, -1};
-    uint32x4_t sg[HL_TAPS * 4], nz[HL_TAPS * 4], neg[4];
+    uint32x4_t sg[HL_TAPS * 3], nz[HL_TAPS * 3], neg[3];
     for (int i = 0; i < HL_TAPS * W; ++i) {
         sg[i] = vdupq_n_u32(sliced[2 * i]);
         nz[i] = vdupq_n_u32(sliced[2 * i + 1]);
     }
     for (int g = 0; g < W; ++g) neg[g] = vdupq_n_u32(d->negative[g] & lanes[g]);
     const uint32_t cfirst = hl_axis(w, 0, S, pad), clast = hl_axis(w, ow - 1, S, pad);
-    uint32x4_t nl_mid[4][4], nl_first[4][4], nl_last[4][4];
+    uint32x4_t nl_mid[3][4], nl_first[3][4], nl_last[3][4];
     uint32_t rmask_prev = 8;
     for (int oy = d->y0; oy < d->y1; ++oy) {
         const uint32_t rmask = hl_axis(d->h, oy, S, pad);
@@ -221,17 +221,13 @@ static inline __attribute__((always_inline)) void hl_rows(const hl_call_t *d, co
             rows[ky] = r;
         }
         uint32_t *dst = d->out + (oy - d->y0) * ow * W;
-        if (rmask == 7u)
-            hl_row(rows, ow, pad, W, S, sg, nz, nl_first, nl_mid, nl_last, neg, dst, 7u);
-        else
-            hl_row(rows, ow, pad, W, S, sg, nz, nl_first, nl_mid, nl_last, neg, dst, rmask);
+        hl_row(rows, ow, pad, W, S, sg, nz, nl_first, nl_mid, nl_last, neg, dst, rmask);
     }
 }
 
 static void hl_rows1(const hl_call_t *d) { hl_rows(d, 1, 1); }
 static void hl_rows2(const hl_call_t *d) { hl_rows(d, 2, 1); }
 static void hl_rows3(const hl_call_t *d) { hl_rows(d, 3, 1); }
-static void hl_rows4(const hl_call_t *d) { hl_rows(d, 4, 1); }
 static void hl_rows1_s2(const hl_call_t *d) { hl_rows(d, 1, 2); }
 static void hl_rows2_s2(const hl_call_t *d) { hl_rows(d, 2, 2); }
 
@@ -241,8 +237,9 @@ static int dw3x3_helium_rows(const uint32_t *in, int h, int w, int c, int stride
                              int in_y0, int y0, int y1) {
     const int ow = (w + 2 * pad - 3) / stride + 1;
     const int words = TRIT_WORDS(c);
-    /* the ring (three rows of w + 3 pixels) on the stack: at most 1,536 words */
-    if (words > 4 || stride < 1 || stride > 2 || (stride == 2 && words > 2) || pad > 1 ||
+    /* the ring (three rows of w + 3 pixels) on the stack: at most 1,536 words; four words (the
+     * widest layers, 97 to 128 channels) would add 12 kB of code for layers no zoo model has */
+    if (words > 3 || stride < 1 || stride > 2 || (stride == 2 && words > 2) || pad > 1 ||
         ow < 4 || 3 * (w + 3) * words > 1536)
         return 0;
     const hl_call_t d = {in, in_y0, h, w, pad, ow, y0, y1, sliced, thr->negative, c, out};
@@ -250,7 +247,6 @@ static int dw3x3_helium_rows(const uint32_t *in, int h, int w, int c, int stride
     case 11: hl_rows1(&d); break;
     case 21: hl_rows2(&d); break;
     case 31: hl_rows3(&d); break;
-    case 41: hl_rows4(&d); break;
     case 12: hl_rows1_s2(&d); break;
     default: hl_rows2_s2(&d); break;
     }

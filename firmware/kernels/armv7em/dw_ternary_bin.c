@@ -12,8 +12,9 @@
  * Unequal scales: per-channel accumulators from the sliced counters, then threshold-and-pack.
  * With Helium (Cortex-M55), runs of interior pixels go four pixels per 128-bit vector (layers
  * of more than 16 channels; contiguous loads for one channel word at stride 1, gather loads
- * otherwise); layers of up to four channel words at stride 1 with the generator's constants
- * take every pixel four at a time, borders included (dw_sliced_helium.h). */
+ * otherwise); layers of up to three channel words at stride 1 (two at stride 2) with the
+ * generator's constants take every pixel four at a time, borders included
+ * (dw_sliced_helium.h). */
 #include <string.h>
 
 #include "bitcount.h"
@@ -243,9 +244,9 @@ static inline __attribute__((always_inline)) uint32_t dw3x3_word_rows(
 /* Equal scales, 3x3, every tap inside the image: the output word of channel word g at a pixel
  * whose top-left tap word is p (row pitch `pitch` words). sz: {sign, non-zero} pairs of
  * channel word g, tap stride 2 * words; limits: the interior class's 4 count-limit planes. */
-static inline __attribute__((always_inline)) uint32_t dw3x3_interior_word(const uint32_t *p, int pitch, int words,
-                                           const uint32_t *sz, const uint32_t *limits,
-                                           uint32_t negative, uint32_t lanes) {
+static inline __attribute__((always_inline)) uint32_t
+dw3x3_interior_word(const uint32_t *p, int pitch, int words, const uint32_t *sz,
+                    const uint32_t *limits, uint32_t negative, uint32_t lanes) {
     const int tw = 2 * words;
 #define XT(t) ((p[((t) / 3) * pitch + ((t) % 3) * words] ^ sz[(t) * tw]) & sz[(t) * tw + 1])
     uint32_t cnt[4];
