@@ -82,11 +82,15 @@ static void rgb_pixel_lanes(const int8_t *img, int wp, int oh, int ow, const int
         for (int ox = 0;; ox += 8) {
             if (ox > ow - 8) ox = ow - 8;
             int16x8_t x[RGB_TAPS];
-            rgb_taps8(img, wp, oy, ox, x);
+            int32x4_t part[32][2]; /* the first half's sums per channel */
+            rgb_taps8(img, wp, oy, ox, 0, 5, x);
+            for (int o = 0; o < cout; ++o)
+                rgb_sums8_first(x, w16 + o * RGB_ROW_PITCH, &part[o][0], &part[o][1]);
+            rgb_taps8(img, wp, oy, ox, 5, 9, x);
             uint32x4_t lo = vdupq_n_u32(0), hi = vdupq_n_u32(0);
             for (int o = 0; o < cout; ++o) {
-                int32x4_t a, b;
-                rgb_sums8(x, w16 + o * RGB_ROW_PITCH, &a, &b);
+                int32x4_t a = part[o][0], b = part[o][1];
+                rgb_sums8_rest(x, w16 + o * RGB_ROW_PITCH, &a, &b);
                 const int32x4_t t = vdupq_n_s32(trit_threshold_at(thr, o));
                 const int negative = (int)((thr->negative[o / 32] >> (o % 32)) & 1u);
                 const uint32x4_t bit = vdupq_n_u32(1u << (o % 32));

@@ -83,11 +83,15 @@ static void rgb_pixel_lanes_s8(const int8_t *img, int wp, int oh, int ow, const 
         for (int ox = 0;; ox += 8) {
             if (ox > ow - 8) ox = ow - 8;
             int16x8_t x[RGB_TAPS];
-            rgb_taps8(img, wp, oy, ox, x);
+            int32x4_t part[cout][2]; /* the first half's sums per channel */
+            rgb_taps8(img, wp, oy, ox, 0, 5, x);
+            for (int o = 0; o < cout; ++o)
+                rgb_sums8_first(x, w16 + o * RGB_ROW_PITCH, &part[o][0], &part[o][1]);
+            rgb_taps8(img, wp, oy, ox, 5, 9, x);
             int8_t *const y = out + (oy * ow + ox) * cout;
             for (int o = 0; o < cout; ++o) {
-                int32x4_t a, b;
-                rgb_sums8(x, w16 + o * RGB_ROW_PITCH, &a, &b);
+                int32x4_t a = part[o][0], b = part[o][1];
+                rgb_sums8_rest(x, w16 + o * RGB_ROW_PITCH, &a, &b);
                 const int32x4_t bias = vld1q_dup_s32(rq->bias + o);
                 const int32x4_t mult = vld1q_dup_s32(rq->mult + o);
                 const int32x4_t shift = vld1q_dup_s32(rq->shift + o);

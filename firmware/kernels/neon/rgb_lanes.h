@@ -7,8 +7,10 @@
  * vld3_s8 splits the colours of eight pixels, widened to int16 (27 vectors). Per output
  * channel, 27 x 2 multiply-adds by a weight lane (the channel's 27 weights widened to int16
  * once per call, a row of RGB_ROW_PITCH) sum the eight pixels into two int32x4 (products up to
- * 2^14, sums up to 27 * 2^14: no overflow). The callers take rows of passes of eight; the last
- * pass of a row overlaps its predecessor where the width is not a multiple of 8. */
+ * 2^14, sums up to 27 * 2^14: no overflow), in two halves (taps 0..14 for every channel, kept
+ * per channel, then taps 15..26), so that each half's taps stay in registers. The callers take
+ * rows of passes of eight; the last pass of a row overlaps its predecessor where the width is
+ * not a multiple of 8. */
 #ifndef TRIT_NEON_RGB_LANES_H
 #define TRIT_NEON_RGB_LANES_H
 
@@ -51,17 +53,17 @@ static inline void rgb_weights16(const int8_t *weights, int cout, int16_t *w16) 
     }
 }
 
-/* The 27 taps of output pixels (oy, ox .. ox + 7) as int16 vectors, tap (ky * 3 + kx) * 3 + c. */
+/* Taps of window positions p0 .. p1 - 1 (position ky * 3 + kx) of output pixels (oy, ox ..
+ * ox + 7) as int16 vectors, tap 3 * position + colour. */
 static inline __attribute__((always_inline)) void rgb_taps8(const int8_t *img, int wp, int oy,
-                                                            int ox, int16x8_t x[RGB_TAPS]) {
-    for (int ky = 0; ky < 3; ++ky)
-        for (int kx = 0; kx < 3; ++kx) {
-            const int8x8x3_t v = vld3_s8(img + ((oy + ky) * wp + ox + kx) * 3);
-            const int t = (ky * 3 + kx) * 3;
-            x[t] = vmovl_s8(v.val[0]);
-            x[t + 1] = vmovl_s8(v.val[1]);
-            x[t + 2] = vmovl_s8(v.val[2]);
-        }
+                                                            int ox, int p0, int p1,
+                                                            int16x8_t x[RGB_TAPS]) {
+    for (int p = p0; p < p1; ++p) {
+        const int8x8x3_t v = vld3_s8(img + ((oy + p / 3) * wp + ox + p % 3) * 3);
+        x[3 * p] = vmovl_s8(v.val[0]);
+        x[3 * p + 1] = vmovl_s8(v.val[1]);
+        x[3 * p + 2] = vmovl_s8(v.val[2]);
+    }
 }
 
 #ifdef __aarch64__ /* the high halves straight from the q registers (smlal2), weights by laneq */
@@ -82,14 +84,23 @@ typedef int16x4_t rgb_weights_t;
 #define RGB_ROW(t) RGB_TAP(t) RGB_TAP(t + 1) RGB_TAP(t + 2) RGB_TAP(t + 3) RGB_TAP(t + 4)         \
     RGB_TAP(t + 5) RGB_TAP(t + 6) RGB_TAP(t + 7) RGB_TAP(t + 8)
 
-/* The sums of the eight pixels (taps x) with one channel's widened weights wo: pixels 0..3 in
- * lo, 4..7 in hi. */
-static inline __attribute__((always_inline)) void rgb_sums8(const int16x8_t x[RGB_TAPS],
-                                                            const int16_t *wo, int32x4_t *lo,
-                                                            int32x4_t *hi) {
+/* The sums of the eight pixels with one channel's widened weights wo, in two halves so that
+ * each half's taps stay in registers: rgb_sums8_first over taps 0..14 (window positions 0..4),
+ * rgb_sums8_rest adds taps 15..26 to them; pixels 0..3 in lo, 4..7 in hi. */
+static inline __attribute__((always_inline)) void
+rgb_sums8_first(const int16x8_t x[RGB_TAPS], const int16_t *wo, int32x4_t *lo, int32x4_t *hi) {
     const rgb_weights_t wv[] = RGB_WEIGHTS(wo);
     int32x4_t a = vdupq_n_s32(0), b = vdupq_n_s32(0);
-    RGB_ROW(0) RGB_ROW(9) RGB_ROW(18)
+    RGB_ROW(0) RGB_TAP(9) RGB_TAP(10) RGB_TAP(11) RGB_TAP(12) RGB_TAP(13) RGB_TAP(14)
+    *lo = a;
+    *hi = b;
+}
+
+static inline __attribute__((always_inline)) void
+rgb_sums8_rest(const int16x8_t x[RGB_TAPS], const int16_t *wo, int32x4_t *lo, int32x4_t *hi) {
+    const rgb_weights_t wv[] = RGB_WEIGHTS(wo);
+    int32x4_t a = *lo, b = *hi;
+    RGB_TAP(15) RGB_TAP(16) RGB_TAP(17) RGB_ROW(18)
     *lo = a;
     *hi = b;
 }
