@@ -105,7 +105,7 @@ group(const int8_t *in, int w, int c, int k, const int8x16_t *cv, const int8x16_
 /* Every output pixel, group by group of g channels (the last one overlapping where
  * c % g != 0), each group's codes and parameters loaded once. */
 static inline __attribute__((always_inline)) void
-pixels(const int8_t *in, int h, int w, int c, const int8_t *ct, const int8_t *at, int k,
+pixels(const int8_t *in, int h, int w, int c, const int8_t *ct, int k,
        int stride, int pad, const int g, trit_scales_t s, const int equal,
        const trit_requant_t *rq, int8_t *out) {
     const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
@@ -113,15 +113,11 @@ pixels(const int8_t *in, int h, int w, int c, const int8_t *ct, const int8_t *at
     for (int ch = 0;; ch += g) {
         if (ch > c - g) ch = c - g;
         const params16_t prm = group_params(rq, ch, g);
-        int8x16_t cv[kk], av[kk]; /* g = 8: the low halves */
+        int8x16_t cv[kk], av[kk]; /* the group's codes and |codes| per tap (g = 8: low halves) */
         for (int t = 0; t < kk; ++t) {
-            int8_t cb[16] = {0}, ab[16] = {0};
-            for (int l = 0; l < g; ++l) {
-                cb[l] = ct[t * c + ch + l];
-                ab[l] = at[t * c + ch + l];
-            }
-            cv[t] = vld1q_s8(cb);
-            av[t] = vld1q_s8(ab);
+            cv[t] = g == 16 ? vld1q_s8(ct + t * c + ch)
+                            : vcombine_s8(vld1_s8(ct + t * c + ch), vdup_n_s8(0));
+            av[t] = vabsq_s8(cv[t]);
         }
         for (int oy = 0; oy < oh; ++oy) {
             const int y0 = oy * stride - pad;
@@ -152,18 +148,15 @@ void trit_dw_ternary_s8(const int8_t *in, int h, int w, int c, const int8_t *cod
         return;
     }
     const int g = c >= 16 ? 16 : 8, equal = s.wp == s.wn;
-    int8_t ct[kk][c], at[kk][c]; /* codes and |codes|, [tap][channel] */
+    int8_t ct[kk][c]; /* codes, [tap][channel] */
     for (int t = 0; t < kk; ++t)
-        for (int ch = 0; ch < c; ++ch) {
-            ct[t][ch] = codes[ch * kk + t];
-            at[t][ch] = (int8_t)(codes[ch * kk + t] != 0);
-        }
+        for (int ch = 0; ch < c; ++ch) ct[t][ch] = codes[ch * kk + t];
     if (g == 16 && equal)
-        pixels(in, h, w, c, ct[0], at[0], k, stride, pad, 16, s, 1, rq, out);
+        pixels(in, h, w, c, ct[0], k, stride, pad, 16, s, 1, rq, out);
     else if (g == 16)
-        pixels(in, h, w, c, ct[0], at[0], k, stride, pad, 16, s, 0, rq, out);
+        pixels(in, h, w, c, ct[0], k, stride, pad, 16, s, 0, rq, out);
     else if (equal)
-        pixels(in, h, w, c, ct[0], at[0], k, stride, pad, 8, s, 1, rq, out);
+        pixels(in, h, w, c, ct[0], k, stride, pad, 8, s, 1, rq, out);
     else
-        pixels(in, h, w, c, ct[0], at[0], k, stride, pad, 8, s, 0, rq, out);
+        pixels(in, h, w, c, ct[0], k, stride, pad, 8, s, 0, rq, out);
 }
