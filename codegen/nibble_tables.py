@@ -12,7 +12,10 @@ uint32 words, Q = ceil(cin / 4): for nibble q (inputs 4 q .. 4 q + 3) and activa
 bytes of count * 256^j modulo 2^32 (negative byte counts borrow from the byte above, as the
 kernel's adds do); after each tile's rows its counters' start values and their change for a
 residual -1 (kernels.h). Start values alone: word 0 TRIT_NIBBLE_STARTS (0), then the start
-values of the ceil(cout / 4) groups of four channels, then their changes for a residual -1."""
+values of the ceil(cout / 4) groups of four channels, then their changes for a residual -1.
+Byte tables (:func:`byte_tables`, layers of 21..24 inputs and outputs): word 0
+TRIT_BYTE_TABLES (2), the [2][6] start words, then [3][256][6] words, row r of byte value v
+the sum of nibble rows 2 r and 2 r + 1 at its low and high nibble."""
 
 from __future__ import annotations
 
@@ -27,6 +30,17 @@ def usable(layer: Layer) -> bool:
     """Whether the kernel counts ``layer`` through nibble tables: a pointwise layer that takes
     sliced constants (ternary, equal scales, a sign output) with at most 127 inputs."""
     return sliced_usable(layer) and layer.in_shape[0] <= 127
+
+
+def bytes_usable(layer: Layer) -> bool:
+    """Whether the ARMv7E-M kernel's 24-channel tile can count ``layer`` through byte tables:
+    a nibble-table layer of 21..24 inputs and 21..24 outputs (one activation word in and
+    out). Its residual, if any, must have the layer's map (stride 1) for the tile to run; the
+    kernel otherwise falls back to the nibble tables with the start values."""
+    return usable(layer) and 21 <= layer.in_shape[0] <= 24 and 21 <= layer.out_shape[0] <= 24
+
+
+BYTE_TABLE_WORDS = 1 + 2 * 6 + 3 * 256 * 6  # word 0, start values, rows
 
 
 def tile_plan(cin: int, cout: int) -> list[tuple[int, int]]:
@@ -77,7 +91,7 @@ def _limits(output: SignThreshold, o: int, res_c: int, alpha: int, n: int) -> tu
     return k, k
 
 
-TABLES, STARTS = 1, 0  # word 0: TRIT_NIBBLE_TABLES, TRIT_NIBBLE_STARTS of kernels.h
+TABLES, STARTS, BYTES = 1, 0, 2  # word 0: TRIT_NIBBLE_TABLES, _STARTS, TRIT_BYTE_TABLES
 
 
 def _starts(c: np.ndarray, output: SignThreshold, alpha: int, res_c: int,
@@ -97,6 +111,44 @@ def _starts(c: np.ndarray, output: SignThreshold, alpha: int, res_c: int,
     return np.mod(cp, 2 ** 32).astype(np.uint32), np.mod(cm - cp, 2 ** 32).astype(np.uint32)
 
 
+def _deltas(codes: np.ndarray) -> np.ndarray:
+    """[cout + 32][cin padded to a multiple of 8]: how the -1 count of channel o moves when
+    input i goes from +1 to -1 (+1 for a +1 weight, -1 for a -1 weight; 0 past cout / cin)."""
+    c = np.asarray(codes).reshape(codes.shape[0], -1).astype(np.int64)
+    cout, cin = c.shape
+    pad = np.zeros((cout + 32, 8 * ((cin + 7) // 8)), np.int64)
+    pad[:cout, :cin] = c
+    return pad
+
+
+def _rows(delta: np.ndarray, bits: int, chans: np.ndarray) -> np.ndarray:
+    """Table rows of ``bits``-bit slices of the input: [slice][value][len(chans) // 4] words,
+    byte j of word g the -1 count change of channel chans[4 g + j] (mod 2^32)."""
+    n = delta.shape[1] // bits
+    d = delta[:, :n * bits].reshape(delta.shape[0], n, bits)          # [o][q][i]
+    values = (np.arange(1 << bits)[:, None] >> np.arange(bits)) & 1   # [v][i]
+    counts = np.einsum("oqi,vi->qvo", d, values)[:, :, chans]        # [q][v][o]
+    byte = counts.reshape(n, 1 << bits, len(chans) // 4, 4)
+    return np.mod((byte * (256 ** np.arange(4))).sum(axis=-1), 2 ** 32).astype(np.uint32)
+
+
+def byte_tables(codes: np.ndarray, alpha: int, output: SignThreshold, res_c: int) -> np.ndarray:
+    """The byte tables of ternary codes [cout, cin(, 1, 1)] (21..24 each, :func:`bytes_usable`)
+    with equal scales ``alpha`` and sign ``output``, called with a residual of ``res_c``
+    channels (0: none), as uint32: word 0 ``BYTES``, start values, rows (``BYTE_TABLE_WORDS``
+    words)."""
+    c = np.asarray(codes).reshape(codes.shape[0], -1).astype(np.int64)
+    if not (21 <= c.shape[0] <= 24 and 21 <= c.shape[1] <= 24):
+        raise ValueError(f"byte tables take 21..24 inputs and outputs, not {c.shape[1]} -> "
+                         f"{c.shape[0]}")
+    chans = np.arange(24)
+    rows = _rows(_deltas(c), 8, chans)[:3]
+    out = np.concatenate([np.array([BYTES], np.uint32), *_starts(c, output, alpha, res_c, chans),
+                          rows.ravel()])
+    assert out.size == BYTE_TABLE_WORDS
+    return out
+
+
 def nibble_tables(codes: np.ndarray, alpha: int, output: SignThreshold,
                   res_c: int) -> np.ndarray:
     """The tables of ternary codes [cout, cin(, 1, 1)] with equal scales ``alpha`` and sign
@@ -105,18 +157,11 @@ def nibble_tables(codes: np.ndarray, alpha: int, output: SignThreshold,
     c = np.asarray(codes).reshape(codes.shape[0], -1).astype(np.int64)
     cout, cin = c.shape
     q_n = (cin + 3) // 4
-    pad = np.zeros((cout + 32, 4 * q_n), np.int64)  # channels past cout and inputs past cin: 0
-    pad[:cout, :cin] = c
-    # delta of the -1 count when input i goes from +1 to -1: +1 for a +1 weight, -1 for -1
-    delta = pad.reshape(cout + 32, q_n, 4)                    # [o][q][i]
-    bits = (np.arange(16)[:, None] >> np.arange(4)) & 1       # [v][i]
-    counts = np.einsum("oqi,vi->qvo", delta, bits)            # [q][v][o]
+    delta = _deltas(c)
     out = [np.array([TABLES], np.uint32)]
     for g0, g in tile_plan(cin, cout):
         chans = 4 * g0 + np.arange(4 * g)
-        byte = counts[:, :, chans].reshape(q_n, 16, g, 4)     # [q][v][g][j]
-        word = (byte * (256 ** np.arange(4))).sum(axis=-1)
-        out.append(np.mod(word, 2 ** 32).astype(np.uint32).ravel())
+        out.append(_rows(delta, 4, chans)[:q_n].ravel())
         out.extend(_starts(c, output, alpha, res_c, chans))
     return np.concatenate(out)
 

@@ -246,11 +246,21 @@ def _weight_note(layer: Layer) -> str:
             f"{int((w.values != 0).sum())} non-zero, wp_q={wp} wn_q={wn}")
 
 
-def wants_nibble_tables(ir: ModelIR, layer: Layer, kernels: str, plan: MemoryPlan) -> bool:
+def wants_byte_tables(layer: Layer, kernels: str, byte_tables: bool) -> bool:
+    """Whether the generated calls pass the layer's byte tables (codegen/nibble_tables.py) to
+    the ARMv7E-M flavour: where a build asks for them (``byte_tables``, `--byte-tables`), for
+    its pointwise layers of 21..24 inputs and outputs (18 KiB of flash each)."""
+    return (byte_tables and kernels.partition("+")[0] == "armv7em"
+            and nibble_tables.bytes_usable(layer))
+
+
+def wants_nibble_tables(ir: ModelIR, layer: Layer, kernels: str, plan: MemoryPlan,
+                        byte_tables: bool = False) -> bool:
     """Whether the generated calls pass the layer's nibble tables (codegen/nibble_tables.py)
     to the ARMv7E-M flavour: for its pointwise layers that run in bands (codegen/banded.py),
-    which would otherwise build them again for every band."""
-    if kernels.partition("+")[0] != "armv7em" or not nibble_tables.usable(layer):
+    which would otherwise build them again for every band, unless they take byte tables."""
+    if kernels.partition("+")[0] != "armv7em" or not nibble_tables.usable(layer) or \
+            wants_byte_tables(layer, kernels, byte_tables):
         return False
     return any(ir.layers[i] is layer for ch in plan.chains for i in ch.layers)
 
@@ -277,29 +287,41 @@ def sliced_constant_bytes(ir: ModelIR, kernels: str) -> int:
                if wants_sliced_constants(layer, kernels))
 
 
-def wants_nibble_starts(ir: ModelIR, layer: Layer, kernels: str, plan: MemoryPlan) -> bool:
+def wants_nibble_starts(ir: ModelIR, layer: Layer, kernels: str, plan: MemoryPlan,
+                        byte_tables: bool = False) -> bool:
     """Whether the generated call passes the nibble kernel's start values alone
     (codegen/nibble_tables.py) to the ARMv7E-M flavour: for its other pointwise layers that
     count through nibble tables (32 pixels or more, no bit-sliced constants), which would
     otherwise derive them per call."""
-    if kernels.partition("+")[0] != "armv7em" or not nibble_tables.usable(layer):
+    if kernels.partition("+")[0] != "armv7em" or not nibble_tables.usable(layer) or \
+            wants_byte_tables(layer, kernels, byte_tables):
         return False
     return (layer.in_shape[1] * layer.in_shape[2] >= sliced.FEW_PIXELS
             and not wants_sliced_constants(layer, kernels)
             and not wants_nibble_tables(ir, layer, kernels, plan))
 
 
-def nibble_table_bytes(ir: ModelIR, kernels: str, plan: MemoryPlan) -> int:
+def nibble_table_bytes(ir: ModelIR, kernels: str, plan: MemoryPlan,
+                       byte_tables: bool = False) -> int:
     """Flash bytes of the nibble tables a build for ``kernels`` with ``plan`` adds."""
     return sum(4 * nibble_tables.table_words(layer.in_shape[0], layer.out_shape[0])
-               for layer in ir.layers if wants_nibble_tables(ir, layer, kernels, plan))
+               for layer in ir.layers
+               if wants_nibble_tables(ir, layer, kernels, plan, byte_tables))
 
 
-def nibble_start_bytes(ir: ModelIR, kernels: str, plan: MemoryPlan) -> int:
+def nibble_start_bytes(ir: ModelIR, kernels: str, plan: MemoryPlan,
+                       byte_tables: bool = False) -> int:
     """Flash bytes of the nibble kernel's start values a build for ``kernels`` with ``plan``
     adds (the layers without tables)."""
     return sum(4 * nibble_tables.start_words(layer.out_shape[0])
-               for layer in ir.layers if wants_nibble_starts(ir, layer, kernels, plan))
+               for layer in ir.layers
+               if wants_nibble_starts(ir, layer, kernels, plan, byte_tables))
+
+
+def byte_table_bytes(ir: ModelIR, kernels: str, byte_tables: bool) -> int:
+    """Flash bytes of the byte tables a build for ``kernels`` adds (``byte_tables``: asked)."""
+    return sum(4 * nibble_tables.BYTE_TABLE_WORDS for layer in ir.layers
+               if wants_byte_tables(layer, kernels, byte_tables))
 
 
 def _sliced_words(layer: Layer) -> int:
@@ -341,7 +363,8 @@ class _Rows:
         return f"(arena + {k} + r * {scale * row_words})"
 
 
-def _chain_code(ir: ModelIR, chain: Chain, plan: MemoryPlan, kernels: str) -> str:
+def _chain_code(ir: ModelIR, chain: Chain, plan: MemoryPlan, kernels: str,
+                byte_tables: bool = False) -> str:
     """The C of a banded chain (codegen/banded.py): its steps' window slides and kernel
     calls, each call timed into spent[] when profiling. Runs of steps that differ only by
     where they are (the steady state) become one loop."""
@@ -388,7 +411,8 @@ def _chain_code(ir: ModelIR, chain: Chain, plan: MemoryPlan, kernels: str) -> st
                         dst, res_ptr)
             call = _call(ir, layer, plan, c_ident(layer.name),
                          wants_sliced_constants(layer, kernels), band,
-                         wants_nibble_tables(ir, layer, kernels, plan))
+                         wants_nibble_tables(ir, layer, kernels, plan)
+                         or wants_byte_tables(layer, kernels, byte_tables))
             out.append(f"TIMED({item.layer - first}, {call[:-1]});")
         return out
 
@@ -421,11 +445,12 @@ def _chain_code(ir: ModelIR, chain: Chain, plan: MemoryPlan, kernels: str) -> st
                           + ["    " + ln for ln in lines] + ["}"])
 
 
-def render_model(ir: ModelIR, kernels: str = "ref",
-                 arena: ArenaOptions | None = None) -> dict[str, str]:
+def render_model(ir: ModelIR, kernels: str = "ref", arena: ArenaOptions | None = None,
+                 byte_tables: bool = False) -> dict[str, str]:
     """``{"model.h": ..., "model.c": ...}`` for ``ir``, calling the kernels of flavour
     ``kernels`` (the ARMv7E-M flavour gets precomputed constants for some layers);
-    ``arena``: band rows of the layer chains (codegen/banded.py) and scratch cap."""
+    ``arena``: band rows of the layer chains (codegen/banded.py) and scratch cap;
+    ``byte_tables``: byte tables for the layers that take them (:func:`wants_byte_tables`)."""
     plan = plan_memory(ir, arena)
     in_chain = {i: ch for ch in plan.chains for i in ch.layers}
     layers = []
@@ -444,16 +469,20 @@ def render_model(ir: ModelIR, kernels: str = "ref",
         if ctx.has_threshold:
             ctx.threshold_init = threshold_init(c, layer.output.threshold,
                                                 layer.output.residual is not None)
-        with_tables = wants_nibble_tables(ir, layer, kernels, plan)
-        with_starts = wants_nibble_starts(ir, layer, kernels, plan)
-        if with_tables or with_starts:
+        with_bytes = wants_byte_tables(layer, kernels, byte_tables)
+        with_tables = wants_nibble_tables(ir, layer, kernels, plan, byte_tables)
+        with_starts = wants_nibble_starts(ir, layer, kernels, plan, byte_tables)
+        if with_bytes or with_tables or with_starts:
             res = layer.output.residual
-            make = nibble_tables.nibble_tables if with_tables else nibble_tables.start_values
+            make = (nibble_tables.byte_tables if with_bytes else
+                    nibble_tables.nibble_tables if with_tables else nibble_tables.start_values)
             v = make(layer.weights.values, int(layer.weights.scales[0]), layer.output,
                      ir.layer(res).out_shape[0] if res else 0)
             ctx.arrays.append(CArray("uint32_t", f"{c}_tables", v.size, c_body(v, 6, True)))
             ctx.const_bytes += 4 * v.size
-            ctx.weight_note += ("; nibble tables for the ARMv7E-M kernel, which runs it in bands "
+            ctx.weight_note += ("; byte tables for the ARMv7E-M kernel's 24-channel tile "
+                                "(codegen/nibble_tables.py)" if with_bytes else
+                                "; nibble tables for the ARMv7E-M kernel, which runs it in bands "
                                 "(codegen/nibble_tables.py)" if with_tables else
                                 "; the ARMv7E-M nibble kernel's start values "
                                 "(codegen/nibble_tables.py)")
@@ -466,9 +495,9 @@ def render_model(ir: ModelIR, kernels: str = "ref",
                                 "(codegen/sliced.py)")
         ch = in_chain.get(len(layers))
         if ch is None:
-            ctx.call = _call(ir, layer, plan, c, with_sliced, tables=with_starts)
+            ctx.call = _call(ir, layer, plan, c, with_sliced, tables=with_starts or with_bytes)
         elif ch.layers[0] == len(layers):
-            ctx.call = _chain_code(ir, ch, plan, kernels)
+            ctx.call = _chain_code(ir, ch, plan, kernels, byte_tables)
         ctx.mark = ch is None or ch.layers[-1] == len(layers)
         ctx.header = (f"{layer.name}: {layer.kind} {'x'.join(map(str, layer.in_shape))} -> "
                       f"{'x'.join(map(str, layer.out_shape))}"
@@ -484,9 +513,9 @@ def render_model(ir: ModelIR, kernels: str = "ref",
 
 
 def write_model(ir: ModelIR, out_dir: str | Path, kernels: str = "ref",
-                arena: ArenaOptions | None = None) -> MemoryPlan:
+                arena: ArenaOptions | None = None, byte_tables: bool = False) -> MemoryPlan:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name, text in render_model(ir, kernels, arena).items():
+    for name, text in render_model(ir, kernels, arena, byte_tables).items():
         (out / name).write_text(text)
     return plan_memory(ir, arena)

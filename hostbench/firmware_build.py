@@ -90,15 +90,16 @@ def elf_sizes(elf: Path, size_tool: str = "arm-none-eabi-size") -> tuple[int, in
 
 def build_firmware(ir: ModelIR, out_dir: Path, board: str = "mps2-an386",
                    use_platformio: bool = True, kernels: str | None = None,
-                   arena: ArenaOptions | None = None) -> Firmware:
+                   arena: ArenaOptions | None = None, byte_tables: bool = False) -> Firmware:
     """Generate the PlatformIO project for ``ir`` in ``out_dir`` and build it: with
     ``pio run`` (default), or by calling arm-none-eabi-gcc on the same project tree.
     ``kernels`` overrides the board's kernel flavour (boards.yaml); ``arena`` fits the
-    model to a smaller arena (banded layer chains, scratch cap; codegen/memory.py)."""
+    model to a smaller arena (banded layer chains, scratch cap; codegen/memory.py);
+    ``byte_tables``: byte tables for the 24-channel pointwise layers (`--byte-tables`)."""
     spec = get_board(board)
     check_fit(plan_memory(ir, arena), spec)
     project = write_project(ir, project_target(spec), out_dir, kernels=kernels or spec.kernels,
-                            arena=arena)
+                            arena=arena, byte_tables=byte_tables)
     if spec.linux:
         return _make_linux(project, spec)
     if spec.pio_platform != "trit":

@@ -22,6 +22,7 @@ from codegen import pack
 from codegen.banded import input_rows
 from codegen.int8_reference import Requant
 from codegen.memory import scratch_ints
+from codegen.nibble_tables import byte_tables as byte_tables_of
 from codegen.nibble_tables import nibble_tables, start_values
 from codegen.sliced import dw_sliced_constants, dw_usable, pw_sliced_constants
 from codegen.project import kernel_sources
@@ -72,12 +73,14 @@ class KernelCalls:
 
     def pw_ternary_bin(self, layer, x: np.ndarray, residual: np.ndarray | None = None,
                        res_c: int = 0, sliced: bool = False, tables: bool = False,
-                       starts: bool | np.ndarray = False) -> np.ndarray:
+                       starts: bool | np.ndarray = False,
+                       byte_tables: bool = False) -> np.ndarray:
         """``sliced``: pass the layer's code-generation constants (codegen/sliced.py; equal
         scales only), as generated models do for layers of few pixels; ``tables``: its
         nibble tables (codegen/nibble_tables.py), as banded models do; ``starts``: the nibble
         kernel's start values alone, as models pass them for the other pointwise layers (an
-        array: those words as given, word 0 included)."""
+        array: those words as given, word 0 included); ``byte_tables``: its byte tables (21..24
+        inputs and outputs), as models built with byte tables pass them."""
         cin, h, w = layer.in_shape
         cout = layer.out_shape[0]
         sign, nz = pack.pack_ternary(layer.weights.values)
@@ -90,8 +93,9 @@ class KernelCalls:
                                             layer.output, used_res_c)
         if isinstance(starts, np.ndarray):
             nibble = starts
-        elif tables or starts:
-            make = nibble_tables if tables else start_values
+        elif tables or starts or byte_tables:
+            make = (byte_tables_of if byte_tables else nibble_tables if tables
+                    else start_values)
             nibble = make(layer.weights.values, int(layer.weights.scales[0]), layer.output,
                           used_res_c)
         args = [x, h, w, cin, sign, nz, Scales(*map(int, layer.weights.scales)), cout,

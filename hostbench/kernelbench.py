@@ -30,6 +30,8 @@ class KernelCase:
     cout: int
     size: int           # input height = width
     equal_scales: bool = False
+    byte_tables: bool = False  # pw: pass byte tables (codegen/nibble_tables.py), as
+    #                            models built with --byte-tables do
 
     @property
     def macs(self) -> int:
@@ -65,6 +67,8 @@ CASES = [
     # the zoo models' second- and third-stage pointwise shapes
     KernelCase("pw 96->96 8x8, wp==wn", "pw", 96, 96, 8, True),
     KernelCase("pw 48->48 16x16, wp==wn", "pw", 48, 48, 16, True),
+    # the first-stage pointwise shape through byte tables (flavours without them: as above)
+    KernelCase("pw 24->24 32x32, wp==wn, byte tables", "pw", 24, 24, 32, True, True),
 ]
 
 
@@ -111,7 +115,7 @@ def make_layer(case: KernelCase, rng: np.random.Generator) -> tuple[Layer, np.nd
 
 def _run(calls: EmulatedBoard, case: KernelCase, layer: Layer, x: np.ndarray) -> np.ndarray:
     if case.op == "pw":
-        return calls.pw_ternary_bin(layer, x)
+        return calls.pw_ternary_bin(layer, x, byte_tables=case.byte_tables)
     if case.op == "dw":
         return calls.dw_ternary_bin(layer, x)
     if case.op == "pw8":
@@ -144,11 +148,12 @@ def run_kernelbench(board: str, flavour: str | None = None, seed: int = 0,
 
 def format_rows(rows: list[dict], unit: str) -> str:
     flavour = rows[0]["flavour"]
-    head = (f"{'kernel':26s} {'MACs':>9s} {'ref ' + unit:>16s} {flavour + ' ' + unit:>18s} "
+    n = max([26] + [len(r["kernel"]) for r in rows])
+    head = (f"{'kernel':{n}s} {'MACs':>9s} {'ref ' + unit:>16s} {flavour + ' ' + unit:>18s} "
             f"{'MACs/instr':>10s} {'speed-up':>8s}")
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r['kernel']:26s} {r['macs']:9d} {r['ref']:16,d} {r[flavour]:18,d} "
+        lines.append(f"{r['kernel']:{n}s} {r['macs']:9d} {r['ref']:16,d} {r[flavour]:18,d} "
                      f"{r['macs'] / r[flavour]:10.2f} {r['ref'] / r[flavour]:7.1f}x")
     return "\n".join(lines)
 

@@ -366,6 +366,65 @@ def test_pw_ternary_bin_reads_the_start_values_it_is_given(tmp_path):
         and not diff[3::4].any()
 
 
+@pytest.mark.parametrize("cin,cout,h,w,res_c,res_stride", [
+    # the ARMv7E-M 24-channel tile through byte tables: residual or none, 21..24 channels,
+    # one pixel; a residual at stride 2 (the tile does not apply: nibble tables built from the
+    # same start values)
+    (24, 24, 8, 4, 24, 1), (24, 24, 5, 7, 0, 1), (21, 22, 4, 8, 0, 1), (22, 21, 3, 5, 21, 1),
+    (23, 24, 2, 16, 24, 1), (24, 21, 1, 1, 0, 1), (24, 24, 4, 8, 24, 2)])
+def test_pw_ternary_bin_byte_tables(kernels, cin, cout, h, w, res_c, res_stride):
+    """Equal scales with the byte tables of codegen/nibble_tables.py passed, as models built
+    with byte tables pass them: the ARMv7E-M flavour counts through them, the others ignore
+    them."""
+    _check_equal_scale_pw(kernels, np.random.default_rng(7 * cin + cout + h), cin, cout, h, w,
+                          res_c, res_stride, byte_tables=True)
+
+
+def test_pw_ternary_bin_reads_the_byte_tables_it_is_given(tmp_path):
+    """The ARMv7E-M flavour counts through the byte tables it is passed: a row entry changed
+    in one channel flips that channel's bit exactly at the pixels whose byte takes that
+    value."""
+    import shutil
+    if not all(shutil.which(t) for t in NEEDS["mps"]):
+        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm (make setup)")
+    from hostbench.kernel_jobs import KernelRunner
+    from codegen.nibble_tables import byte_tables
+    board = EmulatedBoard(KernelRunner("armv7em", "mps2-an386", build_dir=tmp_path))
+    rng = np.random.default_rng(4)
+    layer = conv_layer(rng, 24, 24, 4, 8, 1, 1, 0, 1, rand_ternary(rng, (24, 24, 1, 1), True),
+                       spread=3 * 24)
+    x = pack.pack_binary(binary(rng, 24, 4, 8)[0])
+    good = board.pw_ternary_bin(layer, x, byte_tables=True).copy()
+    assert np.array_equal(good, board.pw_ternary_bin(layer, x))  # as the nibble kernel counts
+    bad = byte_tables(layer.weights.values, int(layer.weights.scales[0]), layer.output, 0)
+    value = int(x[0, 0, 0]) & 0xFF  # byte 0 of pixel 0
+    bad[13 + value * 6] += np.uint32(0x80 << 24)  # its row entry, channel 3 (byte 3): the
+    moved = board.pw_ternary_bin(layer, x, starts=bad)  # counter's compare bit flips
+    diff = pack.unpack_binary(moved, 24) != pack.unpack_binary(good, 24)
+    hit = (x[..., 0] & 0xFF) == value
+    assert np.array_equal(diff[3], hit) and not np.delete(diff, 3, axis=0).any()
+
+
+def test_byte_table_rows_are_sums_of_nibble_rows():
+    """Row r of the byte tables at value v is nibble row 2 r at v's low nibble plus nibble row
+    2 r + 1 at its high nibble (mod 2^32), and both carry the same start values."""
+    from codegen.nibble_tables import byte_tables, nibble_tables
+    rng = np.random.default_rng(9)
+    layer = conv_layer(rng, 23, 22, 2, 2, 1, 1, 0, 1, rand_ternary(rng, (22, 23, 1, 1), True),
+                       residual=True, spread=3 * 23)
+    args = (layer.weights.values, int(layer.weights.scales[0]), layer.output, 22)
+    b = byte_tables(*args)
+    n = nibble_tables(*args)  # one tile of 6 groups: [6][16][6] rows, then [2][6] starts
+    nib = n[1:1 + 6 * 16 * 6].reshape(6, 16, 6).astype(np.uint64)
+    assert np.array_equal(b[1:13], n[1 + 6 * 16 * 6:])
+    rows = b[13:].reshape(3, 256, 6)
+    v = np.arange(256)
+    for r in range(3):
+        assert np.array_equal(rows[r], (nib[2 * r][v & 15] + nib[2 * r + 1][v >> 4]) % 2 ** 32)
+    with pytest.raises(ValueError, match="21..24"):
+        byte_tables(rand_ternary(rng, (32, 24, 1, 1), True).values, *args[1:])
+
+
 # thresholds stored as an IR version 4 file stores them (codegen/ir/count_units.py): int8 up
 # to 126 products, int16 beyond (cin 140), with and without the code-generation constants
 @pytest.mark.parametrize("op,cin,cout,h,w,res_c,sliced", [

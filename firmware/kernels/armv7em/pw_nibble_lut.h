@@ -329,10 +329,39 @@ static inline __attribute__((always_inline)) void lut_build(uint32_t *T, int Q, 
     "eor %[y], %[p], %[c0]\n\t"                                                                \
     "and %[y], %[y], %[x]\n\t"                                                                 \
     "eor %[p], %[p], %[y]\n\t"
-#define LUT_RUN_FUNCTION(name, RESIDUAL)                                                       \
+/* With byte tables (TRIT_BYTE_TABLES of kernels.h: [3][256][6] words from T, made at code
+ * generation) the same pass takes byte r of v (inputs 8 r .. 8 r + 7) per row: three rows of
+ * twelve instructions instead of six, about 70 instructions a pixel. */
+#define LUT_BYTE_ROW(ROR)                                                                      \
+    "uxtb %[p], %[v]" ROR "\n\t"                                                               \
+    "add %[p], %[p], %[p], lsl #1\n\t"                                                         \
+    "add %[p], %[t], %[p], lsl #3\n\t"                                                         \
+    "ldrd %[x], %[y], [%[p]]\n\t"                                                              \
+    "add %[c0], %[c0], %[x]\n\t"                                                               \
+    "add %[c1], %[c1], %[y]\n\t"                                                               \
+    "ldrd %[x], %[y], [%[p], #8]\n\t"                                                          \
+    "add %[c2], %[c2], %[x]\n\t"                                                               \
+    "add %[c3], %[c3], %[y]\n\t"                                                               \
+    "ldrd %[x], %[y], [%[p], #16]\n\t"                                                         \
+    "add %[c4], %[c4], %[x]\n\t"                                                               \
+    "add %[c5], %[c5], %[y]\n\t"
+#define LUT_RUN_COUNT_BYTES                                                                    \
+    "ldr %[v], [%[a]], #4\n\t"                                                                 \
+    "ldr %[t], [%[ctx]]\n\t"                                                                   \
+    "ldrd %[c0], %[c1], [%[ctx], #4]\n\t"                                                      \
+    "ldrd %[c2], %[c3], [%[ctx], #12]\n\t"                                                     \
+    "ldrd %[c4], %[c5], [%[ctx], #20]\n\t"                                                     \
+    LUT_BYTE_ROW("")                                                                           \
+    "add %[t], %[t], #6144\n\t"                                                                \
+    LUT_BYTE_ROW(", ror #8")                                                                   \
+    "add %[t], %[t], #6144\n\t"                                                                \
+    LUT_BYTE_ROW(", ror #16")                                                                  \
+    "ldrd %[t], %[v], [%[ctx], #52]\n\t"                                                       \
+    LUT_RUN_BITS("p")
+#define LUT_RUN_FUNCTION(name, COUNT, RESIDUAL)                                                \
     static void name(const uint32_t *a, const uint32_t *ctx) {                                \
         uint32_t c0, c1, c2, c3, c4, c5, v, t, p, x, y;                                        \
-        __asm__ volatile("1:\n\t" LUT_RUN_COUNT RESIDUAL                                       \
+        __asm__ volatile("1:\n\t" COUNT RESIDUAL                                               \
                          "ldrd %[x], %[y], [%[ctx], #64]\n\t"                                  \
                          "eor %[p], %[p], %[x]\n\t"                                            \
                          "and %[p], %[p], %[y]\n\t"                                            \
@@ -347,8 +376,10 @@ static inline __attribute__((always_inline)) void lut_build(uint32_t *T, int Q, 
                          : [ctx] "r"(ctx)                                                      \
                          : "cc", "memory");                                                    \
     }
-LUT_RUN_FUNCTION(lut_run24, "")
-LUT_RUN_FUNCTION(lut_run24_residual, LUT_RUN_RESIDUAL)
+LUT_RUN_FUNCTION(lut_run24, LUT_RUN_COUNT, "")
+LUT_RUN_FUNCTION(lut_run24_residual, LUT_RUN_COUNT, LUT_RUN_RESIDUAL)
+LUT_RUN_FUNCTION(lut_run24_bytes, LUT_RUN_COUNT_BYTES, "")
+LUT_RUN_FUNCTION(lut_run24_bytes_residual, LUT_RUN_COUNT_BYTES, LUT_RUN_RESIDUAL)
 
 /* Whether lut_tile24 takes a layer: Q = 6 nibbles of input (21..24 channels), 21..24 output
  * channels (one word in and out), a residual if any of the same layout as the input (with_res:
@@ -359,16 +390,13 @@ static inline int lut_tile24_applies(int Q, int cout, int pixels, int w, int wit
            !(with_res && (res_stride != 1 || res_w != w || TRIT_WORDS(res_c) != 1));
 }
 
-/* The 24-channel tile over all pixels through lut_run24 where it applies
- * (lut_tile24_applies): 1 done, 0 not. */
-__attribute__((noinline)) static int lut_tile24(const uint32_t *in, int pixels, int w, int Q,
-                                                const uint32_t *T, const uint32_t *cp,
-                                                const uint32_t *cd, const trit_threshold_t *thr,
-                                                const uint32_t *residual, int res_w, int res_c,
-                                                int res_stride, int cout, uint32_t *out) {
+/* The context of lut_run24 and lut_run24_bytes (LUT_RUN_WORDS words) for a run over all
+ * pixels: 1 with a residual, 0 without. */
+static inline __attribute__((always_inline)) int lut_run24_context(
+    uint32_t *ctx, const uint32_t *in, int pixels, const uint32_t *T, const uint32_t *cp,
+    const uint32_t *cd, const trit_threshold_t *thr, const uint32_t *residual, int cout,
+    uint32_t *out) {
     const int with_res = thr->has_residual && residual;
-    if (!lut_tile24_applies(Q, cout, pixels, w, with_res, res_w, res_c, res_stride)) return 0;
-    uint32_t ctx[LUT_RUN_WORDS];
     ctx[0] = (uint32_t)(uintptr_t)T;
     for (int g = 0; g < 6; ++g) {
         ctx[1 + g] = cp[g];
@@ -383,8 +411,41 @@ __attribute__((noinline)) static int lut_tile24(const uint32_t *in, int pixels, 
     ctx[18] = (uint32_t)((uintptr_t)out - (uintptr_t)in - 4u);
     ctx[19] = with_res ? (uint32_t)((uintptr_t)residual - (uintptr_t)in - 4u) : 0u;
     ctx[20] = (uint32_t)(uintptr_t)(in + pixels);
-    if (with_res) lut_run24_residual(in, ctx);
-    else lut_run24(in, ctx);
+    return with_res;
+}
+
+/* The 24-channel tile over all pixels through lut_run24 where it applies
+ * (lut_tile24_applies): 1 done, 0 not. */
+__attribute__((noinline)) static int lut_tile24(const uint32_t *in, int pixels, int w, int Q,
+                                                const uint32_t *T, const uint32_t *cp,
+                                                const uint32_t *cd, const trit_threshold_t *thr,
+                                                const uint32_t *residual, int res_w, int res_c,
+                                                int res_stride, int cout, uint32_t *out) {
+    if (!lut_tile24_applies(Q, cout, pixels, w, thr->has_residual && residual, res_w, res_c,
+                            res_stride))
+        return 0;
+    uint32_t ctx[LUT_RUN_WORDS];
+    if (lut_run24_context(ctx, in, pixels, T, cp, cd, thr, residual, cout, out))
+        lut_run24_residual(in, ctx);
+    else
+        lut_run24(in, ctx);
+    return 1;
+}
+
+/* The same through byte tables B ([3][256][6] words, TRIT_BYTE_TABLES of kernels.h) with
+ * lut_run24_bytes: 1 done, 0 not. */
+__attribute__((noinline)) static int lut_tile24_bytes(
+    const uint32_t *in, int pixels, int w, int Q, const uint32_t *B, const uint32_t *cp,
+    const uint32_t *cd, const trit_threshold_t *thr, const uint32_t *residual, int res_w,
+    int res_c, int res_stride, int cout, uint32_t *out) {
+    if (!lut_tile24_applies(Q, cout, pixels, w, thr->has_residual && residual, res_w, res_c,
+                            res_stride))
+        return 0;
+    uint32_t ctx[LUT_RUN_WORDS];
+    if (lut_run24_context(ctx, in, pixels, B, cp, cd, thr, residual, cout, out))
+        lut_run24_bytes_residual(in, ctx);
+    else
+        lut_run24_bytes(in, ctx);
     return 1;
 }
 

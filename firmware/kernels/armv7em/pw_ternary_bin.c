@@ -390,8 +390,18 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
                          const uint32_t *sliced, const uint32_t *tables) {
     const int iw = TRIT_WORDS(cin);
     const int equal = s.wp == s.wn && s.wp > 0;
-    /* the generator's nibble-table constants: the tables themselves, or start values only */
-    const uint32_t *starts = tables && tables[0] == TRIT_NIBBLE_STARTS ? tables + 1 : 0;
+    /* the generator's nibble-table constants: the tables themselves, start values only, or
+     * start values and byte tables */
+    const uint32_t *starts = tables && (tables[0] == TRIT_NIBBLE_STARTS ||
+                                        tables[0] == TRIT_BYTE_TABLES) ? tables + 1 : 0;
+#ifdef LUT_RUN_ASM
+    /* byte tables: the 24-channel assembly tile reads them where it applies, else the nibble
+     * kernel builds its tables and takes the start values */
+    if (starts && tables[0] == TRIT_BYTE_TABLES && equal && iw == 1 &&
+        lut_tile24_bytes(in, h * w, w, (cin + 3) / 4, starts + 12, starts, starts + 6, thr,
+                         residual, res_w, res_c, res_stride, cout, out))
+        return;
+#endif
     tables = tables && tables[0] == TRIT_NIBBLE_TABLES ? tables + 1 : 0;
 #if defined(__ARM_FEATURE_MVE) && defined(LUT_RUN_ASM)
     /* 21..24 channels over 21..24 inputs: the assembly tile of the nibble tables beats the
