@@ -14,8 +14,9 @@ kernel's adds do); after each tile's rows its counters' start values and their c
 residual -1 (kernels.h). Start values alone: word 0 TRIT_NIBBLE_STARTS (0), then the start
 values of the ceil(cout / 4) groups of four channels, then their changes for a residual -1.
 Byte tables (:func:`byte_tables`, layers of 21..24 inputs and outputs): word 0
-TRIT_BYTE_TABLES (2), the [2][6] start words, then [3][256][6] words, row r of byte value v
-the sum of nibble rows 2 r and 2 r + 1 at its low and high nibble."""
+TRIT_BYTE_TABLES (2), the [2][6] start words, the start words by residual bits [6][16] (group
+g, its four channels' residual bits r), then [3][256][6] words, row r of byte value v the sum
+of nibble rows 2 r and 2 r + 1 at its low and high nibble."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def bytes_usable(layer: Layer) -> bool:
     return usable(layer) and 21 <= layer.in_shape[0] <= 24 and 21 <= layer.out_shape[0] <= 24
 
 
-BYTE_TABLE_WORDS = 1 + 2 * 6 + 3 * 256 * 6  # word 0, start values, rows
+BYTE_TABLE_WORDS = 1 + 2 * 6 + 6 * 16 + 3 * 256 * 6  # word 0, starts, residual starts, rows
 
 
 def tile_plan(cin: int, cout: int) -> list[tuple[int, int]]:
@@ -94,12 +95,12 @@ def _limits(output: SignThreshold, o: int, res_c: int, alpha: int, n: int) -> tu
 TABLES, STARTS, BYTES = 1, 0, 2  # word 0: TRIT_NIBBLE_TABLES, _STARTS, TRIT_BYTE_TABLES
 
 
-def _starts(c: np.ndarray, output: SignThreshold, alpha: int, res_c: int,
-            chans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The counters' start words of channels ``chans`` (groups of four, byte j = channel
-    4 g + j): for a residual +1 (or none), and what to add for a residual -1 (mod 2^32)."""
+def _start_bytes(c: np.ndarray, output: SignThreshold, alpha: int, res_c: int,
+                 chans: np.ndarray) -> np.ndarray:
+    """[residual +1 (or none) / -1][g][j]: the counter start value of channel chans[4 g + j],
+    0x80 - L + (number of -1 weights), L = count limit + 1; 0x80 past cout."""
     cout = c.shape[0]
-    start = np.zeros((2, len(chans) // 4, 4), np.int64)  # [residual +1 / -1][g][j]
+    start = np.zeros((2, len(chans) // 4, 4), np.int64)
     for k, o in enumerate(chans):
         if o >= cout:
             start[:, k // 4, k % 4] = 0x80
@@ -107,8 +108,26 @@ def _starts(c: np.ndarray, output: SignThreshold, alpha: int, res_c: int,
         n, nneg = int((c[o] != 0).sum()), int((c[o] < 0).sum())
         for r, lim in enumerate(_limits(output, int(o), res_c, alpha, n)):
             start[r, k // 4, k % 4] = 0x80 - (lim + 1) + nneg
+    return start
+
+
+def _starts(c: np.ndarray, output: SignThreshold, alpha: int, res_c: int,
+            chans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The counters' start words of channels ``chans`` (groups of four, byte j = channel
+    4 g + j): for a residual +1 (or none), and what to add for a residual -1 (mod 2^32)."""
+    start = _start_bytes(c, output, alpha, res_c, chans)
     cp, cm = ((start[r] * (256 ** np.arange(4))).sum(axis=-1) for r in (0, 1))
     return np.mod(cp, 2 ** 32).astype(np.uint32), np.mod(cm - cp, 2 ** 32).astype(np.uint32)
+
+
+def _residual_starts(c: np.ndarray, output: SignThreshold, alpha: int, res_c: int,
+                     chans: np.ndarray) -> np.ndarray:
+    """[g][16] words: the start word of group g when the residual bits of its four channels
+    are r (bit j set: channel chans[4 g + j] sees a residual -1), mod 2^32."""
+    start = _start_bytes(c, output, alpha, res_c, chans)               # [2][g][j]
+    bits = (np.arange(16)[:, None] >> np.arange(4)) & 1               # [r][j]
+    picked = np.where(bits[None, :, :] == 1, start[1][:, None, :], start[0][:, None, :])
+    return np.mod((picked * (256 ** np.arange(4))).sum(axis=-1), 2 ** 32).astype(np.uint32)
 
 
 def _deltas(codes: np.ndarray) -> np.ndarray:
@@ -135,8 +154,8 @@ def _rows(delta: np.ndarray, bits: int, chans: np.ndarray) -> np.ndarray:
 def byte_tables(codes: np.ndarray, alpha: int, output: SignThreshold, res_c: int) -> np.ndarray:
     """The byte tables of ternary codes [cout, cin(, 1, 1)] (21..24 each, :func:`bytes_usable`)
     with equal scales ``alpha`` and sign ``output``, called with a residual of ``res_c``
-    channels (0: none), as uint32: word 0 ``BYTES``, start values, rows (``BYTE_TABLE_WORDS``
-    words)."""
+    channels (0: none), as uint32: word 0 ``BYTES``, start values, start values by residual
+    bits, rows (``BYTE_TABLE_WORDS`` words)."""
     c = np.asarray(codes).reshape(codes.shape[0], -1).astype(np.int64)
     if not (21 <= c.shape[0] <= 24 and 21 <= c.shape[1] <= 24):
         raise ValueError(f"byte tables take 21..24 inputs and outputs, not {c.shape[1]} -> "
@@ -144,6 +163,7 @@ def byte_tables(codes: np.ndarray, alpha: int, output: SignThreshold, res_c: int
     chans = np.arange(24)
     rows = _rows(_deltas(c), 8, chans)[:3]
     out = np.concatenate([np.array([BYTES], np.uint32), *_starts(c, output, alpha, res_c, chans),
+                          _residual_starts(c, output, alpha, res_c, chans).ravel(),
                           rows.ravel()])
     assert out.size == BYTE_TABLE_WORDS
     return out

@@ -398,7 +398,7 @@ def test_pw_ternary_bin_reads_the_byte_tables_it_is_given(tmp_path):
     assert np.array_equal(good, board.pw_ternary_bin(layer, x))  # as the nibble kernel counts
     bad = byte_tables(layer.weights.values, int(layer.weights.scales[0]), layer.output, 0)
     value = int(x[0, 0, 0]) & 0xFF  # byte 0 of pixel 0
-    bad[13 + value * 6] += np.uint32(0x80 << 24)  # its row entry, channel 3 (byte 3): the
+    bad[109 + value * 6] += np.uint32(0x80 << 24)  # its row entry, channel 3 (byte 3): the
     moved = board.pw_ternary_bin(layer, x, starts=bad)  # counter's compare bit flips
     diff = pack.unpack_binary(moved, 24) != pack.unpack_binary(good, 24)
     hit = (x[..., 0] & 0xFF) == value
@@ -407,7 +407,8 @@ def test_pw_ternary_bin_reads_the_byte_tables_it_is_given(tmp_path):
 
 def test_byte_table_rows_are_sums_of_nibble_rows():
     """Row r of the byte tables at value v is nibble row 2 r at v's low nibble plus nibble row
-    2 r + 1 at its high nibble (mod 2^32), and both carry the same start values."""
+    2 r + 1 at its high nibble (mod 2^32), both carry the same start values, and the start
+    values by residual bits add a group's residual differences byte by byte."""
     from codegen.nibble_tables import byte_tables, nibble_tables
     rng = np.random.default_rng(9)
     layer = conv_layer(rng, 23, 22, 2, 2, 1, 1, 0, 1, rand_ternary(rng, (22, 23, 1, 1), True),
@@ -417,7 +418,17 @@ def test_byte_table_rows_are_sums_of_nibble_rows():
     n = nibble_tables(*args)  # one tile of 6 groups: [6][16][6] rows, then [2][6] starts
     nib = n[1:1 + 6 * 16 * 6].reshape(6, 16, 6).astype(np.uint64)
     assert np.array_equal(b[1:13], n[1 + 6 * 16 * 6:])
-    rows = b[13:].reshape(3, 256, 6)
+    cp, cd = b[1:7].astype(np.int64), b[7:13].astype(np.int64)
+    by_res = b[13:109].reshape(6, 16)
+    assert np.array_equal(by_res[:, 0], cp) and np.array_equal(by_res[:, 15], (cp + cd) % 2 ** 32)
+    # the start bytes for a residual +1 and -1 ([g][j]; each in 0..255, so the words are
+    # their bytes side by side)
+    starts = [(w[:, None] >> 8 * np.arange(4)) & 0xFF for w in (cp, (cp + cd) % 2 ** 32)]
+    for g in range(6):
+        for r in range(16):
+            want = sum(int(starts[(r >> j) & 1][g][j]) << 8 * j for j in range(4))
+            assert by_res[g, r] == want
+    rows = b[109:].reshape(3, 256, 6)
     v = np.arange(256)
     for r in range(3):
         assert np.array_equal(rows[r], (nib[2 * r][v & 15] + nib[2 * r + 1][v >> 4]) % 2 ** 32)

@@ -129,11 +129,12 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
  * layer whose tables the kernel builds per call: what would otherwise be derived per call from
  * the weights and thresholds (popcounts and a count limit per channel).
  * TRIT_BYTE_TABLES: for 21..24 inputs and 21..24 outputs (one word each), the start values
- * as for TRIT_NIBBLE_STARTS ([2][6] words), then byte tables [3][256][6] words: for byte r of
- * the activation word (inputs 8 r .. 8 r + 7) and its value v, the sum of the two nibble rows
- * of TRIT_NIBBLE_TABLES (modulo 2^32). 18 KiB of flash for a third fewer instructions in the
- * ARMv7E-M kernel's 24-channel tile; other shapes, flavours and calls take the start values
- * alone. */
+ * as for TRIT_NIBBLE_STARTS ([2][6] words); the start values by residual bits, [6][16] words
+ * (word [g][r]: group g's start values where bit j of r says channel 4 g + j sees a residual
+ * -1); then byte tables [3][256][6] words: for byte r of the activation word (inputs
+ * 8 r .. 8 r + 7) and its value v, the sum of the two nibble rows of TRIT_NIBBLE_TABLES
+ * (modulo 2^32). 18 KiB of flash for a third fewer instructions in the ARMv7E-M kernel's
+ * 24-channel tile; other shapes, flavours and calls take the start values alone. */
 #define TRIT_NIBBLE_STARTS 0u
 #define TRIT_NIBBLE_TABLES 1u
 #define TRIT_BYTE_TABLES 2u

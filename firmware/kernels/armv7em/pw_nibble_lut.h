@@ -329,28 +329,26 @@ static inline __attribute__((always_inline)) void lut_build(uint32_t *T, int Q, 
     "eor %[y], %[p], %[c0]\n\t"                                                                \
     "and %[y], %[y], %[x]\n\t"                                                                 \
     "eor %[p], %[p], %[y]\n\t"
-/* With byte tables (TRIT_BYTE_TABLES of kernels.h: [3][256][6] words from T, made at code
- * generation) the same pass takes byte r of v (inputs 8 r .. 8 r + 7) per row: three rows of
- * twelve instructions instead of six, about 70 instructions a pixel. */
+/* With byte tables (TRIT_BYTE_TABLES of kernels.h, made at code generation; T: the start
+ * values by residual bits, [6][16] words, then the rows [3][256][6] words from T + 384 B) the
+ * same pass takes byte r of v (inputs 8 r .. 8 r + 7) per row: three rows of twelve
+ * instructions instead of six, about 70 instructions a pixel. With a residual each counter
+ * starts at its group's start values for the residual's four bits (a UBFX, an address add and
+ * a load), so no second compare and select: about 85. */
 #define LUT_BYTE_ROW(ROR)                                                                      \
     "uxtb %[p], %[v]" ROR "\n\t"                                                               \
     "add %[p], %[p], %[p], lsl #1\n\t"                                                         \
     "add %[p], %[t], %[p], lsl #3\n\t"                                                         \
-    "ldrd %[x], %[y], [%[p]]\n\t"                                                              \
+    "ldrd %[x], %[y], [%[p], #384]\n\t"                                                        \
     "add %[c0], %[c0], %[x]\n\t"                                                               \
     "add %[c1], %[c1], %[y]\n\t"                                                               \
-    "ldrd %[x], %[y], [%[p], #8]\n\t"                                                          \
+    "ldrd %[x], %[y], [%[p], #392]\n\t"                                                        \
     "add %[c2], %[c2], %[x]\n\t"                                                               \
     "add %[c3], %[c3], %[y]\n\t"                                                               \
-    "ldrd %[x], %[y], [%[p], #16]\n\t"                                                         \
+    "ldrd %[x], %[y], [%[p], #400]\n\t"                                                        \
     "add %[c4], %[c4], %[x]\n\t"                                                               \
     "add %[c5], %[c5], %[y]\n\t"
-#define LUT_RUN_COUNT_BYTES                                                                    \
-    "ldr %[v], [%[a]], #4\n\t"                                                                 \
-    "ldr %[t], [%[ctx]]\n\t"                                                                   \
-    "ldrd %[c0], %[c1], [%[ctx], #4]\n\t"                                                      \
-    "ldrd %[c2], %[c3], [%[ctx], #12]\n\t"                                                     \
-    "ldrd %[c4], %[c5], [%[ctx], #20]\n\t"                                                     \
+#define LUT_BYTE_ROWS                                                                          \
     LUT_BYTE_ROW("")                                                                           \
     "add %[t], %[t], #6144\n\t"                                                                \
     LUT_BYTE_ROW(", ror #8")                                                                   \
@@ -358,6 +356,27 @@ static inline __attribute__((always_inline)) void lut_build(uint32_t *T, int Q, 
     LUT_BYTE_ROW(", ror #16")                                                                  \
     "ldrd %[t], %[v], [%[ctx], #52]\n\t"                                                       \
     LUT_RUN_BITS("p")
+#define LUT_RUN_COUNT_BYTES                                                                    \
+    "ldr %[v], [%[a]], #4\n\t"                                                                 \
+    "ldr %[t], [%[ctx]]\n\t"                                                                   \
+    "ldrd %[c0], %[c1], [%[ctx], #4]\n\t"                                                      \
+    "ldrd %[c2], %[c3], [%[ctx], #12]\n\t"                                                     \
+    "ldrd %[c4], %[c5], [%[ctx], #20]\n\t"                                                     \
+    LUT_BYTE_ROWS
+/* counter c of group g (residual bits 4 g .. 4 g + 3 in x): its start values from T */
+#define LUT_RESIDUAL_START(c, lsb, off)                                                        \
+    "ubfx %[y], %[x], #" lsb ", #4\n\t"                                                        \
+    "add %[y], %[t], %[y], lsl #2\n\t"                                                         \
+    "ldr %[" c "], [%[y], #" off "]\n\t"
+#define LUT_RUN_COUNT_BYTES_RESIDUAL                                                           \
+    "ldr %[v], [%[a]], #4\n\t"                                                                 \
+    "ldr %[t], [%[ctx]]\n\t"                                                                   \
+    "ldr %[x], [%[ctx], #76]\n\t"                                                              \
+    "ldr %[x], [%[a], %[x]]\n\t"                                                               \
+    LUT_RESIDUAL_START("c0", "0", "0") LUT_RESIDUAL_START("c1", "4", "64")                     \
+    LUT_RESIDUAL_START("c2", "8", "128") LUT_RESIDUAL_START("c3", "12", "192")                 \
+    LUT_RESIDUAL_START("c4", "16", "256") LUT_RESIDUAL_START("c5", "20", "320")                \
+    LUT_BYTE_ROWS
 #define LUT_RUN_FUNCTION(name, COUNT, RESIDUAL)                                                \
     static void name(const uint32_t *a, const uint32_t *ctx) {                                \
         uint32_t c0, c1, c2, c3, c4, c5, v, t, p, x, y;                                        \
@@ -379,7 +398,7 @@ static inline __attribute__((always_inline)) void lut_build(uint32_t *T, int Q, 
 LUT_RUN_FUNCTION(lut_run24, LUT_RUN_COUNT, "")
 LUT_RUN_FUNCTION(lut_run24_residual, LUT_RUN_COUNT, LUT_RUN_RESIDUAL)
 LUT_RUN_FUNCTION(lut_run24_bytes, LUT_RUN_COUNT_BYTES, "")
-LUT_RUN_FUNCTION(lut_run24_bytes_residual, LUT_RUN_COUNT_BYTES, LUT_RUN_RESIDUAL)
+LUT_RUN_FUNCTION(lut_run24_bytes_residual, LUT_RUN_COUNT_BYTES_RESIDUAL, "")
 
 /* Whether lut_tile24 takes a layer: Q = 6 nibbles of input (21..24 channels), 21..24 output
  * channels (one word in and out), a residual if any of the same layout as the input (with_res:
@@ -432,8 +451,8 @@ __attribute__((noinline)) static int lut_tile24(const uint32_t *in, int pixels, 
     return 1;
 }
 
-/* The same through byte tables B ([3][256][6] words, TRIT_BYTE_TABLES of kernels.h) with
- * lut_run24_bytes: 1 done, 0 not. */
+/* The same through byte tables B (the start values by residual bits, then the rows:
+ * TRIT_BYTE_TABLES of kernels.h) with lut_run24_bytes: 1 done, 0 not. */
 __attribute__((noinline)) static int lut_tile24_bytes(
     const uint32_t *in, int pixels, int w, int Q, const uint32_t *B, const uint32_t *cp,
     const uint32_t *cd, const trit_threshold_t *thr, const uint32_t *residual, int res_w,
