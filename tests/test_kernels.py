@@ -342,19 +342,25 @@ def test_pw_ternary_bin_nibble_start_values(kernels, cin, cout, h, w, res_c, res
                           res_c, res_stride, starts=True)
 
 
-def test_pw_ternary_bin_reads_the_start_values_it_is_given(tmp_path):
-    """The ARMv7E-M flavour uses the start values it is passed: changed starts move their
-    channels' output bits and no other channel's."""
+def _m4_pointwise(tmp_path, seed: int, c: int):
+    """The ARMv7E-M flavour on the emulated M4 (a skip where its tools are missing), an
+    equal-scale c -> c pointwise layer on 4 x 8 pixels and its packed input."""
     import shutil
     if not all(shutil.which(t) for t in NEEDS["mps"]):
         pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm (make setup)")
     from hostbench.kernel_jobs import KernelRunner
-    from codegen.nibble_tables import start_values
     board = EmulatedBoard(KernelRunner("armv7em", "mps2-an386", build_dir=tmp_path))
-    rng = np.random.default_rng(3)
-    layer = conv_layer(rng, 48, 48, 4, 8, 1, 1, 0, 1, rand_ternary(rng, (48, 48, 1, 1), True),
-                       spread=3 * 48)
-    x = pack.pack_binary(binary(rng, 48, 4, 8)[0])
+    rng = np.random.default_rng(seed)
+    layer = conv_layer(rng, c, c, 4, 8, 1, 1, 0, 1, rand_ternary(rng, (c, c, 1, 1), True),
+                       spread=3 * c)
+    return board, layer, pack.pack_binary(binary(rng, c, 4, 8)[0])
+
+
+def test_pw_ternary_bin_reads_the_start_values_it_is_given(tmp_path):
+    """The ARMv7E-M flavour uses the start values it is passed: changed starts move their
+    channels' output bits and no other channel's."""
+    from codegen.nibble_tables import start_values
+    board, layer, x = _m4_pointwise(tmp_path, 3, 48)
     good = board.pw_ternary_bin(layer, x, starts=True).copy()
     assert np.array_equal(good, board.pw_ternary_bin(layer, x))  # as derived per call
     starts = start_values(layer.weights.values, int(layer.weights.scales[0]), layer.output, 0)
@@ -384,16 +390,8 @@ def test_pw_ternary_bin_reads_the_byte_tables_it_is_given(tmp_path):
     """The ARMv7E-M flavour counts through the byte tables it is passed: a row entry changed
     in one channel flips that channel's bit exactly at the pixels whose byte takes that
     value."""
-    import shutil
-    if not all(shutil.which(t) for t in NEEDS["mps"]):
-        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm (make setup)")
-    from hostbench.kernel_jobs import KernelRunner
     from codegen.nibble_tables import byte_tables
-    board = EmulatedBoard(KernelRunner("armv7em", "mps2-an386", build_dir=tmp_path))
-    rng = np.random.default_rng(4)
-    layer = conv_layer(rng, 24, 24, 4, 8, 1, 1, 0, 1, rand_ternary(rng, (24, 24, 1, 1), True),
-                       spread=3 * 24)
-    x = pack.pack_binary(binary(rng, 24, 4, 8)[0])
+    board, layer, x = _m4_pointwise(tmp_path, 4, 24)
     good = board.pw_ternary_bin(layer, x, byte_tables=True).copy()
     assert np.array_equal(good, board.pw_ternary_bin(layer, x))  # as the nibble kernel counts
     bad = byte_tables(layer.weights.values, int(layer.weights.scales[0]), layer.output, 0)
