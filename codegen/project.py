@@ -25,7 +25,7 @@ import jinja2
 
 from .ir import ModelIR
 from .memory import ArenaOptions
-from .render import TEMPLATES, render_model
+from .render import NO_FLASH_TABLES, TEMPLATES, FlashTables, render_model
 
 FIRMWARE = Path(__file__).resolve().parents[1] / "firmware"
 PLATFORM_DIR = FIRMWARE / "platformio" / "platform-trit"
@@ -113,18 +113,19 @@ def _env() -> jinja2.Environment:
 
 def write_project(ir: ModelIR, target: ProjectTarget, out_dir: str | Path, kernels: str = "ref",
                   model_name: str | None = None, qemu_timeout: int | None = None,
-                  arena: ArenaOptions | None = None, byte_tables: bool = False) -> Path:
+                  arena: ArenaOptions | None = None,
+                  tables: FlashTables = NO_FLASH_TABLES) -> Path:
     """Write the project into ``out_dir`` (kept: .pio build and core folders): a PlatformIO
     project for microcontrollers, a Makefile project for Linux boards. ``arena``: how the
     model fits a small arena (banded layer chains, scratch cap; codegen/memory.py);
-    ``byte_tables``: byte tables for the 24-channel pointwise layers (codegen/render.py)."""
+    ``tables``: the pointwise kernel's tables kept in flash (codegen/render.py, FlashTables)."""
     out = Path(out_dir)
     files = port_sources(target.port)
     for sub in ("src", "include", "ld"):
         shutil.rmtree(out / sub, ignore_errors=True)
     shutil.copytree(FIRMWARE / "include", out / "include")
     (out / "src" / "runtime").mkdir(parents=True)
-    for name, text in render_model(ir, kernels, arena, byte_tables).items():
+    for name, text in render_model(ir, kernels, arena, tables).items():
         (out / "src" / name).write_text(text)
     if arena is not None and arena.scratch_cap:
         (out / "include" / "trit" / "model_config.h").write_text(

@@ -246,82 +246,109 @@ def _weight_note(layer: Layer) -> str:
             f"{int((w.values != 0).sum())} non-zero, wp_q={wp} wn_q={wn}")
 
 
-def wants_byte_tables(layer: Layer, kernels: str, byte_tables: bool) -> bool:
+@dataclass(frozen=True)
+class FlashTables:
+    """Tables of the ARMv7E-M pointwise kernel that a build makes at code generation and keeps
+    in flash, trading flash for instructions (other flavours ignore them; layout
+    TRIT_NIBBLE_TABLES and TRIT_BYTE_TABLES in firmware/include/trit/kernels.h).
+    ``byte``: byte tables for the layers of 21..24 inputs and outputs (`--byte-tables`,
+    18,868 B each); ``nibble``: nibble tables for every other layer that counts through
+    nibble tables (`--nibble-tables`; 64 B per four inputs and four outputs, and start values),
+    which the kernel then reads instead of building them on each call."""
+    byte: bool = False
+    nibble: bool = False
+
+    def label(self) -> str:
+        """The project folder's suffix: ``bytes``, ``nibbles``, both, or empty."""
+        return "-".join(n for n, on in (("bytes", self.byte), ("nibbles", self.nibble)) if on)
+
+
+NO_FLASH_TABLES = FlashTables()
+
+
+def wants_byte_tables(layer: Layer, kernels: str, tables: FlashTables = NO_FLASH_TABLES) -> bool:
     """Whether the generated calls pass the layer's byte tables (codegen/nibble_tables.py) to
-    the ARMv7E-M flavour: where a build asks for them (``byte_tables``, `--byte-tables`), for
+    the ARMv7E-M flavour: where a build asks for them (``tables.byte``, `--byte-tables`), for
     its pointwise layers of 21..24 inputs and outputs (18 KiB of flash each)."""
-    return (byte_tables and kernels.partition("+")[0] == "armv7em"
+    return (tables.byte and kernels.partition("+")[0] == "armv7em"
             and nibble_tables.bytes_usable(layer))
 
 
 def wants_nibble_tables(ir: ModelIR, layer: Layer, kernels: str, plan: MemoryPlan,
-                        byte_tables: bool = False) -> bool:
+                        tables: FlashTables = NO_FLASH_TABLES) -> bool:
     """Whether the generated calls pass the layer's nibble tables (codegen/nibble_tables.py)
-    to the ARMv7E-M flavour: for its pointwise layers that run in bands (codegen/banded.py),
-    which would otherwise build them again for every band, unless they take byte tables."""
+    to the ARMv7E-M flavour, unless it takes byte tables: for every pointwise layer that can
+    count through them where a build asks for them (``tables.nibble``, `--nibble-tables`),
+    else for those that run in bands (codegen/banded.py), which would otherwise build them
+    again for every band."""
     if kernels.partition("+")[0] != "armv7em" or not nibble_tables.usable(layer) or \
-            wants_byte_tables(layer, kernels, byte_tables):
+            wants_byte_tables(layer, kernels, tables):
         return False
-    return any(ir.layers[i] is layer for ch in plan.chains for i in ch.layers)
+    return tables.nibble or any(ir.layers[i] is layer for ch in plan.chains for i in ch.layers)
 
 
-def wants_sliced_constants(layer: Layer, kernels: str) -> bool:
+def wants_sliced_constants(layer: Layer, kernels: str,
+                           tables: FlashTables = NO_FLASH_TABLES) -> bool:
     """Whether the generated call passes the layer's bit-sliced constants (codegen/sliced.py)
     to the ARMv7E-M flavour: for its pointwise layers of fewer than 32 pixels, where it counts
-    bit-sliced and the per-call setup outweighs the pixels' work, and for its depthwise 3x3
-    layers (tap planes and border-class count limits: 54 words per 32 channels); to the NEON
-    flavour for its depthwise 3x3 layers, which count bit-sliced the same way."""
+    bit-sliced and the per-call setup outweighs the pixels' work (unless the build puts nibble
+    tables in flash, ``tables.nibble``: those layers then count through them), and for its
+    depthwise 3x3 layers (tap planes and border-class count limits: 54 words per 32
+    channels); to the NEON flavour for its depthwise 3x3 layers, which count bit-sliced the
+    same way."""
     flavour = kernels.partition("+")[0]
     if flavour == "neon":
         return sliced.dw_usable(layer)
     if flavour != "armv7em":
         return False
     if sliced.usable(layer):
-        return layer.in_shape[1] * layer.in_shape[2] < sliced.FEW_PIXELS
+        return (layer.in_shape[1] * layer.in_shape[2] < sliced.FEW_PIXELS
+                and not (tables.nibble and nibble_tables.usable(layer)))
     return sliced.dw_usable(layer)
 
 
-def sliced_constant_bytes(ir: ModelIR, kernels: str) -> int:
+def sliced_constant_bytes(ir: ModelIR, kernels: str,
+                          tables: FlashTables = NO_FLASH_TABLES) -> int:
     """Flash bytes of the bit-sliced constants a build for ``kernels`` adds to the layers'."""
     return sum(4 * _sliced_words(layer) for layer in ir.layers
-               if wants_sliced_constants(layer, kernels))
+               if wants_sliced_constants(layer, kernels, tables))
 
 
 def wants_nibble_starts(ir: ModelIR, layer: Layer, kernels: str, plan: MemoryPlan,
-                        byte_tables: bool = False) -> bool:
+                        tables: FlashTables = NO_FLASH_TABLES) -> bool:
     """Whether the generated call passes the nibble kernel's start values alone
     (codegen/nibble_tables.py) to the ARMv7E-M flavour: for its other pointwise layers that
     count through nibble tables (32 pixels or more, no bit-sliced constants), which would
     otherwise derive them per call."""
     if kernels.partition("+")[0] != "armv7em" or not nibble_tables.usable(layer) or \
-            wants_byte_tables(layer, kernels, byte_tables):
+            wants_byte_tables(layer, kernels, tables):
         return False
     return (layer.in_shape[1] * layer.in_shape[2] >= sliced.FEW_PIXELS
-            and not wants_sliced_constants(layer, kernels)
-            and not wants_nibble_tables(ir, layer, kernels, plan))
+            and not wants_sliced_constants(layer, kernels, tables)
+            and not wants_nibble_tables(ir, layer, kernels, plan, tables))
 
 
 def nibble_table_bytes(ir: ModelIR, kernels: str, plan: MemoryPlan,
-                       byte_tables: bool = False) -> int:
+                       tables: FlashTables = NO_FLASH_TABLES) -> int:
     """Flash bytes of the nibble tables a build for ``kernels`` with ``plan`` adds."""
     return sum(4 * nibble_tables.table_words(layer.in_shape[0], layer.out_shape[0])
                for layer in ir.layers
-               if wants_nibble_tables(ir, layer, kernels, plan, byte_tables))
+               if wants_nibble_tables(ir, layer, kernels, plan, tables))
 
 
 def nibble_start_bytes(ir: ModelIR, kernels: str, plan: MemoryPlan,
-                       byte_tables: bool = False) -> int:
+                       tables: FlashTables = NO_FLASH_TABLES) -> int:
     """Flash bytes of the nibble kernel's start values a build for ``kernels`` with ``plan``
     adds (the layers without tables)."""
     return sum(4 * nibble_tables.start_words(layer.out_shape[0])
                for layer in ir.layers
-               if wants_nibble_starts(ir, layer, kernels, plan, byte_tables))
+               if wants_nibble_starts(ir, layer, kernels, plan, tables))
 
 
-def byte_table_bytes(ir: ModelIR, kernels: str, byte_tables: bool) -> int:
-    """Flash bytes of the byte tables a build for ``kernels`` adds (``byte_tables``: asked)."""
+def byte_table_bytes(ir: ModelIR, kernels: str, tables: FlashTables = NO_FLASH_TABLES) -> int:
+    """Flash bytes of the byte tables a build for ``kernels`` adds (``tables.byte``: asked)."""
     return sum(4 * nibble_tables.BYTE_TABLE_WORDS for layer in ir.layers
-               if wants_byte_tables(layer, kernels, byte_tables))
+               if wants_byte_tables(layer, kernels, tables))
 
 
 def _sliced_words(layer: Layer) -> int:
@@ -364,7 +391,7 @@ class _Rows:
 
 
 def _chain_code(ir: ModelIR, chain: Chain, plan: MemoryPlan, kernels: str,
-                byte_tables: bool = False) -> str:
+                tables: FlashTables = NO_FLASH_TABLES) -> str:
     """The C of a banded chain (codegen/banded.py): its steps' window slides and kernel
     calls, each call timed into spent[] when profiling. Runs of steps that differ only by
     where they are (the steady state) become one loop."""
@@ -410,9 +437,9 @@ def _chain_code(ir: ModelIR, chain: Chain, plan: MemoryPlan, kernels: str,
             band = Band(src, in_y0, rows.row(item.y0), rows.row(item.y1), item.y1 - item.y0,
                         dst, res_ptr)
             call = _call(ir, layer, plan, c_ident(layer.name),
-                         wants_sliced_constants(layer, kernels), band,
-                         wants_nibble_tables(ir, layer, kernels, plan)
-                         or wants_byte_tables(layer, kernels, byte_tables))
+                         wants_sliced_constants(layer, kernels, tables), band,
+                         wants_nibble_tables(ir, layer, kernels, plan, tables)
+                         or wants_byte_tables(layer, kernels, tables))
             out.append(f"TIMED({item.layer - first}, {call[:-1]});")
         return out
 
@@ -446,11 +473,11 @@ def _chain_code(ir: ModelIR, chain: Chain, plan: MemoryPlan, kernels: str,
 
 
 def render_model(ir: ModelIR, kernels: str = "ref", arena: ArenaOptions | None = None,
-                 byte_tables: bool = False) -> dict[str, str]:
+                 tables: FlashTables = NO_FLASH_TABLES) -> dict[str, str]:
     """``{"model.h": ..., "model.c": ...}`` for ``ir``, calling the kernels of flavour
     ``kernels`` (the ARMv7E-M flavour gets precomputed constants for some layers);
     ``arena``: band rows of the layer chains (codegen/banded.py) and scratch cap;
-    ``byte_tables``: byte tables for the layers that take them (:func:`wants_byte_tables`)."""
+    ``tables``: the tables the ARMv7E-M pointwise kernel reads from flash (:class:`FlashTables`)."""
     plan = plan_memory(ir, arena)
     in_chain = {i: ch for ch in plan.chains for i in ch.layers}
     layers = []
@@ -469,9 +496,9 @@ def render_model(ir: ModelIR, kernels: str = "ref", arena: ArenaOptions | None =
         if ctx.has_threshold:
             ctx.threshold_init = threshold_init(c, layer.output.threshold,
                                                 layer.output.residual is not None)
-        with_bytes = wants_byte_tables(layer, kernels, byte_tables)
-        with_tables = wants_nibble_tables(ir, layer, kernels, plan, byte_tables)
-        with_starts = wants_nibble_starts(ir, layer, kernels, plan, byte_tables)
+        with_bytes = wants_byte_tables(layer, kernels, tables)
+        with_tables = wants_nibble_tables(ir, layer, kernels, plan, tables)
+        with_starts = wants_nibble_starts(ir, layer, kernels, plan, tables)
         if with_bytes or with_tables or with_starts:
             res = layer.output.residual
             make = (nibble_tables.byte_tables if with_bytes else
@@ -483,10 +510,14 @@ def render_model(ir: ModelIR, kernels: str = "ref", arena: ArenaOptions | None =
             ctx.weight_note += ("; byte tables for the ARMv7E-M kernel's 24-channel tile "
                                 "(codegen/nibble_tables.py)" if with_bytes else
                                 "; nibble tables for the ARMv7E-M kernel, which runs it in bands "
-                                "(codegen/nibble_tables.py)" if with_tables else
+                                "(codegen/nibble_tables.py)" if with_tables and
+                                len(layers) in in_chain else
+                                "; nibble tables for the ARMv7E-M kernel, read from flash instead "
+                                "of built per call (codegen/nibble_tables.py, --nibble-tables)"
+                                if with_tables else
                                 "; the ARMv7E-M nibble kernel's start values "
                                 "(codegen/nibble_tables.py)")
-        with_sliced = wants_sliced_constants(layer, kernels)
+        with_sliced = wants_sliced_constants(layer, kernels, tables)
         if with_sliced:
             ctx.arrays.append(_sliced_array(ir, layer, c))
             ctx.const_bytes += 4 * ctx.arrays[-1].count
@@ -495,9 +526,10 @@ def render_model(ir: ModelIR, kernels: str = "ref", arena: ArenaOptions | None =
                                 "(codegen/sliced.py)")
         ch = in_chain.get(len(layers))
         if ch is None:
-            ctx.call = _call(ir, layer, plan, c, with_sliced, tables=with_starts or with_bytes)
+            ctx.call = _call(ir, layer, plan, c, with_sliced,
+                             tables=with_starts or with_bytes or with_tables)
         elif ch.layers[0] == len(layers):
-            ctx.call = _chain_code(ir, ch, plan, kernels, byte_tables)
+            ctx.call = _chain_code(ir, ch, plan, kernels, tables)
         ctx.mark = ch is None or ch.layers[-1] == len(layers)
         ctx.header = (f"{layer.name}: {layer.kind} {'x'.join(map(str, layer.in_shape))} -> "
                       f"{'x'.join(map(str, layer.out_shape))}"
@@ -513,9 +545,10 @@ def render_model(ir: ModelIR, kernels: str = "ref", arena: ArenaOptions | None =
 
 
 def write_model(ir: ModelIR, out_dir: str | Path, kernels: str = "ref",
-                arena: ArenaOptions | None = None, byte_tables: bool = False) -> MemoryPlan:
+                arena: ArenaOptions | None = None,
+                tables: FlashTables = NO_FLASH_TABLES) -> MemoryPlan:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name, text in render_model(ir, kernels, arena, byte_tables).items():
+    for name, text in render_model(ir, kernels, arena, tables).items():
         (out / name).write_text(text)
     return plan_memory(ir, arena)

@@ -14,6 +14,7 @@ from pathlib import Path
 from codegen.ir import ModelIR
 from codegen.memory import ArenaOptions, MemoryPlan, plan_memory
 from codegen.project import ProjectTarget, write_project
+from codegen.render import NO_FLASH_TABLES, FlashTables
 
 from .boards import Board, c_defines, get_board, hal_header, port_config
 from .pio import pio_run, pio_run_stock
@@ -90,16 +91,18 @@ def elf_sizes(elf: Path, size_tool: str = "arm-none-eabi-size") -> tuple[int, in
 
 def build_firmware(ir: ModelIR, out_dir: Path, board: str = "mps2-an386",
                    use_platformio: bool = True, kernels: str | None = None,
-                   arena: ArenaOptions | None = None, byte_tables: bool = False) -> Firmware:
+                   arena: ArenaOptions | None = None,
+                   tables: FlashTables = NO_FLASH_TABLES) -> Firmware:
     """Generate the PlatformIO project for ``ir`` in ``out_dir`` and build it: with
     ``pio run`` (default), or by calling arm-none-eabi-gcc on the same project tree.
     ``kernels`` overrides the board's kernel flavour (boards.yaml); ``arena`` fits the
     model to a smaller arena (banded layer chains, scratch cap; codegen/memory.py);
-    ``byte_tables``: byte tables for the 24-channel pointwise layers (`--byte-tables`)."""
+    ``tables``: the pointwise kernel's tables kept in flash (`--byte-tables`,
+    `--nibble-tables`; codegen/render.py, FlashTables)."""
     spec = get_board(board)
     check_fit(plan_memory(ir, arena), spec)
     project = write_project(ir, project_target(spec), out_dir, kernels=kernels or spec.kernels,
-                            arena=arena, byte_tables=byte_tables)
+                            arena=arena, tables=tables)
     if spec.linux:
         return _make_linux(project, spec)
     if spec.pio_platform != "trit":

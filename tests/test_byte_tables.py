@@ -12,11 +12,13 @@ from codegen import reference
 from codegen.ir import load_ir
 from codegen.memory import fit_arena, plan_memory
 from codegen.nibble_tables import BYTE_TABLE_WORDS, BYTES
-from codegen.render import (byte_table_bytes, c_ident, nibble_start_bytes, render_model,
-                            wants_byte_tables, wants_nibble_starts, wants_nibble_tables)
+from codegen.render import (FlashTables, byte_table_bytes, c_ident, nibble_start_bytes,
+                            render_model, wants_byte_tables, wants_nibble_starts,
+                            wants_nibble_tables)
 from tests.conftest import REPO, needs_emulator
 
 ZOO = REPO / "models" / "dws-tern-bin-32k" / "model.trit"
+ASKED = FlashTables(byte=True)
 
 
 @pytest.fixture(scope="module")
@@ -36,25 +38,25 @@ def test_first_stage_pointwise_layers_take_byte_tables_when_asked(zoo):
     pw = _pointwise(zoo)
     first = {layer.name for layer in pw if layer.in_shape[0] == layer.out_shape[0] == 24}
     assert len(first) == 6
-    assert {layer.name for layer in pw if wants_byte_tables(layer, "armv7em", True)} == first
-    assert not any(wants_byte_tables(layer, "armv7em", False) for layer in pw)
-    assert not any(wants_byte_tables(layer, flavour, True) for layer in pw
+    assert {layer.name for layer in pw if wants_byte_tables(layer, "armv7em", ASKED)} == first
+    assert not any(wants_byte_tables(layer, "armv7em", FlashTables()) for layer in pw)
+    assert not any(wants_byte_tables(layer, flavour, ASKED) for layer in pw
                    for flavour in ("ref", "neon"))
     for plan in (plan_memory(zoo), plan_memory(zoo, fit_arena(zoo, 8192))):
         for layer in pw:
             taken = layer.name in first
-            assert not (taken and wants_nibble_tables(zoo, layer, "armv7em", plan, True))
-            assert not (taken and wants_nibble_starts(zoo, layer, "armv7em", plan, True))
+            assert not (taken and wants_nibble_tables(zoo, layer, "armv7em", plan, ASKED))
+            assert not (taken and wants_nibble_starts(zoo, layer, "armv7em", plan, ASKED))
     whole = plan_memory(zoo)
-    assert byte_table_bytes(zoo, "armv7em", True) == 6 * 4 * BYTE_TABLE_WORDS == 113208
-    assert nibble_start_bytes(zoo, "armv7em", whole, True) == \
+    assert byte_table_bytes(zoo, "armv7em", ASKED) == 6 * 4 * BYTE_TABLE_WORDS == 113208
+    assert nibble_start_bytes(zoo, "armv7em", whole, ASKED) == \
         nibble_start_bytes(zoo, "armv7em", whole) - 6 * 4 * (1 + 2 * 6)
 
 
 def test_generated_model_passes_the_byte_tables(zoo):
     """The generated C holds each first-stage layer's byte tables (word 0 TRIT_BYTE_TABLES)
     and passes them to its kernel call."""
-    src = render_model(zoo, "armv7em", byte_tables=True)["model.c"]
+    src = render_model(zoo, "armv7em", tables=ASKED)["model.c"]
     for layer in _pointwise(zoo):
         c = c_ident(layer.name)
         decl = f"{c}_tables[{BYTE_TABLE_WORDS}]"
@@ -64,7 +66,7 @@ def test_generated_model_passes_the_byte_tables(zoo):
             body = src[src.index(decl):]
             assert body[body.index("{") + 1:].lstrip().startswith(f"0x{BYTES:08x}")
             assert f"{c}_tables);" in src
-    assert "_tables[" not in render_model(zoo, "ref", byte_tables=True)["model.c"]
+    assert "_tables[" not in render_model(zoo, "ref", tables=ASKED)["model.c"]
 
 
 @needs_emulator
@@ -77,7 +79,7 @@ def test_zoo_model_with_byte_tables_is_bit_exact_on_device(zoo, board, budget, c
     from hostbench.bulk import fnv1a_logits, run_bulk
     from hostbench.firmware_build import build_firmware
     fw = build_firmware(zoo, tmp_path / board, board=board, use_platformio=False,
-                        arena=fit_arena(zoo, budget) if budget else None, byte_tables=True)
+                        arena=fit_arena(zoo, budget) if budget else None, tables=ASKED)
     images = cifar.test_images[:3]
     res = run_bulk(fw.elf, images, board=board, instances=1)
     want = reference.run(zoo, images)

@@ -1,0 +1,136 @@
+"""Nibble tables kept in flash for every pointwise layer (`--nibble-tables`; codegen/render.py
+FlashTables, codegen/nibble_tables.py): which layers take them, what they cost in flash, the
+generated C, and the zoo models built with them bit-exact on the emulated cores. The kernel
+reading such tables is golden-tested on every flavour in tests/test_kernels.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from codegen import reference
+from codegen.ir import load_ir
+from codegen.memory import plan_memory
+from codegen.nibble_tables import TABLES, table_words, usable
+from codegen.render import (FlashTables, byte_table_bytes, c_ident, nibble_start_bytes,
+                            nibble_table_bytes, render_model, sliced_constant_bytes,
+                            wants_byte_tables, wants_nibble_starts, wants_nibble_tables,
+                            wants_sliced_constants)
+from tests.conftest import REPO, needs_emulator
+
+ZOO = REPO / "models" / "dws-tern-bin-32k" / "model.trit"
+ZOO_S2 = REPO / "models" / "dws-tern-bin-32k-s2" / "model.trit"
+NIBBLES = FlashTables(nibble=True)
+BOTH = FlashTables(byte=True, nibble=True)
+
+
+@pytest.fixture(scope="module")
+def zoo():
+    return load_ir(ZOO)
+
+
+@pytest.fixture(scope="module")
+def zoo_s2():
+    return load_ir(ZOO_S2)
+
+
+def _pointwise(ir):
+    return [layer for layer in ir.layers if layer.op == "conv2d" and layer.kernel == 1
+            and layer.groups == 1]
+
+
+def test_flash_tables_label_names_what_a_build_keeps_in_flash():
+    assert FlashTables().label() == ""
+    assert FlashTables(byte=True).label() == "bytes"
+    assert NIBBLES.label() == "nibbles"
+    assert BOTH.label() == "bytes-nibbles"
+
+
+@pytest.mark.parametrize("model", ["zoo", "zoo_s2"])
+def test_every_nibble_table_layer_takes_its_tables_when_asked(model, request):
+    """With nibble tables asked for, every pointwise layer the kernel counts through nibble
+    tables takes them from flash: none takes start values alone or (on few pixels) bit-sliced
+    constants any more; with byte tables as well the 24-channel layers take those instead.
+    Depthwise layers keep their sliced constants; other flavours take no tables."""
+    ir = request.getfixturevalue(model)
+    plan = plan_memory(ir)
+    pw = [layer for layer in _pointwise(ir) if usable(layer)]
+    assert len(pw) == 18
+    for layer in pw:
+        assert wants_nibble_tables(ir, layer, "armv7em", plan, NIBBLES)
+        assert not wants_nibble_starts(ir, layer, "armv7em", plan, NIBBLES)
+        assert not wants_sliced_constants(layer, "armv7em", NIBBLES)
+        first = wants_byte_tables(layer, "armv7em", BOTH)
+        assert first == (layer.in_shape[0] == layer.out_shape[0] == 24)
+        assert wants_nibble_tables(ir, layer, "armv7em", plan, BOTH) != first
+        for flavour in ("ref", "neon"):
+            assert not wants_nibble_tables(ir, layer, flavour, plan, NIBBLES)
+    assert nibble_start_bytes(ir, "armv7em", plan, NIBBLES) == 0
+    total = sum(4 * table_words(layer.in_shape[0], layer.out_shape[0]) for layer in pw)
+    assert nibble_table_bytes(ir, "armv7em", plan, NIBBLES) == total
+    assert nibble_table_bytes(ir, "armv7em", plan, BOTH) == total - 6 * 4 * table_words(24, 24)
+    depthwise = [layer for layer in ir.layers if layer.groups > 1]
+    assert all(wants_sliced_constants(layer, "armv7em", NIBBLES) for layer in depthwise)
+    assert sliced_constant_bytes(ir, "armv7em", NIBBLES) <= sliced_constant_bytes(ir, "armv7em")
+
+
+def test_zoo_flash_figures(zoo):
+    """The figures the README names: 269,352 B of nibble tables for the zoo model, 255,216 B
+    beside its 113,208 B of byte tables."""
+    plan = plan_memory(zoo)
+    assert nibble_table_bytes(zoo, "armv7em", plan, NIBBLES) == 269352
+    assert nibble_table_bytes(zoo, "armv7em", plan, BOTH) == 255216
+    assert byte_table_bytes(zoo, "armv7em", BOTH) == 113208
+
+
+def test_generated_model_passes_the_nibble_tables(zoo):
+    """The generated C holds each pointwise layer's nibble tables (word 0 TRIT_NIBBLE_TABLES,
+    the size table_words gives) and passes them to its kernel call; the portable flavour's
+    C has none."""
+    src = render_model(zoo, "armv7em", tables=NIBBLES)["model.c"]
+    for layer in _pointwise(zoo):
+        c = c_ident(layer.name)
+        decl = f"{c}_tables[{table_words(layer.in_shape[0], layer.out_shape[0])}]"
+        assert decl in src
+        body = src[src.index(decl):]
+        assert body[body.index("{") + 1:].lstrip().startswith(f"0x{TABLES:08x}")
+        assert f"{c}_tables);" in src
+    assert "read from flash instead of built per call" in src
+    assert "_tables[" not in render_model(zoo, "ref", tables=NIBBLES)["model.c"]
+
+
+@needs_emulator
+def test_cli_build_with_all_tables_is_bit_exact_on_the_m4(zoo, cifar, tmp_path, capsys):
+    """`trit build --byte-tables --nibble-tables` names both kinds of tables in the memory
+    plan, and the firmware's logits equal the reference interpreter's."""
+    from hostbench.bulk import fnv1a_logits, run_bulk
+    from hostbench.cli import main
+    out = tmp_path / "both"
+    assert main(["build", "--board", "mps2-an386", "--model", str(ZOO), "--direct",
+                 "--byte-tables", "--nibble-tables", "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "255216 B nibble tables of the pointwise layers" in said
+    assert "113208 B byte tables of the 24-channel pointwise layers" in said
+    elf = next(out.rglob("firmware.elf"))
+    images = cifar.test_images[:3]
+    res = run_bulk(elf, images, board="mps2-an386", instances=1)
+    want = reference.run(zoo, images)
+    assert np.array_equal(res.pred, want["pred"])
+    assert np.array_equal(res.logits_hash, fnv1a_logits(want["logits"]))
+
+
+@needs_emulator
+@pytest.mark.parametrize("board", ["mps2-an386", "mps3-an547"])
+def test_stride2_zoo_model_with_nibble_tables_is_bit_exact(zoo_s2, board, cifar, tmp_path):
+    """The stride-2 zoo model (its last stage on 4x4 pixels, where the tables replace the
+    sliced constants) built with nibble tables on the Cortex-M4 and the M55: logits identical
+    to the reference interpreter."""
+    from hostbench.bulk import fnv1a_logits, run_bulk
+    from hostbench.firmware_build import build_firmware
+    fw = build_firmware(zoo_s2, tmp_path / board, board=board, use_platformio=False,
+                        tables=NIBBLES)
+    images = cifar.test_images[:3]
+    res = run_bulk(fw.elf, images, board=board, instances=1)
+    want = reference.run(zoo_s2, images)
+    assert np.array_equal(res.pred, want["pred"])
+    assert np.array_equal(res.logits_hash, fnv1a_logits(want["logits"]))
