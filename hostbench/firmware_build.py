@@ -6,6 +6,7 @@ built with their cross compiler. Check the result against the board's flash and 
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -105,22 +106,44 @@ def build_firmware(ir: ModelIR, out_dir: Path, board: str = "mps2-an386",
                             arena=arena, tables=tables)
     if spec.linux:
         return _make_linux(project, spec)
-    if spec.pio_platform != "trit":
-        if not use_platformio:
-            raise BuildError(f"{board} builds with PlatformIO's {spec.pio_platform} platform "
-                             f"({spec.framework}); --direct works for bare-metal boards only")
-        pio_run_stock(project, spec.pio_platform)
-        elf = project / ".pio" / "build" / board / "firmware.elf"
-    elif use_platformio:
-        pio_run(project)
-        elf = project / ".pio" / "build" / board / "firmware.elf"
-    else:
-        elf = _gcc_build(project, spec.core, c_defines(spec))
+    if spec.pio_platform != "trit" and not use_platformio:
+        raise BuildError(f"{board} builds with PlatformIO's {spec.pio_platform} platform "
+                         f"({spec.framework}); --direct works for bare-metal boards only")
+    try:
+        if spec.pio_platform != "trit":
+            pio_run_stock(project, spec.pio_platform)
+            elf = project / ".pio" / "build" / board / "firmware.elf"
+        elif use_platformio:
+            pio_run(project)
+            elf = project / ".pio" / "build" / board / "firmware.elf"
+        else:
+            elf = _gcc_build(project, spec.core, c_defines(spec))
+    except RuntimeError as err:
+        explain_overflow(err, spec, tables)
+        raise
     flash, ram = elf_sizes(elf)
     if flash > spec.flash or ram > spec.ram:
         raise DoesNotFit(f"firmware needs {flash} B flash / {ram} B RAM, {board} has "
                          f"{spec.flash} B / {spec.ram} B")
     return Firmware(elf, flash, ram)
+
+
+_OVERFLOW = re.compile(r"region `(\w+)' overflowed by (\d+) bytes")
+
+
+def explain_overflow(err: Exception, spec: Board, tables: FlashTables = NO_FLASH_TABLES) -> None:
+    """Raise DoesNotFit for a link that overflowed one of the board's memory regions (the
+    linker's message in ``err``), saying by how much and, where the build keeps the pointwise
+    kernel's tables in flash, that those are what to drop; return otherwise."""
+    m = _OVERFLOW.search(str(err))
+    if m is None:
+        return
+    region, over = m.group(1), int(m.group(2))
+    hint = (": --byte-tables and --nibble-tables keep the pointwise kernel's tables in flash, "
+            "build without one of them"
+            if region.upper() == "FLASH" and (tables.byte or tables.nibble) else "")
+    raise DoesNotFit(f"firmware does not fit {spec.name}: its {region} region ({spec.flash} B "
+                     f"of flash, {spec.ram} B of RAM) overflowed by {over} B{hint}") from err
 
 
 def _make_linux(project: Path, board: Board) -> Firmware:

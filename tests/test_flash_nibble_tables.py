@@ -134,3 +134,15 @@ def test_stride2_zoo_model_with_nibble_tables_is_bit_exact(zoo_s2, board, cifar,
     want = reference.run(zoo_s2, images)
     assert np.array_equal(res.pred, want["pred"])
     assert np.array_equal(res.logits_hash, fnv1a_logits(want["logits"]))
+
+
+@needs_emulator
+def test_build_past_the_boards_flash_says_which_tables_to_drop(zoo, tmp_path):
+    """Both kinds of tables overflow the M55 board's 512 KiB of flash by a few KiB: the build
+    fails with DoesNotFit naming the overflow and the options that put tables in flash, not
+    with the linker's output alone."""
+    from hostbench.firmware_build import DoesNotFit, build_firmware
+    with pytest.raises(DoesNotFit, match=r"FLASH region .* overflowed by \d+ B: --byte-tables "
+                       r"and --nibble-tables"):
+        build_firmware(zoo, tmp_path / "m55", board="mps3-an547", use_platformio=False,
+                       tables=BOTH)
