@@ -11,7 +11,9 @@ uint32 words, Q = ceil(cin / 4): for nibble q (inputs 4 q .. 4 q + 3) and activa
 4 (g0 + g) + j over the nibble's inputs minus that number at v = 0, as the integer sum over
 bytes of count * 256^j modulo 2^32 (negative byte counts borrow from the byte above, as the
 kernel's adds do); after each tile's rows its counters' start values and their change for a
-residual -1 (kernels.h). Start values alone: word 0 TRIT_NIBBLE_STARTS (0), then the start
+residual -1 (kernels.h). The same in whole-word tiles (:func:`word_tile_plan`, eight groups
+per tile; outputs a multiple of 16, built with `--nibble-tables`): word 0
+TRIT_NIBBLE_WORD_TILES (3), tiles not bounded by the kernel's scratch. Start values alone: word 0 TRIT_NIBBLE_STARTS (0), then the start
 values of the ceil(cout / 4) groups of four channels, then their changes for a residual -1.
 Byte tables (:func:`byte_tables`, layers of 21..24 inputs and outputs): word 0
 TRIT_BYTE_TABLES (2), the [2][6] start words, the start words by residual bits [6][16] (group
@@ -67,6 +69,22 @@ def tile_plan(cin: int, cout: int) -> list[tuple[int, int]]:
     return plan
 
 
+def word_tiles_usable(layer: Layer) -> bool:
+    """Whether the ARMv7E-M kernel counts ``layer`` through tables in whole-word tiles
+    (:func:`word_tile_plan`): a nibble-table layer with a multiple of 16 outputs."""
+    return usable(layer) and layer.out_shape[0] % 16 == 0
+
+
+def word_tile_plan(cout: int) -> list[tuple[int, int]]:
+    """(first group, G) of each tile of TRIT_NIBBLE_WORD_TILES tables (cout a multiple of
+    16): eight groups (one output word) per tile, four for a last half word, as the kernel's
+    lut_word_tiles runs them."""
+    if cout % 16:
+        raise ValueError(f"whole-word tiles take a multiple of 16 outputs, not {cout}")
+    groups = cout // 4
+    return [(g0, 8 if groups - g0 >= 8 else 4) for g0 in range(0, groups, 8)]
+
+
 def table_words(cin: int, cout: int) -> int:
     """uint32 words of the tables of a cin -> cout layer (word 0, rows and start values)."""
     return 1 + sum(((cin + 3) // 4 * 16 + 2) * g for _, g in tile_plan(cin, cout))
@@ -92,7 +110,8 @@ def _limits(output: SignThreshold, o: int, res_c: int, alpha: int, n: int) -> tu
     return k, k
 
 
-TABLES, STARTS, BYTES = 1, 0, 2  # word 0: TRIT_NIBBLE_TABLES, _STARTS, TRIT_BYTE_TABLES
+# word 0: TRIT_NIBBLE_TABLES, _STARTS, TRIT_BYTE_TABLES, TRIT_NIBBLE_WORD_TILES
+TABLES, STARTS, BYTES, WORD_TILES = 1, 0, 2, 3
 
 
 def _start_bytes(c: np.ndarray, output: SignThreshold, alpha: int, res_c: int,
@@ -170,16 +189,17 @@ def byte_tables(codes: np.ndarray, alpha: int, output: SignThreshold, res_c: int
 
 
 def nibble_tables(codes: np.ndarray, alpha: int, output: SignThreshold,
-                  res_c: int) -> np.ndarray:
+                  res_c: int, word_tiles: bool = False) -> np.ndarray:
     """The tables of ternary codes [cout, cin(, 1, 1)] with equal scales ``alpha`` and sign
     ``output``, called with a residual of ``res_c`` channels (0: none), as uint32: word 0
-    ``TABLES``, then the tiles in order."""
+    ``TABLES``, then the tiles in order; with ``word_tiles`` (cout a multiple of 16) word 0
+    ``WORD_TILES`` and the tiles of :func:`word_tile_plan` (the same number of words)."""
     c = np.asarray(codes).reshape(codes.shape[0], -1).astype(np.int64)
     cout, cin = c.shape
     q_n = (cin + 3) // 4
     delta = _deltas(c)
-    out = [np.array([TABLES], np.uint32)]
-    for g0, g in tile_plan(cin, cout):
+    out = [np.array([WORD_TILES if word_tiles else TABLES], np.uint32)]
+    for g0, g in word_tile_plan(cout) if word_tiles else tile_plan(cin, cout):
         chans = 4 * g0 + np.arange(4 * g)
         out.append(_rows(delta, 4, chans)[:q_n].ravel())
         out.extend(_starts(c, output, alpha, res_c, chans))

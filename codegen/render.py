@@ -287,6 +287,22 @@ def wants_nibble_tables(ir: ModelIR, layer: Layer, kernels: str, plan: MemoryPla
     return tables.nibble or any(ir.layers[i] is layer for ch in plan.chains for i in ch.layers)
 
 
+def wants_word_tiles(ir: ModelIR, layer: Layer, kernels: str, plan: MemoryPlan,
+                     tables: FlashTables = NO_FLASH_TABLES) -> bool:
+    """Whether the layer's nibble tables come in whole-word tiles (TRIT_NIBBLE_WORD_TILES,
+    codegen/nibble_tables.py word_tile_plan): where the build keeps them in flash
+    (``tables.nibble``) and the layer has a multiple of 16 outputs."""
+    return (tables.nibble and nibble_tables.word_tiles_usable(layer)
+            and wants_nibble_tables(ir, layer, kernels, plan, tables))
+
+
+def uses_word_tiles(ir: ModelIR, kernels: str, plan: MemoryPlan,
+                    tables: FlashTables = NO_FLASH_TABLES) -> bool:
+    """Whether any layer passes whole-word tiles: its project then defines TRIT_WORD_TILES
+    (trit/model_config.h), which compiles the kernel's code for them."""
+    return any(wants_word_tiles(ir, layer, kernels, plan, tables) for layer in ir.layers)
+
+
 def wants_sliced_constants(layer: Layer, kernels: str,
                            tables: FlashTables = NO_FLASH_TABLES) -> bool:
     """Whether the generated call passes the layer's bit-sliced constants (codegen/sliced.py)
@@ -503,8 +519,10 @@ def render_model(ir: ModelIR, kernels: str = "ref", arena: ArenaOptions | None =
             res = layer.output.residual
             make = (nibble_tables.byte_tables if with_bytes else
                     nibble_tables.nibble_tables if with_tables else nibble_tables.start_values)
+            extra = ({"word_tiles": True} if wants_word_tiles(ir, layer, kernels, plan, tables)
+                     else {})
             v = make(layer.weights.values, int(layer.weights.scales[0]), layer.output,
-                     ir.layer(res).out_shape[0] if res else 0)
+                     ir.layer(res).out_shape[0] if res else 0, **extra)
             ctx.arrays.append(CArray("uint32_t", f"{c}_tables", v.size, c_body(v, 6, True)))
             ctx.const_bytes += 4 * v.size
             ctx.weight_note += ("; byte tables for the ARMv7E-M kernel's 24-channel tile "

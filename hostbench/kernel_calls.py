@@ -74,13 +74,15 @@ class KernelCalls:
     def pw_ternary_bin(self, layer, x: np.ndarray, residual: np.ndarray | None = None,
                        res_c: int = 0, sliced: bool = False, tables: bool = False,
                        starts: bool | np.ndarray = False,
-                       byte_tables: bool = False) -> np.ndarray:
+                       byte_tables: bool = False, word_tiles: bool = False) -> np.ndarray:
         """``sliced``: pass the layer's code-generation constants (codegen/sliced.py; equal
         scales only), as generated models do for layers of few pixels; ``tables``: its
         nibble tables (codegen/nibble_tables.py), as banded models do; ``starts``: the nibble
         kernel's start values alone, as models pass them for the other pointwise layers (an
         array: those words as given, word 0 included); ``byte_tables``: its byte tables (21..24
-        inputs and outputs), as models built with byte tables pass them."""
+        inputs and outputs), as models built with byte tables pass them; ``word_tiles``: its
+        nibble tables in whole-word tiles (outputs a multiple of 16), as models built with
+        `--nibble-tables` pass them."""
         cin, h, w = layer.in_shape
         cout = layer.out_shape[0]
         sign, nz = pack.pack_ternary(layer.weights.values)
@@ -93,6 +95,9 @@ class KernelCalls:
                                             layer.output, used_res_c)
         if isinstance(starts, np.ndarray):
             nibble = starts
+        elif word_tiles:
+            nibble = nibble_tables(layer.weights.values, int(layer.weights.scales[0]),
+                                   layer.output, used_res_c, word_tiles=True)
         elif tables or starts or byte_tables:
             make = (byte_tables_of if byte_tables else nibble_tables if tables
                     else start_values)

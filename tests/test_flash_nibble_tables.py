@@ -11,11 +11,11 @@ import pytest
 from codegen import reference
 from codegen.ir import load_ir
 from codegen.memory import plan_memory
-from codegen.nibble_tables import TABLES, table_words, usable
+from codegen.nibble_tables import TABLES, WORD_TILES, table_words, usable, word_tile_plan
 from codegen.render import (FlashTables, byte_table_bytes, c_ident, nibble_start_bytes,
                             nibble_table_bytes, render_model, sliced_constant_bytes,
-                            wants_byte_tables, wants_nibble_starts, wants_nibble_tables,
-                            wants_sliced_constants)
+                            uses_word_tiles, wants_byte_tables, wants_nibble_starts,
+                            wants_nibble_tables, wants_sliced_constants, wants_word_tiles)
 from tests.conftest import REPO, needs_emulator
 
 ZOO = REPO / "models" / "dws-tern-bin-32k" / "model.trit"
@@ -84,19 +84,53 @@ def test_zoo_flash_figures(zoo):
 
 
 def test_generated_model_passes_the_nibble_tables(zoo):
-    """The generated C holds each pointwise layer's nibble tables (word 0 TRIT_NIBBLE_TABLES,
-    the size table_words gives) and passes them to its kernel call; the portable flavour's
-    C has none."""
+    """The generated C holds each pointwise layer's nibble tables (the size table_words gives;
+    word 0 TRIT_NIBBLE_WORD_TILES for the layers of 48 and 96 outputs, TRIT_NIBBLE_TABLES for
+    those of 24) and passes them to its kernel call; the portable flavour's C has none."""
     src = render_model(zoo, "armv7em", tables=NIBBLES)["model.c"]
+    plan = plan_memory(zoo)
     for layer in _pointwise(zoo):
         c = c_ident(layer.name)
         decl = f"{c}_tables[{table_words(layer.in_shape[0], layer.out_shape[0])}]"
         assert decl in src
+        whole_words = layer.out_shape[0] % 16 == 0
+        assert wants_word_tiles(zoo, layer, "armv7em", plan, NIBBLES) == whole_words
+        assert not wants_word_tiles(zoo, layer, "armv7em", plan, FlashTables(byte=True))
         body = src[src.index(decl):]
-        assert body[body.index("{") + 1:].lstrip().startswith(f"0x{TABLES:08x}")
+        kind = WORD_TILES if whole_words else TABLES
+        assert body[body.index("{") + 1:].lstrip().startswith(f"0x{kind:08x}")
         assert f"{c}_tables);" in src
     assert "read from flash instead of built per call" in src
     assert "_tables[" not in render_model(zoo, "ref", tables=NIBBLES)["model.c"]
+
+
+def test_word_tile_plan_takes_whole_words():
+    """Tiles of eight groups (32 channels), a last one of four where 16 channels remain; the
+    same words as the scratch-bounded plan, so the flash figures do not depend on it."""
+    assert word_tile_plan(96) == [(0, 8), (8, 8), (16, 8)]
+    assert word_tile_plan(48) == [(0, 8), (8, 4)]
+    assert word_tile_plan(16) == [(0, 4)]
+    with pytest.raises(ValueError, match="multiple of 16"):
+        word_tile_plan(24)
+
+
+def test_project_compiles_the_word_tiles_only_where_the_model_passes_them(zoo, tmp_path):
+    """A project whose model passes whole-word tiles defines TRIT_WORD_TILES in its
+    trit/model_config.h (the kernel's code for them is compiled in); one built without
+    --nibble-tables has no such line, so its firmware is what it was before."""
+    from codegen.project import write_project
+    from hostbench.boards import get_board
+    from hostbench.firmware_build import project_target
+    target = project_target(get_board("mps2-an386"))
+    plan = plan_memory(zoo)
+    assert uses_word_tiles(zoo, "armv7em", plan, NIBBLES)
+    assert not uses_word_tiles(zoo, "armv7em", plan, FlashTables(byte=True))
+    assert not uses_word_tiles(zoo, "ref", plan, NIBBLES)
+    with_tiles = write_project(zoo, target, tmp_path / "n", kernels="armv7em", tables=NIBBLES)
+    assert "#define TRIT_WORD_TILES 1" in \
+        (with_tiles / "include" / "trit" / "model_config.h").read_text()
+    plain = write_project(zoo, target, tmp_path / "p", kernels="armv7em")
+    assert not (plain / "include" / "trit" / "model_config.h").exists()
 
 
 @needs_emulator

@@ -27,6 +27,9 @@ FLAVOURS = [("ref", "host"), ("ref", "mps2-an385"), ("armv7em", "mps2-an386"),
 VARIANT_DEFINES = {"asm": ("-DTRIT_ACLE_ASM",),
                    # a 1 KiB depthwise row ring: channel slabs and the scalar fallback
                    "ring1k": ("-DTRIT_DW_RING_BYTES=1024",)}
+# what a generated model's trit/model_config.h may define beyond the scratch cap: every runner
+# is built with it so that the code it compiles in is golden-tested too (kernels.h)
+MODEL_DEFINES = ("-DTRIT_WORD_TILES=1",)
 # what each place needs installed (make setup installs all of it)
 NEEDS = {"mps": ("arm-none-eabi-gcc", "qemu-system-arm"),
          "qemu-aarch64": ("aarch64-linux-gnu-gcc", "qemu-aarch64"),
@@ -45,7 +48,7 @@ def kernels(request, tmp_path_factory) -> KernelCalls:
         pytest.skip(f"needs {' and '.join(tools)} (make setup)")
     from hostbench.kernel_jobs import KernelRunner
     flavour, _, variant = flavour.partition("+")
-    defines = VARIANT_DEFINES[variant] if variant else ()
+    defines = (VARIANT_DEFINES[variant] if variant else ()) + MODEL_DEFINES
     return EmulatedBoard(KernelRunner(flavour, where, build_dir=tmp, extra_defines=defines))
 
 
@@ -342,6 +345,20 @@ def test_pw_ternary_bin_nibble_start_values(kernels, cin, cout, h, w, res_c, res
                           res_c, res_stride, starts=True)
 
 
+@pytest.mark.parametrize("cin,cout,h,w,res_c,res_stride", [
+    # tables in whole-word tiles (--nibble-tables, outputs a multiple of 16): three words, a
+    # word and a half, a half word alone, residuals at stride 1 and 2 (one call per row) and
+    # narrower than the output, one pixel, 0..7 nibbles past the whole input words
+    (96, 96, 2, 8, 96, 1), (24, 48, 4, 8, 24, 2), (17, 16, 3, 5, 0, 1), (127, 64, 2, 8, 32, 1),
+    (40, 80, 1, 1, 0, 1), (12, 96, 2, 3, 0, 1)])
+def test_pw_ternary_bin_nibble_word_tiles(kernels, cin, cout, h, w, res_c, res_stride):
+    """Equal scales with nibble tables in whole-word tiles passed (codegen/nibble_tables.py,
+    word_tiles), as models built with --nibble-tables pass them: the ARMv7E-M flavour counts
+    through them with its assembly tiles of 8 and 4 groups, the others ignore them."""
+    _check_equal_scale_pw(kernels, np.random.default_rng(13 * cin + cout + h), cin, cout, h, w,
+                          res_c, res_stride, word_tiles=True)
+
+
 def _m4_pointwise(tmp_path, seed: int, c: int):
     """The ARMv7E-M flavour on the emulated M4 (a skip where its tools are missing), an
     equal-scale c -> c pointwise layer on 4 x 8 pixels and its packed input."""
@@ -349,7 +366,8 @@ def _m4_pointwise(tmp_path, seed: int, c: int):
     if not all(shutil.which(t) for t in NEEDS["mps"]):
         pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm (make setup)")
     from hostbench.kernel_jobs import KernelRunner
-    board = EmulatedBoard(KernelRunner("armv7em", "mps2-an386", build_dir=tmp_path))
+    board = EmulatedBoard(KernelRunner("armv7em", "mps2-an386", build_dir=tmp_path,
+                                       extra_defines=MODEL_DEFINES))
     rng = np.random.default_rng(seed)
     layer = conv_layer(rng, c, c, 4, 8, 1, 1, 0, 1, rand_ternary(rng, (c, c, 1, 1), True),
                        spread=3 * c)
@@ -370,6 +388,29 @@ def test_pw_ternary_bin_reads_the_start_values_it_is_given(tmp_path):
     diff = pack.unpack_binary(moved, 48) != pack.unpack_binary(good, 48)
     assert diff[0::4].any() and not diff[1::4].any() and not diff[2::4].any() \
         and not diff[3::4].any()
+
+
+def test_pw_ternary_bin_reads_the_word_tiles_it_is_given(tmp_path):
+    """The ARMv7E-M flavour counts through the whole-word tiles it is passed rather than
+    building its own: channel 0's counter started at 0xC0 or at 0x40 (its 48 inputs move it by
+    at most 48 either way, so bit 7, the output bit, stays set or clear) makes its output the
+    same at every pixel, two different values, and leaves every other channel as it was."""
+    from codegen.nibble_tables import nibble_tables
+    board, layer, x = _m4_pointwise(tmp_path, 5, 48)
+    good = board.pw_ternary_bin(layer, x, word_tiles=True).copy()
+    assert np.array_equal(good, board.pw_ternary_bin(layer, x))  # as built per call
+    tables = nibble_tables(layer.weights.values, int(layer.weights.scales[0]), layer.output, 0,
+                           word_tiles=True)
+    first = 1 + 12 * 16 * 8  # tile 0's start values (after its [12][16][8] rows); byte 0 of
+    seen = set()  # group 0: channel 0
+    for start in (0xC0, 0x40):
+        bad = tables.copy()
+        bad[first] = (bad[first] & np.uint32(0xFFFFFF00)) | np.uint32(start)
+        moved = pack.unpack_binary(board.pw_ternary_bin(layer, x, starts=bad), 48)
+        assert np.array_equal(moved[1:], pack.unpack_binary(good, 48)[1:])
+        assert len(np.unique(moved[0])) == 1
+        seen.add(int(moved[0].flat[0]))
+    assert len(seen) == 2
 
 
 @pytest.mark.parametrize("cin,cout,h,w,res_c,res_stride", [

@@ -124,6 +124,11 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
  * a residual -1 (the start values for it minus those, modulo 2^32). With tables the
  * ARMv7E-M flavour counts through them on every core (the M55 too, where without them its
  * Helium kernel runs).
+ * TRIT_NIBBLE_WORD_TILES: cout a multiple of 16, the same rows and start values in tiles of a
+ * whole output word (G = 8; a last G = 4 where 16 channels remain), which the scratch need not
+ * hold: the ARMv7E-M flavour counts them with its assembly tiles of 8 and 4 groups where the
+ * build defines TRIT_WORD_TILES (trit/model_config.h of a model that passes such tables), and
+ * builds its own tables per call otherwise; builds without them carry no code for them.
  * TRIT_NIBBLE_STARTS: only the counters' start values, [2][ceil(cout / 4)] words (the start
  * values of the groups of four channels as above, then the residual -1 differences), for a
  * layer whose tables the kernel builds per call: what would otherwise be derived per call from
@@ -138,6 +143,7 @@ void trit_conv_input_s8(const int8_t *in, int h, int w, int cin, const int8_t *w
 #define TRIT_NIBBLE_STARTS 0u
 #define TRIT_NIBBLE_TABLES 1u
 #define TRIT_BYTE_TABLES 2u
+#define TRIT_NIBBLE_WORD_TILES 3u
 void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32_t *sign,
                          const uint32_t *nz, trit_scales_t s, int cout,
                          const trit_threshold_t *thr, const uint32_t *residual, int res_w,

@@ -713,6 +713,32 @@ static int lut_tile_run(const uint32_t *in, int h, int w, int iw, int Q, int G,
     }
     return 1;
 }
+
+#ifdef TRIT_WORD_TILES
+/* Tables made at code generation in whole-word tiles (TRIT_NIBBLE_WORD_TILES of kernels.h,
+ * cout a multiple of 16): tiles of eight groups, the last one of four where 16 channels are
+ * left, each through lut_run8 / lut_run4 with the start values that follow its rows.
+ * 1 done, 0 not. Compiled where a model passes such tables (TRIT_WORD_TILES, kernels.h). */
+__attribute__((noinline)) static int lut_word_tiles(const uint32_t *in, int h, int w, int cin,
+                                                    const uint32_t *tables,
+                                                    const trit_threshold_t *thr,
+                                                    const uint32_t *residual, int res_w,
+                                                    int res_c, int res_stride, int cout,
+                                                    uint32_t *out) {
+    const int iw = TRIT_WORDS(cin), Q = (cin + 3) / 4, groups = cout / 4;
+    if (cin > 127 || cout % 16 || h * w < 1) return 0;
+    for (int g0 = 0; g0 < groups;) {
+        const int G = groups - g0 >= 8 ? 8 : 4;
+        const uint32_t *cp = tables + Q * 16 * G, *cd = cp + G;
+        if (!lut_tile_run(in, h, w, iw, Q, G, tables, cp, cd, thr, residual, res_w, res_c,
+                          res_stride, cout, g0, out))
+            return 0;
+        tables = cd + G;
+        g0 += G;
+    }
+    return 1;
+}
+#endif
 #endif
 
 /* One tile over all pixels: channels 4 g0 .. 4 (g0 + G) - 1, which lie in output word

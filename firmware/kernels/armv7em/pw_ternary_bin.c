@@ -401,6 +401,13 @@ void trit_pw_ternary_bin(const uint32_t *in, int h, int w, int cin, const uint32
         lut_tile24_bytes(in, h * w, w, (cin + 3) / 4, starts + 12, starts, starts + 6, thr,
                          residual, res_w, res_c, res_stride, cout, out))
         return;
+#ifdef TRIT_WORD_TILES
+    /* tables in whole-word tiles: the assembly tiles of 8 and 4 groups over them */
+    if (tables && tables[0] == TRIT_NIBBLE_WORD_TILES && equal &&
+        lut_word_tiles(in, h, w, cin, tables + 1, thr, residual, res_w, res_c, res_stride, cout,
+                       out))
+        return;
+#endif
 #endif
     tables = tables && tables[0] == TRIT_NIBBLE_TABLES ? tables + 1 : 0;
 #if defined(__ARM_FEATURE_MVE) && defined(LUT_RUN_ASM)
