@@ -41,8 +41,8 @@ def add_firmware_args(p: argparse.ArgumentParser, board_help: str) -> None:
                    help="ARMv7E-M kernels: read the nibble tables of every other pointwise "
                    "layer from flash, made at code generation, instead of building them on "
                    "each call (64 B per four inputs and four outputs: 9 KiB for 48 -> 48, "
-                   "36 KiB for 96 -> 96); saves the build, most on layers of few pixels "
-                   "(default: off)")
+                   "36 KiB for 96 -> 96; layers with a multiple of 16 outputs in tiles of 32 "
+                   "channels): saves the build, most on layers of few pixels (default: off)")
     fit = p.add_mutually_exclusive_group()
     fit.add_argument("--arena-budget", type=int, metavar="BYTES",
                      help="fit the activation arena into BYTES: the input layer writes over "

@@ -46,14 +46,18 @@ def test_export_cli_reports_matching_storage(tmp_path, capsys):
     assert main(["size", str(tmp_path / "m.trit")]) == 0
 
 
-def test_recalibrate_rewrites_batch_norm_statistics_of_a_run(tmp_path, capsys, cifar_path):
+def test_recalibrate_rewrites_batch_norm_statistics_of_a_run(tmp_path, capsys, cifar,
+                                                             cifar_path):
+    """A run's checkpoint (one epoch on a few hundred images) recalibrated over 3 batches of
+    the training split: only the batch-norm statistics change."""
+    from tests.test_training import small_splits
     from trainer.recipe import Recipe
     from trainer.train import Trainer, load_checkpoint_model
 
     recipe = Recipe(variant="ttq-all-bin", width=4, blocks_per_stage=1, epochs=1, batch_size=64,
                     val_size=200)
-    trainer = Trainer(recipe, tmp_path / "run", data_path=str(cifar_path), progress=False,
-                      log=lambda _: None)
+    trainer = Trainer(recipe, tmp_path / "run", data=small_splits(cifar, 256, 64),
+                      progress=False, log=lambda _: None)
     trainer.fit()
     out = tmp_path / "precise.pt"
     assert main(["recalibrate", str(tmp_path / "run" / "last.pt"), "-o", str(out), "--batches",
