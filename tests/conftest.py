@@ -6,6 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,3 +38,17 @@ def cifar_path() -> Path:
 def cifar(cifar_path):
     from trainer.data import load_cifar10
     return load_cifar10(cifar_path)
+
+
+def assert_runs_like_the_reference(elf: Path, ir, images: np.ndarray, board: str = "mps2-an386",
+                                   instances: int = 1):
+    """Run ``images`` through the firmware ``elf`` on ``board`` in bulk mode: every prediction
+    and every logit (their FNV-1a hash) equal to the reference interpreter's. Returns the
+    bulk result (counters included)."""
+    from codegen import reference
+    from hostbench.bulk import fnv1a_logits, run_bulk
+    res = run_bulk(elf, images, board=board, instances=instances)
+    want = reference.run(ir, images)
+    assert np.array_equal(res.pred, want["pred"])
+    assert np.array_equal(res.logits_hash, fnv1a_logits(want["logits"]))
+    return res

@@ -5,15 +5,13 @@ apart, and the generated firmware stays bit-exact on every emulated core."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from codegen import reference
 from codegen.banded import (Call, Slide, find_chains, in_order_delta, input_rows, row_bytes,
                             schedule)
 from codegen.ir import load_ir
 from codegen.memory import ArenaOptions, fit_arena, plan_memory
-from tests.conftest import REPO, needs_emulator
+from tests.conftest import REPO, assert_runs_like_the_reference, needs_emulator
 
 ZOO = REPO / "models" / "dws-tern-bin-32k" / "model.trit"
 
@@ -143,15 +141,10 @@ def test_zoo_model_in_8_kib_is_bit_exact_on_device(zoo, board, cifar, tmp_path):
     """The zoo model fitted to 8 KiB (image overwritten, banded blocks, capped scratch) on
     the Cortex-M4 (ARMv7E-M kernels), M3 (portable) and M55 (Helium): logits identical to
     the reference interpreter."""
-    from hostbench.bulk import fnv1a_logits, run_bulk
     from hostbench.firmware_build import build_firmware
     fw = build_firmware(zoo, tmp_path / board, board=board, use_platformio=False,
                         arena=fit_arena(zoo, 8192))
-    images = cifar.test_images[:3]
-    res = run_bulk(fw.elf, images, board=board, instances=1)
-    want = reference.run(zoo, images)
-    assert np.array_equal(res.pred, want["pred"])
-    assert np.array_equal(res.logits_hash, fnv1a_logits(want["logits"]))
+    assert_runs_like_the_reference(fw.elf, zoo, cifar.test_images[:3], board)
 
 
 def test_generated_chain_code_loops_over_the_steady_state(zoo):

@@ -5,17 +5,15 @@ golden-tested on every flavour in tests/test_kernels.py (test_pw_ternary_bin_byt
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from codegen import reference
 from codegen.ir import load_ir
 from codegen.memory import fit_arena, plan_memory
 from codegen.nibble_tables import BYTE_TABLE_WORDS, BYTES
 from codegen.render import (FlashTables, byte_table_bytes, c_ident, nibble_start_bytes,
                             render_model, wants_byte_tables, wants_nibble_starts,
                             wants_nibble_tables)
-from tests.conftest import REPO, needs_emulator
+from tests.conftest import REPO, assert_runs_like_the_reference, needs_emulator
 
 ZOO = REPO / "models" / "dws-tern-bin-32k" / "model.trit"
 ASKED = FlashTables(byte=True)
@@ -76,15 +74,10 @@ def test_zoo_model_with_byte_tables_is_bit_exact_on_device(zoo, board, budget, c
     """The zoo model built with byte tables, layer by layer and in 8 KiB (its first-stage
     layers then run in bands of two rows through them), on the Cortex-M4 and M55: logits
     identical to the reference interpreter."""
-    from hostbench.bulk import fnv1a_logits, run_bulk
     from hostbench.firmware_build import build_firmware
     fw = build_firmware(zoo, tmp_path / board, board=board, use_platformio=False,
                         arena=fit_arena(zoo, budget) if budget else None, tables=ASKED)
-    images = cifar.test_images[:3]
-    res = run_bulk(fw.elf, images, board=board, instances=1)
-    want = reference.run(zoo, images)
-    assert np.array_equal(res.pred, want["pred"])
-    assert np.array_equal(res.logits_hash, fnv1a_logits(want["logits"]))
+    assert_runs_like_the_reference(fw.elf, zoo, cifar.test_images[:3], board)
 
 
 @needs_emulator

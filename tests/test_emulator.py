@@ -11,7 +11,7 @@ from codegen import reference
 from hostbench.dut import DUT, ProtocolError
 from hostbench.firmware_build import build_firmware
 from hostbench.qemu import emulator
-from tests.conftest import needs_emulator
+from tests.conftest import assert_runs_like_the_reference, needs_emulator
 from tests.test_export import (trained_like_a8_model, trained_like_model,
                                trained_like_s8_stream_model)
 from trainer.export import export_model
@@ -116,13 +116,8 @@ def test_garbage_bytes_and_truncated_loads(device):
 
 
 def test_bulk_mode_matches_reference(device, cifar):
-    from hostbench.bulk import fnv1a_logits, run_bulk
     ir, _, fw = device
-    images = cifar.test_images[100:160]
-    res = run_bulk(fw.elf, images, instances=2)
-    want = reference.run(ir, images)
-    assert np.array_equal(res.pred, want["pred"])
-    assert np.array_equal(res.logits_hash, fnv1a_logits(want["logits"]))
+    res = assert_runs_like_the_reference(fw.elf, ir, cifar.test_images[100:160], instances=2)
     assert (res.counter > 0).all() and len(set(res.counter.tolist())) >= 1
 
 
@@ -150,11 +145,6 @@ def test_serial_and_bulk_count_the_same_instructions(device, cifar):
 def test_other_emulated_cores_run_the_model_bit_exactly(board, make, cifar, tmp_path):
     """Firmware built with gcc for the board's core, images through bulk mode, logits
     bit-identical to the reference."""
-    from hostbench.bulk import fnv1a_logits, run_bulk
     ir = export_model(make(), name="golden")
     fw = build_firmware(ir, tmp_path / board, board=board, use_platformio=False)
-    images = cifar.test_images[:6]
-    res = run_bulk(fw.elf, images, board=board, instances=1)
-    want = reference.run(ir, images)
-    assert np.array_equal(res.pred, want["pred"])
-    assert np.array_equal(res.logits_hash, fnv1a_logits(want["logits"]))
+    assert_runs_like_the_reference(fw.elf, ir, cifar.test_images[:6], board)

@@ -5,10 +5,8 @@ reading such tables is golden-tested on every flavour in tests/test_kernels.py."
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from codegen import reference
 from codegen.ir import load_ir
 from codegen.memory import plan_memory
 from codegen.nibble_tables import TABLES, WORD_TILES, table_words, usable, word_tile_plan
@@ -16,7 +14,7 @@ from codegen.render import (FlashTables, byte_table_bytes, c_ident, nibble_start
                             nibble_table_bytes, render_model, sliced_constant_bytes,
                             uses_word_tiles, wants_byte_tables, wants_nibble_starts,
                             wants_nibble_tables, wants_sliced_constants, wants_word_tiles)
-from tests.conftest import REPO, needs_emulator
+from tests.conftest import REPO, assert_runs_like_the_reference, needs_emulator
 
 ZOO = REPO / "models" / "dws-tern-bin-32k" / "model.trit"
 ZOO_S2 = REPO / "models" / "dws-tern-bin-32k-s2" / "model.trit"
@@ -137,7 +135,6 @@ def test_project_compiles_the_word_tiles_only_where_the_model_passes_them(zoo, t
 def test_cli_build_with_all_tables_is_bit_exact_on_the_m4(zoo, cifar, tmp_path, capsys):
     """`trit build --byte-tables --nibble-tables` names both kinds of tables in the memory
     plan, and the firmware's logits equal the reference interpreter's."""
-    from hostbench.bulk import fnv1a_logits, run_bulk
     from hostbench.cli import main
     out = tmp_path / "both"
     assert main(["build", "--board", "mps2-an386", "--model", str(ZOO), "--direct",
@@ -145,12 +142,7 @@ def test_cli_build_with_all_tables_is_bit_exact_on_the_m4(zoo, cifar, tmp_path, 
     said = capsys.readouterr().out
     assert "255216 B nibble tables of the pointwise layers" in said
     assert "113208 B byte tables of the 24-channel pointwise layers" in said
-    elf = next(out.rglob("firmware.elf"))
-    images = cifar.test_images[:3]
-    res = run_bulk(elf, images, board="mps2-an386", instances=1)
-    want = reference.run(zoo, images)
-    assert np.array_equal(res.pred, want["pred"])
-    assert np.array_equal(res.logits_hash, fnv1a_logits(want["logits"]))
+    assert_runs_like_the_reference(next(out.rglob("firmware.elf")), zoo, cifar.test_images[:3])
 
 
 @needs_emulator
@@ -159,15 +151,10 @@ def test_stride2_zoo_model_with_nibble_tables_is_bit_exact(zoo_s2, board, cifar,
     """The stride-2 zoo model (its last stage on 4x4 pixels, where the tables replace the
     sliced constants) built with nibble tables on the Cortex-M4 and the M55: logits identical
     to the reference interpreter."""
-    from hostbench.bulk import fnv1a_logits, run_bulk
     from hostbench.firmware_build import build_firmware
     fw = build_firmware(zoo_s2, tmp_path / board, board=board, use_platformio=False,
                         tables=NIBBLES)
-    images = cifar.test_images[:3]
-    res = run_bulk(fw.elf, images, board=board, instances=1)
-    want = reference.run(zoo_s2, images)
-    assert np.array_equal(res.pred, want["pred"])
-    assert np.array_equal(res.logits_hash, fnv1a_logits(want["logits"]))
+    assert_runs_like_the_reference(fw.elf, zoo_s2, cifar.test_images[:3], board)
 
 
 @needs_emulator
