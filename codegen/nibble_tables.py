@@ -13,8 +13,9 @@ bytes of count * 256^j modulo 2^32 (negative byte counts borrow from the byte ab
 kernel's adds do); after each tile's rows its counters' start values and their change for a
 residual -1 (kernels.h). The same in whole-word tiles (:func:`word_tile_plan`, eight groups
 per tile; outputs a multiple of 16, built with `--nibble-tables`): word 0
-TRIT_NIBBLE_WORD_TILES (3), tiles not bounded by the kernel's scratch. Start values alone: word 0 TRIT_NIBBLE_STARTS (0), then the start
-values of the ceil(cout / 4) groups of four channels, then their changes for a residual -1.
+TRIT_NIBBLE_WORD_TILES (3), tiles not bounded by the kernel's scratch. Start values alone:
+word 0 TRIT_NIBBLE_STARTS (0), then the start values of the ceil(cout / 4) groups of four
+channels, then their changes for a residual -1.
 Byte tables (:func:`byte_tables`, layers of 21..24 inputs and outputs): word 0
 TRIT_BYTE_TABLES (2), the [2][6] start words, the start words by residual bits [6][16] (group
 g, its four channels' residual bits r), then [3][256][6] words, row r of byte value v the sum

@@ -249,8 +249,9 @@ def _weight_note(layer: Layer) -> str:
 @dataclass(frozen=True)
 class FlashTables:
     """Tables of the ARMv7E-M pointwise kernel that a build makes at code generation and keeps
-    in flash, trading flash for instructions (other flavours ignore them; layout
-    TRIT_NIBBLE_TABLES and TRIT_BYTE_TABLES in firmware/include/trit/kernels.h).
+    in flash, trading flash for instructions (other flavours ignore them; layouts
+    TRIT_NIBBLE_TABLES, TRIT_NIBBLE_WORD_TILES and TRIT_BYTE_TABLES in
+    firmware/include/trit/kernels.h).
     ``byte``: byte tables for the layers of 21..24 inputs and outputs (`--byte-tables`,
     18,868 B each); ``nibble``: nibble tables for every other layer that counts through
     nibble tables (`--nibble-tables`; 64 B per four inputs and four outputs, and start values),
@@ -517,24 +518,24 @@ def render_model(ir: ModelIR, kernels: str = "ref", arena: ArenaOptions | None =
         with_starts = wants_nibble_starts(ir, layer, kernels, plan, tables)
         if with_bytes or with_tables or with_starts:
             res = layer.output.residual
-            make = (nibble_tables.byte_tables if with_bytes else
-                    nibble_tables.nibble_tables if with_tables else nibble_tables.start_values)
-            extra = ({"word_tiles": True} if wants_word_tiles(ir, layer, kernels, plan, tables)
-                     else {})
-            v = make(layer.weights.values, int(layer.weights.scales[0]), layer.output,
-                     ir.layer(res).out_shape[0] if res else 0, **extra)
+            args = (layer.weights.values, int(layer.weights.scales[0]), layer.output,
+                    ir.layer(res).out_shape[0] if res else 0)
+            if with_bytes:
+                v, what = (nibble_tables.byte_tables(*args),
+                           "byte tables for the ARMv7E-M kernel's 24-channel tile")
+            elif with_tables:
+                v = nibble_tables.nibble_tables(
+                    *args, word_tiles=wants_word_tiles(ir, layer, kernels, plan, tables))
+                what = ("nibble tables for the ARMv7E-M kernel, which runs it in bands"
+                        if len(layers) in in_chain else
+                        "nibble tables for the ARMv7E-M kernel, read from flash instead of "
+                        "built per call (--nibble-tables)")
+            else:
+                v, what = (nibble_tables.start_values(*args),
+                           "the ARMv7E-M nibble kernel's start values")
             ctx.arrays.append(CArray("uint32_t", f"{c}_tables", v.size, c_body(v, 6, True)))
             ctx.const_bytes += 4 * v.size
-            ctx.weight_note += ("; byte tables for the ARMv7E-M kernel's 24-channel tile "
-                                "(codegen/nibble_tables.py)" if with_bytes else
-                                "; nibble tables for the ARMv7E-M kernel, which runs it in bands "
-                                "(codegen/nibble_tables.py)" if with_tables and
-                                len(layers) in in_chain else
-                                "; nibble tables for the ARMv7E-M kernel, read from flash instead "
-                                "of built per call (codegen/nibble_tables.py, --nibble-tables)"
-                                if with_tables else
-                                "; the ARMv7E-M nibble kernel's start values "
-                                "(codegen/nibble_tables.py)")
+            ctx.weight_note += f"; {what} (codegen/nibble_tables.py)"
         with_sliced = wants_sliced_constants(layer, kernels, tables)
         if with_sliced:
             ctx.arrays.append(_sliced_array(ir, layer, c))
