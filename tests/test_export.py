@@ -45,16 +45,16 @@ def trained_like_model(seed: int = 0, width: int = 16):
     return _randomise(build_model("ttq-all-bin", width=width))
 
 
-def trained_like_sym_model(seed: int = 0, width: int = 16):
+def trained_like_sym_model(seed: int = 0, width: int = 16, stage1_stride: int = 1):
     """A ttq-all-bin-sym model (one scale per ternary layer) standing in for a trained one."""
     torch.manual_seed(seed)
-    return _randomise(build_model("ttq-all-bin-sym", width=width))
+    return _randomise(build_model("ttq-all-bin-sym", width=width, stage1_stride=stage1_stride))
 
 
-def trained_like_a8_model(seed: int = 0, width: int = 8):
+def trained_like_a8_model(seed: int = 0, width: int = 8, stage1_stride: int = 1):
     """A ttq-all-a8 model standing in for a trained one (see :func:`_randomise`)."""
     torch.manual_seed(seed)
-    return _randomise(build_model("ttq-all-a8", width=width))
+    return _randomise(build_model("ttq-all-a8", width=width, stage1_stride=stage1_stride))
 
 
 def test_fold_hand_values():
@@ -135,6 +135,34 @@ def test_stride2_stem_exports_and_agrees_with_pytorch():
                               out["stem"])
         logits = model(x).numpy()
     assert (logits.argmax(1) == out["pred"]).mean() >= 0.99
+
+
+def test_stride2_first_block_exports_and_agrees_with_pytorch():
+    """Stage 1's first block downsampling: the input convolution keeps 32x32, ``s1b1.dw1``
+    halves the map and ``s1b1``'s shortcut subsamples the input convolution's map at the same
+    width; the stages end on 4x4, and the integer reference follows PyTorch."""
+    torch.manual_seed(3)
+    model = _randomise(build_model("ttq-all-bin", width=16, stage1_stride=2))
+    ir = export_model(model)
+    assert ir.layer("stem").out_shape == (16, 32, 32)
+    dw1 = ir.layer("s1b1.dw1")
+    assert (dw1.stride, dw1.out_shape) == (2, (16, 16, 16))
+    pw2 = ir.layer("s1b1.pw2")
+    assert (pw2.output.residual, pw2.output.residual_stride) == ("stem", 2)
+    assert ir.layer("s1b2.dw1").stride == 1
+    assert ir.layer("s3b3.pw2").out_shape == (64, 4, 4)
+    assert ir.meta["model_config"]["stage1_stride"] == 2
+    assert ir.storage().rows == model_storage(build_model("ttq-all-bin", width=16)).rows
+    images = np.random.default_rng(2).integers(0, 256, (300, 3, 32, 32), dtype=np.uint8)
+    out = reference.run(ir, images)
+    with torch.no_grad():
+        logits = model(torch.from_numpy(images)).numpy()
+    assert (logits.argmax(1) == out["pred"]).mean() >= 0.99
+
+
+def test_stage1_stride_must_be_1_or_2():
+    with pytest.raises(ValueError, match="stage1_stride must be 1 or 2"):
+        build_model("ttq-all-bin", width=8, stage1_stride=3)
 
 
 def test_stem_stride_must_be_1_or_2():

@@ -92,6 +92,8 @@ def test_batch_norm_recalibration_averages_whole_batches():
 def test_recipe_rejects_other_stem_strides():
     with pytest.raises(ValueError, match="stem_stride must be 1 or 2"):
         Recipe(stem_stride=4).validate()
+    with pytest.raises(ValueError, match="stage1_stride must be 1 or 2"):
+        Recipe(stage1_stride=3).validate()
 
 
 def test_recipe_rejects_negative_recalibration():
@@ -126,6 +128,15 @@ def test_init_from_same_configuration_continues_every_tensor(cifar, tmp_path):
     assert all(torch.equal(a[k], d[k]) for k in a)
     assert strided.model.stem.conv.stride == (2, 2)
     assert strided.model.config["stem_stride"] == 2 and "stem_stride" not in src.model.config
+    # nor does the stride of stage 1's first block
+    first = Trainer(Recipe(epochs=1, init_from=str(tmp_path / "a" / "last.pt"),
+                           stage1_stride=2, **base),
+                    tmp_path / "d1", data=data, progress=False, log=lambda _: None)
+    d1 = first.model.state_dict()
+    assert all(torch.equal(a[k], d1[k]) for k in a)
+    assert first.model.blocks.s1b1.dw1.conv.stride == (2, 2)
+    assert first.model.stem.conv.stride == (1, 1)
+    assert first.model.config["stage1_stride"] == 2 and "stage1_stride" not in src.model.config
     # nor does the residual stream's format: a binary network's tensors carry over into its
     # int8-stream twin, whose stream quantizers start from the data
     bin_base = {**base, "variant": "ttq-all-bin-sym"}

@@ -216,10 +216,11 @@ def _widened(old: torch.Tensor, new: torch.Tensor, name: str) -> torch.Tensor:
 
 
 def _weights_config(config: dict, *ignore: str) -> dict:
-    """A model config without the keys that change no trained tensor of the other (the stem's
-    stride; the scheme's stream, whose int8 quantizers are new tensors set from the data) and
+    """A model config without the keys that change no trained tensor of the other (the strides
+    of the stem and of stage 1's first block; the scheme's stream, whose int8 quantizers are new tensors set from the data) and
     without ``ignore``."""
-    out = {k: v for k, v in config.items() if k not in ("stem_stride", *ignore)}
+    out = {k: v for k, v in config.items()
+           if k not in ("stem_stride", "stage1_stride", *ignore)}
     if isinstance(out.get("scheme"), dict):
         out["scheme"] = {k: v for k, v in out["scheme"].items() if k != "stream"}
     return out
@@ -251,7 +252,7 @@ class Trainer:
         # checks bit-exact continuation); torch.use_deterministic_algorithms costs ~20 % speed.
         torch.manual_seed(recipe.seed)
         self.model = build_model(recipe.variant, recipe.width, recipe.blocks_per_stage,
-                                 recipe.stem_stride)
+                                 recipe.stem_stride, recipe.stage1_stride)
         how = "fresh"
         if recipe.init_from:
             copied, how = load_init(self.model, recipe.init_from)

@@ -17,7 +17,10 @@ are signed int8 codes and the block binarises its input first: ``dw1(act(x))``, 
 
 The first block of stages 2 and 3 downsamples in ``dw1`` (stride 2). With ``stem_stride=2`` the
 input convolution downsamples too (stages on 16×16, 8×8 and 4×4 maps: about a quarter of the
-MACs and of the activation memory, the same weights). The model takes uint8
+MACs and of the activation memory, the same weights). With ``stage1_stride=2`` the input
+convolution keeps the full 32×32 map and the first block of stage 1 downsamples in ``dw1``
+instead (its shortcut subsamples the input convolution's map): the same stage maps as with
+``stem_stride=2``, the same weights, the input convolution's MACs four times theirs. The model takes uint8
 pixels and normalises them as ``(p − 128) / 64`` so that zero padding of the normalised image
 equals padding with pixel value 128 (an exact integer form for deployment).
 """
@@ -90,16 +93,21 @@ class DWSResNet(nn.Module):
     """Depthwise-separable ResNet (``blocks_per_stage=3`` gives ResNet-20)."""
 
     def __init__(self, scheme: QuantScheme, width: int = 16, blocks_per_stage: int = 3,
-                 num_classes: int = NUM_CLASSES, stem_stride: int = 1) -> None:
+                 num_classes: int = NUM_CLASSES, stem_stride: int = 1,
+                 stage1_stride: int = 1) -> None:
         super().__init__()
         if stem_stride not in (1, 2):
             raise ValueError(f"stem_stride must be 1 or 2, got {stem_stride}")
+        if stage1_stride not in (1, 2):
+            raise ValueError(f"stage1_stride must be 1 or 2, got {stage1_stride}")
         self.scheme = scheme
         self.config = {"arch": "dws-resnet", "width": width,
                        "blocks_per_stage": blocks_per_stage, "num_classes": num_classes,
                        "scheme": scheme.to_dict()}
         if stem_stride != 1:  # absent from the configs of stride-1 models (older checkpoints)
             self.config["stem_stride"] = stem_stride
+        if stage1_stride != 1:
+            self.config["stage1_stride"] = stage1_stride
         self.stem = ConvBN(QConv2d(3, width, 3, stride=stem_stride, padding=1,
                                    weight_quant=scheme.weight_quantizer("stem")))
         self.act_stem = scheme.stream_quantizer()
@@ -108,7 +116,7 @@ class DWSResNet(nn.Module):
         for stage in range(3):
             cout = width * 2 ** stage
             for b in range(blocks_per_stage):
-                stride = 2 if (stage > 0 and b == 0) else 1
+                stride = 1 if b else (stage1_stride if stage == 0 else 2)
                 blocks.append((f"s{stage + 1}b{b + 1}", DWSBlock(cin, cout, stride, scheme)))
                 cin = cout
         self.blocks = nn.Sequential()
@@ -123,7 +131,7 @@ class DWSResNet(nn.Module):
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Activations entering global pooling, ``[N, 4w, 8, 8]`` (``4×4`` with a stride-2
-        stem)."""
+        stem or first block)."""
         x = self.act_stem(self.stem(self.normalise(images)))
         return self.blocks(x)
 
@@ -132,14 +140,15 @@ class DWSResNet(nn.Module):
 
 
 def build_model(variant: str | QuantScheme = "ttq-all-bin", width: int = 16,
-                blocks_per_stage: int = 3, stem_stride: int = 1) -> DWSResNet:
+                blocks_per_stage: int = 3, stem_stride: int = 1,
+                stage1_stride: int = 1) -> DWSResNet:
     """Build a DWS-ResNet from a variant name (see :mod:`.schemes`) or a scheme."""
     if isinstance(variant, str):
         if variant not in VARIANTS:
             raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
         variant = VARIANTS[variant]
     return DWSResNet(variant, width=width, blocks_per_stage=blocks_per_stage,
-                     stem_stride=stem_stride)
+                     stem_stride=stem_stride, stage1_stride=stage1_stride)
 
 
 def model_from_config(config: dict) -> DWSResNet:
@@ -149,4 +158,5 @@ def model_from_config(config: dict) -> DWSResNet:
     return DWSResNet(QuantScheme(**config["scheme"]), width=config["width"],
                      blocks_per_stage=config["blocks_per_stage"],
                      num_classes=config["num_classes"],
-                     stem_stride=config.get("stem_stride", 1))
+                     stem_stride=config.get("stem_stride", 1),
+                     stage1_stride=config.get("stage1_stride", 1))
