@@ -45,6 +45,7 @@ class ModelCard:
     target_accuracy: float | None = None
     commands: dict[str, str] = field(default_factory=dict)
     notes: str = ""
+    downsampling: str = ""        # where the network leaves 32x32, when not in stage 2
 
     @property
     def meets_target(self) -> bool | None:
@@ -86,6 +87,17 @@ def _run_history(run: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def downsampling(config: dict) -> str:
+    """Where a checkpoint's network leaves the 32x32 map, when it does so before stage 2
+    (empty for the ResNet-20 layout)."""
+    if config.get("stem_stride", 1) == 2:
+        return "stride-2 input convolution: stages on 16×16, 8×8 and 4×4 maps"
+    if config.get("stage1_stride", 1) == 2:
+        return ("input convolution on 32×32, stage 1's first depthwise layer at stride 2: "
+                "stages on 16×16, 8×8 and 4×4 maps")
+    return ""
+
+
 def render_card(card: ModelCard) -> str:
     """The card as Markdown."""
     counter = (f"{card.instructions_per_inference:,} instructions (QEMU, median)"
@@ -97,6 +109,7 @@ def render_card(card: ModelCard) -> str:
               f"{'met' if card.meets_target else 'NOT met'} |\n")
     folded = {"ttq-all-a8": "requantisation",
               "ttq-all-bin-s8": "thresholds, requantisation"}.get(card.variant, "thresholds")
+    where = f"; {card.downsampling}" if card.downsampling else ""
     cmds = "\n".join(f"{what}:\n\n```sh\n{cmd}\n```\n" for what, cmd in card.commands.items())
     return f"""# {card.name}
 
@@ -104,7 +117,7 @@ def render_card(card: ModelCard) -> str:
 
 | | |
 |---|---|
-| architecture | DWS-ResNet-20, width {card.width} (variant `{card.variant}`) |
+| architecture | DWS-ResNet-20, width {card.width} (variant `{card.variant}`){where} |
 | weights | {card.weights_bytes:,} B as the IR counts them (weights, scales, {folded}) |
 | training | {card.epochs} epochs, {card.train_minutes:.0f} min on {card.hardware} |
 | validation accuracy | {card.val_accuracy:.4f} (best epoch; model selection) |
@@ -218,7 +231,7 @@ def publish(run: Path, name: str, summary: str | None = None, board: str = "mps2
         test_images=report.images, device_accuracy=report.accuracy, agreement=report.agreement,
         instructions_per_inference=(report.instructions_per_inference or {}).get("median"),
         cycles_per_inference=(report.cycles_per_inference or {}).get("median"),
-        target_accuracy=target, notes=notes,
+        target_accuracy=target, notes=notes, downsampling=downsampling(ck["config"]),
         commands={
             "train (resumable: add --resume)":
                 f"trit train --recipe {rel}/recipe.yaml --out {run_label}",

@@ -10,7 +10,8 @@ import pytest
 
 from codegen import reference
 from codegen.ir import load_ir
-from hostbench.zoo import ZOO, list_models, publish, remeasure, render_card, resolve_model
+from hostbench.zoo import (ZOO, downsampling, list_models, publish, remeasure, render_card,
+                           resolve_model)
 from tests.conftest import needs_emulator
 
 RUN = ZOO.parent / "runs" / "demo-bin"
@@ -74,6 +75,7 @@ def test_shipped_cards_match_their_files(card, cifar):
     from trainer.train import load_checkpoint_model
     from trainer.agreement import float_vs_reference
     model = load_checkpoint_model(entry / "checkpoint.pt")[0]
+    assert card.downsampling == downsampling(model.config)
     again = export_model(model, name=card.name)
     for a, b in zip(ir.layers, again.layers, strict=True):
         for key, value in a.tensors().items():
