@@ -134,7 +134,8 @@ def test_serial_and_bulk_count_the_same_instructions(device, cifar):
 # model; the Cortex-M3 and M4 with 8-bit activations (IR v2: requantised convolutions, adds)
 # and with binary convolutions on an int8 stream (IR v3: sign layers, adds in place); the M4
 # with stage 1's first block downsampling (a stride-2 depthwise layer and a stride-2 shortcut
-# at equal widths), binary and with 8-bit activations
+# at equal widths), binary and with 8-bit activations; a stride-2 input convolution with stage 1
+# wider than the width (stage 2's first shortcut pads 28 channels to 40)
 @pytest.mark.parametrize("board,make", [
     ("mps2-an385", lambda: trained_like_model(seed=6)),
     ("mps2-an500", lambda: trained_like_model(seed=6)),
@@ -144,9 +145,11 @@ def test_serial_and_bulk_count_the_same_instructions(device, cifar):
     ("mps2-an385", lambda: trained_like_s8_stream_model(seed=8, width=8)),
     ("mps2-an386", lambda: trained_like_s8_stream_model(seed=8, width=8)),
     ("mps2-an386", lambda: trained_like_sym_model(seed=9, width=24, stage1_stride=2)),
-    ("mps2-an386", lambda: trained_like_a8_model(seed=9, width=8, stage1_stride=2))],
+    ("mps2-an386", lambda: trained_like_a8_model(seed=9, width=8, stage1_stride=2)),
+    ("mps2-an386", lambda: trained_like_sym_model(seed=10, width=20, stem_stride=2,
+                                                  stage1_width=28))],
     ids=["an385", "an500", "an547", "an385-a8", "an386-a8", "an385-s8", "an386-s8",
-         "an386-stage1-s2", "an386-a8-stage1-s2"])
+         "an386-stage1-s2", "an386-a8-stage1-s2", "an386-s2-stage1-w28"])
 def test_other_emulated_cores_run_the_model_bit_exactly(board, make, cifar, tmp_path):
     """Firmware built with gcc for the board's core, images through bulk mode, logits
     bit-identical to the reference."""

@@ -45,10 +45,11 @@ def trained_like_model(seed: int = 0, width: int = 16):
     return _randomise(build_model("ttq-all-bin", width=width))
 
 
-def trained_like_sym_model(seed: int = 0, width: int = 16, stage1_stride: int = 1):
-    """A ttq-all-bin-sym model (one scale per ternary layer) standing in for a trained one."""
+def trained_like_sym_model(seed: int = 0, width: int = 16, **layout):
+    """A ttq-all-bin-sym model (one scale per ternary layer) standing in for a trained one;
+    ``layout``: build_model's strides and stage-1 width."""
     torch.manual_seed(seed)
-    return _randomise(build_model("ttq-all-bin-sym", width=width, stage1_stride=stage1_stride))
+    return _randomise(build_model("ttq-all-bin-sym", width=width, **layout))
 
 
 def trained_like_a8_model(seed: int = 0, width: int = 8, stage1_stride: int = 1):
@@ -154,6 +155,25 @@ def test_stride2_first_block_exports_and_agrees_with_pytorch():
     assert ir.meta["model_config"]["stage1_stride"] == 2
     assert ir.storage().rows == model_storage(build_model("ttq-all-bin", width=16)).rows
     images = np.random.default_rng(2).integers(0, 256, (300, 3, 32, 32), dtype=np.uint8)
+    out = reference.run(ir, images)
+    with torch.no_grad():
+        logits = model(torch.from_numpy(images)).numpy()
+    assert (logits.argmax(1) == out["pred"]).mean() >= 0.99
+
+
+def test_wider_stage1_exports_and_agrees_with_pytorch():
+    """``stage1_width`` apart from ``width``: the input convolution and stage 1 at 12 channels,
+    stages 2 and 3 at 16 and 32; stage 2's first shortcut pads 12 channels to 16."""
+    torch.manual_seed(4)
+    model = _randomise(build_model("ttq-all-bin", width=8, stage1_width=12))
+    ir = export_model(model)
+    assert ir.layer("stem").out_shape == (12, 32, 32)
+    assert ir.layer("s1b3.pw2").out_shape == (12, 32, 32)
+    assert ir.layer("s2b1.pw1").out_shape == (16, 16, 16)
+    assert ir.layer("s3b3.pw2").out_shape == (32, 8, 8)
+    assert ir.meta["model_config"]["stage1_width"] == 12
+    assert ir.storage().rows == model_storage(model).rows
+    images = np.random.default_rng(3).integers(0, 256, (300, 3, 32, 32), dtype=np.uint8)
     out = reference.run(ir, images)
     with torch.no_grad():
         logits = model(torch.from_numpy(images)).numpy()

@@ -154,17 +154,20 @@ def test_init_from_same_configuration_continues_every_tensor(cifar, tmp_path):
     stream.fit()
 
 
-def _trained_then_initialised(cifar, tmp_path, variant: str, width: int, new_width: int):
-    """A one-epoch run at ``width``, and a run at ``new_width`` started ``--init-from`` its
-    checkpoint (not yet fitted), with the second run's log lines."""
+def _trained_then_initialised(cifar, tmp_path, variant: str, width: int, new_width: int,
+                              new_stage1_width: int = 0):
+    """A one-epoch run at ``width``, and a run at ``new_width`` (stage 1 at
+    ``new_stage1_width`` where given) started ``--init-from`` its checkpoint (not yet fitted),
+    with the second run's log lines."""
     data = small_splits(cifar, 128, 64)
     base = dict(variant=variant, blocks_per_stage=1, batch_size=64, lr=0.01)
     first = Trainer(Recipe(epochs=1, width=width, **base), tmp_path / "a", data=data,
                     progress=False, log=lambda _: None)
     first.fit()
     logs: list[str] = []
-    second = Trainer(Recipe(epochs=1, width=new_width, init_from=str(tmp_path / "a" / "last.pt"),
-                            **base), tmp_path / "b", data=data, progress=False, log=logs.append)
+    second = Trainer(Recipe(epochs=1, width=new_width, stage1_width=new_stage1_width,
+                            init_from=str(tmp_path / "a" / "last.pt"), **base),
+                     tmp_path / "b", data=data, progress=False, log=logs.append)
     return first, second, logs
 
 
@@ -201,4 +204,22 @@ def test_init_from_a_narrower_network_widens_it(cifar, tmp_path):
     pw = b["blocks.s1b1.pw1.conv.weight"]
     assert pw.shape == (6, 6, 1, 1) and pw[4:].abs().sum() > 0   # new outputs: random rows
     assert not b["fc.weight"][:, 16:].any()                      # new features: no say yet
+    wide.fit()
+
+
+def test_init_from_a_network_with_a_narrower_stage1_widens_stage1_only(cifar, tmp_path):
+    """`--stage1-width` above `--width`: the input convolution and stage 1 widen (old channels
+    leading, new inputs into old outputs at zero), stages 2 and 3 keep their shapes except
+    where they read stage 1."""
+    narrow, wide, logs = _trained_then_initialised(cifar, tmp_path, "ttq-all-bin-sym", 4, 4, 6)
+    assert "new inputs into them start at zero" in logs[0]
+    assert wide.model.config["stage1_width"] == 6
+    a, b = narrow.model.state_dict(), wide.model.state_dict()
+    assert b["stem.conv.weight"].shape == (6, 3, 3, 3)
+    assert b["blocks.s1b1.pw2.conv.weight"].shape == (6, 6, 1, 1)
+    assert b["blocks.s2b1.pw1.conv.weight"].shape == (8, 6, 1, 1)
+    assert b["blocks.s2b1.pw2.conv.weight"].shape == a["blocks.s2b1.pw2.conv.weight"].shape
+    for k, v in a.items():
+        assert torch.equal(b[k][tuple(slice(0, n) for n in v.shape)], v), k
+    assert not b["blocks.s2b1.pw1.conv.weight"][:, 4:].any()
     wide.fit()

@@ -56,6 +56,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
              "MACs and activation memory, the same weights)"),
             ("stage1-stride", int, "2: stage 1's first block halves the map instead, after a "
              "full-resolution input convolution (the same weights)"),
+            ("stage1-width", int, "channels of stage 1 and the input convolution when not "
+             "--width (which then sets stages 2 and 3 alone)"),
             ("epochs", int, None), ("batch-size", int, None), ("optimizer", str, "adam | sgd"),
             ("lr", float, None), ("weight-decay", float, None),
             ("schedule", str, "cosine | step | constant"), ("seed", int, None),
@@ -148,8 +150,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train import Trainer, evaluate, load_checkpoint_model
 
     overrides = {k: getattr(args, k) for k in (
-        "variant", "width", "stem_stride", "stage1_stride", "epochs", "batch_size", "optimizer",
-        "lr", "weight_decay", "schedule", "seed", "init_from", "time_limit_min",
+        "variant", "width", "stem_stride", "stage1_stride", "stage1_width", "epochs",
+        "batch_size", "optimizer", "lr", "weight_decay", "schedule", "seed", "init_from", "time_limit_min",
         "bn_recalibration_batches", "teacher", "distill_weight", "distill_temperature",
         "ema_decay")}
     recipe = load_recipe(args.recipe, overrides)

@@ -21,6 +21,7 @@ class Recipe:
     blocks_per_stage: int = 3
     stem_stride: int = 1             # 2: the input convolution halves the map (1/4 of the MACs)
     stage1_stride: int = 1           # 2: stage 1's first block halves it instead
+    stage1_width: int = 0            # channels of stage 1 and the input conv (0: width)
     epochs: int = 10
     batch_size: int = 256
     optimizer: str = "adam"          # adam | sgd
@@ -62,6 +63,9 @@ class Recipe:
             raise ValueError(f"recipe: stem_stride must be 1 or 2, got {self.stem_stride}")
         if self.stage1_stride not in (1, 2):
             raise ValueError(f"recipe: stage1_stride must be 1 or 2, got {self.stage1_stride}")
+        if self.stage1_width < 0:
+            raise ValueError(f"recipe: stage1_width must be 0 (width) or positive, "
+                             f"got {self.stage1_width}")
         if self.bn_recalibration_batches < 0:
             raise ValueError("recipe: bn_recalibration_batches must be 0 or positive")
         if not 0.0 <= self.distill_weight <= 1.0:

@@ -20,7 +20,7 @@ from .data import augment_batch, load_cifar10, make_splits
 from .data.tensors import DataSplits, Split
 from .distill import Teacher
 from .ema import WeightAverage
-from .models import DWSResNet, build_model, model_from_config
+from .models import DWSResNet, build_model, model_from_config, stage_widths
 from .quant import TTQTernary
 from .recipe import Recipe
 
@@ -153,12 +153,14 @@ def load_init(model: DWSResNet, path: str | Path) -> tuple[list[str], str]:
     * ``"continued"``: the checkpoint has the model's configuration; every tensor is copied,
       scales and activation steps included, so a new schedule continues the trained network
       (the stem's stride may differ: it changes no tensor).
-    * ``"narrowed"``: the checkpoint is the same network at a larger ``width``; every tensor is
+    * ``"narrowed"``: the checkpoint is the same network at a larger ``width`` (or
+      ``stage1_width``: no stage narrower than the model's); every tensor is
       cut to its first channels along each axis (a channel-pruned start for a smaller model:
       stage ``s`` keeps channels ``0 … width·2^(s−1) − 1`` of every layer, so the identity
       shortcuts still join the same channels; the option-A shortcut into a wider stage then
       pads where the wide network carried channels that are gone). Scales and steps are kept.
-    * ``"widened"``: the checkpoint is the same network at a smaller ``width``; every tensor
+    * ``"widened"``: the checkpoint is the same network at a smaller ``width`` (or
+      ``stage1_width``: no stage wider than the model's); every tensor
       goes into the leading block of the model's (the reverse of narrowing). Weights from new
       input channels into old outputs start at zero, so the old channels compute what they did
       (up to the option-A shortcut into a wider stage, which now carries the new channels of
@@ -173,14 +175,16 @@ def load_init(model: DWSResNet, path: str | Path) -> tuple[list[str], str]:
     state = ckpt["model"]
     own = model.state_dict()
     src = ckpt.get("config") or {}
+    same_but_widths = (src.get("width", 0) > 0 and _weights_config(src, *WIDTH_KEYS)
+                       == _weights_config(model.config, *WIDTH_KEYS))
+    theirs = stage_widths(src) if same_but_widths else ()
+    mine = stage_widths(model.config)
     if _weights_config(src) == _weights_config(model.config):
         how = "continued"
-    elif (_weights_config(src, "width") == _weights_config(model.config, "width")
-          and src.get("width", 0) > model.config["width"]):
+    elif same_but_widths and all(a >= b for a, b in zip(theirs, mine)):
         how = "narrowed"
         state = {k: _leading_block(v, own[k].shape) for k, v in state.items() if k in own}
-    elif (_weights_config(src, "width") == _weights_config(model.config, "width")
-          and 0 < src.get("width", 0) < model.config["width"]):
+    elif same_but_widths and all(a <= b for a, b in zip(theirs, mine)):
         how = "widened"
         state = {k: _widened(v, own[k], k) for k, v in state.items() if k in own}
     else:
@@ -213,6 +217,10 @@ def _widened(old: torch.Tensor, new: torch.Tensor, name: str) -> torch.Tensor:
         out[:old.shape[0], old.shape[1]:] = 0   # new inputs into old outputs
     out[lead] = old
     return out
+
+
+#: config keys that set channel counts (see :func:`stage_widths`)
+WIDTH_KEYS = ("width", "stage1_width")
 
 
 def _weights_config(config: dict, *ignore: str) -> dict:
@@ -252,7 +260,8 @@ class Trainer:
         # checks bit-exact continuation); torch.use_deterministic_algorithms costs ~20 % speed.
         torch.manual_seed(recipe.seed)
         self.model = build_model(recipe.variant, recipe.width, recipe.blocks_per_stage,
-                                 recipe.stem_stride, recipe.stage1_stride)
+                                 recipe.stem_stride, recipe.stage1_stride,
+                                 recipe.stage1_width or None)
         how = "fresh"
         if recipe.init_from:
             copied, how = load_init(self.model, recipe.init_from)

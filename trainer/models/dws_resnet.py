@@ -20,7 +20,9 @@ input convolution downsamples too (stages on 16×16, 8×8 and 4×4 maps: about a
 MACs and of the activation memory, the same weights). With ``stage1_stride=2`` the input
 convolution keeps the full 32×32 map and the first block of stage 1 downsamples in ``dw1``
 instead (its shortcut subsamples the input convolution's map): the same stage maps as with
-``stem_stride=2``, the same weights, the input convolution's MACs four times theirs. The model takes uint8
+``stem_stride=2``, the same weights, the input convolution's MACs four times theirs.
+``stage1_width`` sets stage 1's channels (and the input convolution's) apart from ``width``,
+which then sets stages 2 and 3 (``2w``, ``4w``) alone. The model takes uint8
 pixels and normalises them as ``(p − 128) / 64`` so that zero padding of the normalised image
 equals padding with pixel value 128 (an exact integer form for deployment).
 """
@@ -94,7 +96,7 @@ class DWSResNet(nn.Module):
 
     def __init__(self, scheme: QuantScheme, width: int = 16, blocks_per_stage: int = 3,
                  num_classes: int = NUM_CLASSES, stem_stride: int = 1,
-                 stage1_stride: int = 1) -> None:
+                 stage1_stride: int = 1, stage1_width: int | None = None) -> None:
         super().__init__()
         if stem_stride not in (1, 2):
             raise ValueError(f"stem_stride must be 1 or 2, got {stem_stride}")
@@ -108,13 +110,18 @@ class DWSResNet(nn.Module):
             self.config["stem_stride"] = stem_stride
         if stage1_stride != 1:
             self.config["stage1_stride"] = stage1_stride
-        self.stem = ConvBN(QConv2d(3, width, 3, stride=stem_stride, padding=1,
+        if stage1_width is not None and stage1_width != width:
+            if stage1_width < 1:
+                raise ValueError(f"stage1_width must be positive, got {stage1_width}")
+            self.config["stage1_width"] = stage1_width
+        widths = stage_widths(self.config)
+        self.stem = ConvBN(QConv2d(3, widths[0], 3, stride=stem_stride, padding=1,
                                    weight_quant=scheme.weight_quantizer("stem")))
         self.act_stem = scheme.stream_quantizer()
         blocks: list[tuple[str, DWSBlock]] = []
-        cin = width
+        cin = widths[0]
         for stage in range(3):
-            cout = width * 2 ** stage
+            cout = widths[stage]
             for b in range(blocks_per_stage):
                 stride = 1 if b else (stage1_stride if stage == 0 else 2)
                 blocks.append((f"s{stage + 1}b{b + 1}", DWSBlock(cin, cout, stride, scheme)))
@@ -139,16 +146,24 @@ class DWSResNet(nn.Module):
         return self.fc(self.features(images).mean(dim=(2, 3)))
 
 
+def stage_widths(config: dict) -> tuple[int, int, int]:
+    """Channels of the three stages of a model config: ``stage1_width`` (default ``width``),
+    ``2·width``, ``4·width``."""
+    w = config["width"]
+    return (config.get("stage1_width") or w, 2 * w, 4 * w)
+
+
 def build_model(variant: str | QuantScheme = "ttq-all-bin", width: int = 16,
                 blocks_per_stage: int = 3, stem_stride: int = 1,
-                stage1_stride: int = 1) -> DWSResNet:
+                stage1_stride: int = 1, stage1_width: int | None = None) -> DWSResNet:
     """Build a DWS-ResNet from a variant name (see :mod:`.schemes`) or a scheme."""
     if isinstance(variant, str):
         if variant not in VARIANTS:
             raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
         variant = VARIANTS[variant]
     return DWSResNet(variant, width=width, blocks_per_stage=blocks_per_stage,
-                     stem_stride=stem_stride, stage1_stride=stage1_stride)
+                     stem_stride=stem_stride, stage1_stride=stage1_stride,
+                     stage1_width=stage1_width)
 
 
 def model_from_config(config: dict) -> DWSResNet:
@@ -159,4 +174,5 @@ def model_from_config(config: dict) -> DWSResNet:
                      blocks_per_stage=config["blocks_per_stage"],
                      num_classes=config["num_classes"],
                      stem_stride=config.get("stem_stride", 1),
-                     stage1_stride=config.get("stage1_stride", 1))
+                     stage1_stride=config.get("stage1_stride", 1),
+                     stage1_width=config.get("stage1_width"))
