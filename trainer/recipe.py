@@ -36,7 +36,8 @@ class Recipe:
     augment: bool = True             # random crop (pad 4) + horizontal flip
     val_size: int = 5000             # last N training images held out
     seed: int = 0
-    init_from: str | None = None     # float (TTQ fine-tuning), same config (continue) or wider (narrow)
+    # float (TTQ fine-tuning), same config (continue), wider (narrow) or narrower (widen)
+    init_from: str | None = None
     time_limit_min: float = 0.0      # stop after the epoch that crosses this limit
     eval_batch_size: int = 1000
     # before each validation, batch-norm statistics re-estimated over this many training

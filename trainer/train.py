@@ -225,8 +225,8 @@ WIDTH_KEYS = ("width", "stage1_width")
 
 def _weights_config(config: dict, *ignore: str) -> dict:
     """A model config without the keys that change no trained tensor of the other (the strides
-    of the stem and of stage 1's first block; the scheme's stream, whose int8 quantizers are new tensors set from the data) and
-    without ``ignore``."""
+    of the stem and of stage 1's first block; the scheme's stream, whose int8 quantizers are
+    new tensors set from the data) and without ``ignore``."""
     out = {k: v for k, v in config.items()
            if k not in ("stem_stride", "stage1_stride", *ignore)}
     if isinstance(out.get("scheme"), dict):
