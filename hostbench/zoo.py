@@ -90,12 +90,15 @@ def _run_history(run: Path) -> list[dict]:
 def downsampling(config: dict) -> str:
     """Where a checkpoint's network leaves the 32x32 map, when it does so before stage 2
     (empty for the ResNet-20 layout)."""
-    if config.get("stem_stride", 1) == 2:
-        return "stride-2 input convolution: stages on 16×16, 8×8 and 4×4 maps"
-    if config.get("stage1_stride", 1) == 2:
-        return ("input convolution on 32×32, stage 1's first depthwise layer at stride 2: "
-                "stages on 16×16, 8×8 and 4×4 maps")
-    return ""
+    stem, stage1 = config.get("stem_stride", 1) == 2, config.get("stage1_stride", 1) == 2
+    if not (stem or stage1):
+        return ""
+    where = ["stride-2 input convolution" if stem else "input convolution on 32×32"]
+    if stage1:
+        where.append("stage 1's first depthwise layer at stride 2")
+    size = 32 >> (stem + stage1)
+    maps = f"{size}×{size}, {size // 2}×{size // 2} and {size // 4}×{size // 4}"
+    return f"{', '.join(where)}: stages on {maps} maps"
 
 
 def render_card(card: ModelCard) -> str:

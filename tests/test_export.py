@@ -52,10 +52,11 @@ def trained_like_sym_model(seed: int = 0, width: int = 16, **layout):
     return _randomise(build_model("ttq-all-bin-sym", width=width, **layout))
 
 
-def trained_like_a8_model(seed: int = 0, width: int = 8, stage1_stride: int = 1):
-    """A ttq-all-a8 model standing in for a trained one (see :func:`_randomise`)."""
+def trained_like_a8_model(seed: int = 0, width: int = 8, **layout):
+    """A ttq-all-a8 model standing in for a trained one (see :func:`_randomise`); ``layout``:
+    build_model's strides and stage-1 width."""
     torch.manual_seed(seed)
-    return _randomise(build_model("ttq-all-a8", width=width, stage1_stride=stage1_stride))
+    return _randomise(build_model("ttq-all-a8", width=width, **layout))
 
 
 def test_fold_hand_values():

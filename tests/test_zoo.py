@@ -59,6 +59,17 @@ def test_unknown_model_is_a_clear_error():
         resolve_model("nope")
 
 
+@pytest.mark.parametrize("config,text", [
+    ({"width": 24}, ""),
+    ({"stem_stride": 2}, "stride-2 input convolution: stages on 16×16, 8×8 and 4×4 maps"),
+    ({"stage1_stride": 2}, "input convolution on 32×32, stage 1's first depthwise layer at "
+                           "stride 2: stages on 16×16, 8×8 and 4×4 maps"),
+    ({"stem_stride": 2, "stage1_stride": 2}, "stride-2 input convolution, stage 1's first "
+     "depthwise layer at stride 2: stages on 8×8, 4×4 and 2×2 maps")])
+def test_downsampling_names_where_the_maps_shrink(config, text):
+    assert downsampling(config) == text
+
+
 @pytest.mark.parametrize("card", list_models(), ids=lambda c: c.name)
 def test_shipped_cards_match_their_files(card, cifar):
     """Each card's figures against its own IR and bench report; the IR is what the shipped

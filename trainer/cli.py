@@ -51,7 +51,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     over = t.add_argument_group("recipe overrides")
     for name, typ, help_ in (
             ("variant", str, VARIANT_HELP),
-            ("width", int, "channels of the first stage"),
+            ("width", int, "channels of the first stage (the second and third: twice and four "
+             "times as many)"),
             ("stem-stride", int, "2: the input convolution halves the map (a quarter of the "
              "MACs and activation memory, the same weights)"),
             ("stage1-stride", int, "2: stage 1's first block halves the map instead, after a "
@@ -61,7 +62,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
             ("epochs", int, None), ("batch-size", int, None), ("optimizer", str, "adam | sgd"),
             ("lr", float, None), ("weight-decay", float, None),
             ("schedule", str, "cosine | step | constant"), ("seed", int, None),
-            ("init-from", str, "checkpoint to start from: a float one (TTQ fine-tuning), one of the same configuration (a new schedule continuing it; also across the stem and stage-1 strides and the residual stream), or the same network at a larger --width (its leading channels: a channel-pruned start)"),
+            ("init-from", str, "checkpoint to start from: a float one (TTQ fine-tuning), one of the same configuration (a new schedule continuing it; also across the stem and stage-1 strides and the residual stream), or the same network at a larger or smaller --width or --stage1-width (its leading channels: a channel-pruned start; or the wider network's leading block, new inputs into old channels at zero)"),
             ("time-limit-min", float, "stop after the epoch that crosses this many minutes"),
             ("bn-recalibration-batches", int, "before each validation, re-estimate batch-norm "
              "statistics over this many augmented training batches (0: running averages)"),
@@ -151,8 +152,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     overrides = {k: getattr(args, k) for k in (
         "variant", "width", "stem_stride", "stage1_stride", "stage1_width", "epochs",
-        "batch_size", "optimizer", "lr", "weight_decay", "schedule", "seed", "init_from", "time_limit_min",
-        "bn_recalibration_batches", "teacher", "distill_weight", "distill_temperature",
+        "batch_size", "optimizer", "lr", "weight_decay", "schedule", "seed", "init_from",
+        "time_limit_min", "bn_recalibration_batches", "teacher", "distill_weight", "distill_temperature",
         "ema_decay")}
     recipe = load_recipe(args.recipe, overrides)
     out = args.out or DEFAULT_RUNS / Path(args.recipe).stem

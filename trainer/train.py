@@ -152,7 +152,8 @@ def load_init(model: DWSResNet, path: str | Path) -> tuple[list[str], str]:
 
     * ``"continued"``: the checkpoint has the model's configuration; every tensor is copied,
       scales and activation steps included, so a new schedule continues the trained network
-      (the stem's stride may differ: it changes no tensor).
+      (the strides of the stem and of stage 1's first block may differ: they change no
+      tensor).
     * ``"narrowed"``: the checkpoint is the same network at a larger ``width`` (or
       ``stage1_width``: no stage narrower than the model's); every tensor is
       cut to its first channels along each axis (a channel-pruned start for a smaller model:
@@ -177,14 +178,13 @@ def load_init(model: DWSResNet, path: str | Path) -> tuple[list[str], str]:
     src = ckpt.get("config") or {}
     same_but_widths = (src.get("width", 0) > 0 and _weights_config(src, *WIDTH_KEYS)
                        == _weights_config(model.config, *WIDTH_KEYS))
-    theirs = stage_widths(src) if same_but_widths else ()
-    mine = stage_widths(model.config)
+    pairs = list(zip(stage_widths(src), stage_widths(model.config))) if same_but_widths else []
     if _weights_config(src) == _weights_config(model.config):
         how = "continued"
-    elif same_but_widths and all(a >= b for a, b in zip(theirs, mine)):
+    elif pairs and all(theirs >= mine for theirs, mine in pairs):
         how = "narrowed"
         state = {k: _leading_block(v, own[k].shape) for k, v in state.items() if k in own}
-    elif same_but_widths and all(a <= b for a, b in zip(theirs, mine)):
+    elif pairs and all(theirs <= mine for theirs, mine in pairs):
         how = "widened"
         state = {k: _widened(v, own[k], k) for k, v in state.items() if k in own}
     else:
