@@ -12,13 +12,15 @@ export TRIT_CIFAR10 ?= $(abspath ../shared/datasets/cifar-10-binary.tar.gz)
 DEMO_RUN ?= build/demo
 DEMO_MODEL ?= models/dws-tern-bin-32k
 PYTEST_ARGS ?=
+# test processes (pytest-xdist): one per core; PYTEST_WORKERS=0 runs the suite in this process
+PYTEST_WORKERS ?= auto
 
 .PHONY: setup apt demo demo-train test clean help
 
 help:
 	@echo "make demo   install what is missing, run the zoo's dws-tern-bin-32k on the emulated Cortex-M4 and Cortex-A (AArch64)"
 	@echo "make demo-train  the same from scratch: train the short demo-bin recipe, export, run"
-	@echo "make test   run the test suite (CIFAR-10 from TRIT_CIFAR10=$(TRIT_CIFAR10))"
+	@echo "make test   run the test suite, one process per core (CIFAR-10 from TRIT_CIFAR10=$(TRIT_CIFAR10))"
 	@echo "make setup  only install (apt packages when missing, .venv, trit in editable mode)"
 
 apt:
@@ -58,7 +60,7 @@ demo-train: setup
 	$(BIN)/trit demo --train demo-bin --board mps2-an386 --out $(DEMO_RUN)
 
 test: setup
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
