@@ -195,6 +195,8 @@ def test_stem_stride_must_be_1_or_2():
 def test_non_binary_variants_are_refused():
     with pytest.raises(ExportError, match="activation is 'relu'"):
         export_model(build_model("ttq-pw", width=8))
+    with pytest.raises(ExportError, match="pointwise weights are 'float'; they must be ternary"):
+        export_model(build_model("fp-bin", width=8))
     from trainer.models import QuantScheme
     from trainer.models.dws_resnet import DWSResNet
     with pytest.raises(ExportError, match="one scale per ternary layer"):

@@ -154,6 +154,33 @@ def test_init_from_same_configuration_continues_every_tensor(cifar, tmp_path):
     stream.fit()
 
 
+def test_two_stage_schedule_float_weights_then_ternary(cifar, tmp_path):
+    """``fp-bin`` (binary activations, float weights but the int8 input convolution) trains,
+    and a ternary network fine-tuned from it starts from its float weights, each ternary
+    layer's scaled to max|w| = 1 as for any fine-tuning start, with fresh TTQ scales."""
+    data = small_splits(cifar, 128, 64)
+    base = dict(width=4, blocks_per_stage=1, batch_size=64, lr=0.01, epochs=1)
+    first = Trainer(Recipe(variant="fp-bin", **base), tmp_path / "a", data=data,
+                    progress=False, log=lambda _: None)
+    first.fit()
+    f = first.model.state_dict()
+    assert not any(k.endswith((".wp", ".wn")) for k in f)
+    logs: list[str] = []
+    second = Trainer(Recipe(variant="ttq-all-bin-sym", init_from=str(tmp_path / "a" / "last.pt"),
+                            **base), tmp_path / "b", data=data, progress=False,
+                     log=logs.append)
+    t = second.model.state_dict()
+    assert logs[0].startswith(f"initialised {len(f)} tensors")
+    ternary = {n + ".weight" for n, m in second.model.named_modules()
+               if getattr(getattr(m, "weight_quant", None), "kind", "") == "ternary"}
+    assert "blocks.s1b1.pw1.conv.weight" in ternary and "stem.conv.weight" not in ternary
+    for k in f:
+        want = f[k] / f[k].abs().max() if k in ternary else f[k]
+        assert torch.allclose(t[k], want), k
+    assert all(float(t[k]) == 1.0 for k in t if k.endswith(".wp"))
+    second.fit()
+
+
 def _trained_then_initialised(cifar, tmp_path, variant: str, width: int, new_width: int,
                               new_stage1_width: int = 0):
     """A one-epoch run at ``width``, and a run at ``new_width`` (stage 1 at

@@ -13,7 +13,7 @@ DEFAULT_RUNS = Path("runs")
 
 #: The variants of trainer/models/schemes.py (kept here so that `trit --help` does not import
 #: torch; tests/test_cli.py checks that it names every one).
-VARIANT_HELP = ("fp | ttq-pw | ttq-all | ttq-all-bin | ttq-all-bin-sym | ttq-all-bin-s8 | "
+VARIANT_HELP = ("fp | fp-bin | ttq-pw | ttq-all | ttq-all-bin | ttq-all-bin-sym | ttq-all-bin-s8 | "
                 "ttq-all-a8 (trainer/models/schemes.py)")
 
 

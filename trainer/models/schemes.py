@@ -6,6 +6,7 @@ The named variants follow the papers' depthwise-separable ResNet-20 experiments:
 variant          stem     depthwise  pointwise   classifier  activation
 ===============  =======  =========  ==========  ==========  ==========
 ``fp``           float    float      float       float       relu
+``fp-bin``       int8     float      float       float       sign
 ``ttq-pw``       float    float      ternary     float       relu
 ``ttq-all``      float    ternary    ternary     ternary     relu
 ``ttq-all-bin``  int8     ternary    ternary     ternary     sign
@@ -16,6 +17,11 @@ variant          stem     depthwise  pointwise   classifier  activation
 binary activations a layer's scale only moves its threshold, and equal scales let the
 optimised kernels count one popcount chain per weight word and compare counts directly
 (firmware/kernels/armv7em).
+
+``fp-bin`` is the binary network with its ternary layers left in float: not deployable, it
+measures what the ternary weights cost a binary-activation network and is the first stage of a
+two-stage schedule (train it, then fine-tune ``ttq-all-bin-sym`` from its weights with
+``init_from``, which starts fresh TTQ scales from them).
 
 ``ttq-pw`` is the papers' "TTQ on 1×1 convolutions only" network (~32 kB), ``ttq-all`` the
 "TTQ on all layers but the first" one (~11 kB); ``ttq-all-bin`` adds binary activations and
@@ -125,6 +131,8 @@ class QuantScheme:
 VARIANTS: dict[str, QuantScheme] = {
     "fp": QuantScheme(stem="float", depthwise="float", pointwise="float", classifier="float",
                       activation="relu"),
+    "fp-bin": QuantScheme(stem="int8", depthwise="float", pointwise="float", classifier="float",
+                          activation="sign"),
     "ttq-pw": QuantScheme(stem="float", depthwise="float", pointwise="ternary",
                           classifier="float", activation="relu"),
     "ttq-all": QuantScheme(stem="float", depthwise="ternary", pointwise="ternary",
