@@ -181,6 +181,25 @@ def test_two_stage_schedule_float_weights_then_ternary(cifar, tmp_path):
     second.fit()
 
 
+def test_float_network_from_a_ternary_one_starts_where_it_was(cifar, tmp_path):
+    """``--init-from`` a ternary checkpoint into ``fp-bin``: each float layer takes the weights
+    its ternary layer computed with (the classifier's output scale included), so the float
+    network computes the same logits before its first step."""
+    data = small_splits(cifar, 128, 64)
+    base = dict(width=4, blocks_per_stage=1, batch_size=64, lr=0.01, epochs=1)
+    ternary = Trainer(Recipe(variant="ttq-all-bin-sym", **base), tmp_path / "a", data=data,
+                      progress=False, log=lambda _: None)
+    ternary.fit()
+    float_ = Trainer(Recipe(variant="fp-bin", init_from=str(tmp_path / "a" / "last.pt"), **base),
+                     tmp_path / "b", data=data, progress=False, log=lambda _: None)
+    t, f = ternary.evaluated_model.eval().cpu(), float_.model.eval().cpu()
+    x = data.val.images[:64]
+    with torch.no_grad():
+        assert torch.allclose(t(x), f(x), atol=1e-5)
+    fc = f.fc.weight
+    assert len(fc.unique()) <= 3 and not torch.equal(fc, t.fc.weight)
+
+
 def _trained_then_initialised(cifar, tmp_path, variant: str, width: int, new_width: int,
                               new_stage1_width: int = 0):
     """A one-epoch run at ``width``, and a run at ``new_width`` (stage 1 at

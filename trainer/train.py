@@ -170,7 +170,10 @@ def load_init(model: DWSResNet, path: str | Path) -> tuple[list[str], str]:
       so that the TTQ threshold ``t·max|w|`` quantizes the old weights as before. New batch-norm
       channels start as initialised. Scales and steps are kept.
     * ``"fine-tuned"``: a float checkpoint or another quantization scheme; TTQ layers start
-      from its latent weights with fresh scales, as in the papers' fine-tuning recipe.
+      from its latent weights with fresh scales, as in the papers' fine-tuning recipe. A
+      float layer of the model whose checkpoint layer was quantized starts from the weights
+      that layer computed with (``Wp·P − Wn·N`` for ternary, times the classifier's output
+      scale where the two differ), so a float network starts where the quantized one was.
     """
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     state = ckpt["model"]
@@ -189,10 +192,34 @@ def load_init(model: DWSResNet, path: str | Path) -> tuple[list[str], str]:
         state = {k: _widened(v, own[k], k) for k, v in state.items() if k in own}
     else:
         how = "fine-tuned"
+        state = {**state, **_effective_float_weights(model, ckpt)}
     copied = [k for k, v in state.items() if k in own and own[k].shape == v.shape
               and (how != "fine-tuned" or not k.endswith((".wp", ".wn")))]
     model.load_state_dict({k: state[k] for k in copied}, strict=False)
     return copied, how
+
+
+def _effective_float_weights(model: DWSResNet, ckpt: dict) -> dict[str, torch.Tensor]:
+    """For each float layer of ``model`` that is quantized in the checkpoint: the weight the
+    checkpoint's layer computes with, in the float layer's units (see :func:`load_init`)."""
+    if ckpt.get("config", {}).get("arch") != "dws-resnet":
+        return {}
+    src = model_from_config(ckpt["config"])
+    src.load_state_dict(ckpt["model"])
+    theirs = dict(src.named_modules())
+    out = {}
+    with torch.no_grad():
+        for name, mine in model.named_modules():
+            other = theirs.get(name)
+            if (not hasattr(mine, "weight_quant") or mine.weight_quant.kind != "float"
+                    or other is None or getattr(other, "weight_quant", None) is None
+                    or other.weight_quant.kind == "float"
+                    or other.weight.shape != mine.weight.shape):
+                continue
+            w = other.quantized_weight()
+            w = w * getattr(other, "out_scale", 1.0) / getattr(mine, "out_scale", 1.0)
+            out[f"{name}.weight"] = w.detach().clone()
+    return out
 
 
 def _leading_block(t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
