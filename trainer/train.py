@@ -202,7 +202,7 @@ def load_init(model: DWSResNet, path: str | Path) -> tuple[list[str], str]:
 def _effective_float_weights(model: DWSResNet, ckpt: dict) -> dict[str, torch.Tensor]:
     """For each float layer of ``model`` that is quantized in the checkpoint: the weight the
     checkpoint's layer computes with, in the float layer's units (see :func:`load_init`)."""
-    if ckpt.get("config", {}).get("arch") != "dws-resnet":
+    if (ckpt.get("config") or {}).get("arch") != "dws-resnet":
         return {}
     src = model_from_config(ckpt["config"])
     src.load_state_dict(ckpt["model"])
