@@ -162,13 +162,15 @@ def _measure(ir, entry: Path, zoo: Path, board: str, images: int, data: str | No
 
 
 def remeasure(name: str, board: str | None = None, images: int | None = None,
-              data: str | None = None, zoo: Path = ZOO,
-              progress: bool = False) -> tuple[ModelCard, ModelCard]:
+              data: str | None = None, zoo: Path = ZOO, progress: bool = False,
+              reexport: bool = False) -> tuple[ModelCard, ModelCard]:
     """Run ``zoo``/``name``/model.trit on the board again, as the current kernels and firmware
     build it, and rewrite its bench.json and the card's device figures (board and image count
-    default to the card's); the model, its training figures and the card's texts stay.
-    Returns the card before and after."""
-    from codegen.ir import load_ir
+    default to the card's); the checkpoint, its training figures and the card's texts stay.
+    ``reexport`` first exports the entry's checkpoint.pt to model.trit again with the current
+    exporter (after a change of the IR format) and refreshes the card's IR count. Returns the
+    card before and after."""
+    from codegen.ir import load_ir, save_ir
 
     entry = zoo / name
     card_file = entry / "card.json"
@@ -179,13 +181,20 @@ def remeasure(name: str, board: str | None = None, images: int | None = None,
     before = ModelCard(**json.loads(text))
     board = board or before.board
     images = images or before.test_images
-    report = _measure(load_ir(entry / "model.trit"), entry, zoo, board, images, data, progress)
+    if reexport:
+        from trainer.export import export_model
+        from trainer.train import load_checkpoint_model
+        save_ir(export_model(load_checkpoint_model(entry / "checkpoint.pt")[0], name=name),
+                entry / "model.trit")
+    ir = load_ir(entry / "model.trit")
+    report = _measure(ir, entry, zoo, board, images, data, progress)
     commands = dict(before.commands)
     commands["on-device test accuracy"] = (f"trit bench --board {board} --model "
                                            f"{_label(entry, zoo)} --images {images} "
                                            f"--json r.json")
     after = replace(
         before, board=board, test_images=report.images, device_accuracy=report.accuracy,
+        weights_bytes=ir.storage().total,
         agreement=report.agreement, commands=commands,
         instructions_per_inference=(report.instructions_per_inference or {}).get("median"),
         cycles_per_inference=(report.cycles_per_inference or {}).get("median"))

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from codegen import reference
-from codegen.ir import INT32_MAX, INT32_MIN, IRError, SignThreshold, Weights, load_ir, save_ir
+from codegen.ir import (INT32_MAX, INT32_MIN, IRError, Requant, SignThreshold, Weights, load_ir,
+                        save_ir)
 from codegen.ir.count_units import count_unit_thresholds
 from codegen.ir.model import validate
 from trainer.export import ExportError, export_model, fold_sign_threshold
@@ -269,10 +270,12 @@ def test_not_an_archive(tmp_path):
 
 # ---- 8-bit activations (IR v2) ---------------------------------------------------------------
 
-def test_binary_models_stay_ir_version_1_and_a8_models_are_version_2():
+def test_binary_models_stay_ir_version_1_and_a8_models_are_version_5():
+    """Version 5 for the 16-bit requantisation multipliers; version 2 with 32-bit ones."""
     assert export_model(trained_like_model(width=8)).version == 1
+    assert export_model(trained_like_a8_model(), requant_mult_bits=32).version == 2
     ir = export_model(trained_like_a8_model())
-    assert ir.version == 2
+    assert ir.version == 5
     assert [layer.name for layer in ir.layers if layer.op == "add"] == [
         f"s{s}b{b}.add" for s in (1, 2, 3) for b in (1, 2, 3)]
     assert ir.layer("s1b1.pw2").output.act_min == -128
@@ -286,7 +289,7 @@ def test_a8_export_roundtrip_and_storage(tmp_path):
     assert ir.storage().rows == model_storage(model).rows
     save_ir(ir, tmp_path / "a8.trit")
     back = load_ir(tmp_path / "a8.trit")
-    assert back.version == 2
+    assert back.version == 5
     for a, b in zip(ir.layers, back.layers):
         assert a.add == b.add
         for k, v in a.tensors().items():
@@ -320,10 +323,12 @@ def trained_like_s8_stream_model(seed: int = 0, width: int = 8):
 
 
 def test_s8_stream_export_has_a_sign_per_block(tmp_path):
-    """Version 3 (the sign layer), and 4 since its binary layers' thresholds take one byte."""
+    """Version 3 (the sign layer), 4 since its binary layers' thresholds take one byte, 5
+    with 16-bit requantisation multipliers."""
     model = trained_like_s8_stream_model(seed=3)
+    assert export_model(model, requant_mult_bits=32).version == 4
     ir = export_model(model)
-    assert ir.version == 4
+    assert ir.version == 5
     assert ir.storage().rows == model_storage(model).rows
     names = [layer.name for layer in ir.layers]
     assert names[:8] == ["stem", "s1b1.sign", "s1b1.dw1", "s1b1.pw1", "s1b1.dw2", "s1b1.pw2",
@@ -332,7 +337,7 @@ def test_s8_stream_export_has_a_sign_per_block(tmp_path):
     assert ir.layer("s2b1.add").add.other == "s1b3.add" and ir.layer("s2b1.add").add.stride == 2
     save_ir(ir, tmp_path / "s8.trit")
     back = load_ir(tmp_path / "s8.trit")
-    assert back.version == 4 and [layer.op for layer in back.layers] == \
+    assert back.version == 5 and [layer.op for layer in back.layers] == \
         [layer.op for layer in ir.layers]
 
 
@@ -357,7 +362,7 @@ def test_s8_stream_reference_agrees_with_pytorch():
 
 
 def test_sign_layer_needs_version_3_and_an_int8_input():
-    ir = export_model(trained_like_s8_stream_model(seed=5))
+    ir = export_model(trained_like_s8_stream_model(seed=5), requant_mult_bits=32)
     ir.version = 2
     with pytest.raises(IRError, match="'sign' needs IR version 3"):
         validate(ir)
@@ -377,6 +382,79 @@ def test_requantisation_matches_real_multipliers():
     got = rq.apply(acc, axis=1).astype(np.int64)
     want = np.clip(np.rint(m * acc + c), 0, 127)
     assert np.abs(got - want).max() <= 1 and (got == want).mean() > 0.99
+
+
+def test_requantisation_with_16_bit_multipliers():
+    """16-bit multipliers: every mult a multiple of 2**16 in [2**30, 2**31), within a relative
+    2**-15 of the real one, and the outputs as near the real values as 32-bit ones."""
+    from trainer.export import requantisation
+    rng = np.random.default_rng(0)
+    m = np.exp(rng.uniform(np.log(1e-6), np.log(0.2), 64))
+    c = rng.uniform(-50, 150, 64)
+    rq = requantisation(m, c, act_min=0, mult_bits=16)
+    assert rq.mult_bits == 16 and not (rq.mult & 0xFFFF).any()
+    assert ((rq.mult >= 2 ** 30) & (rq.mult.astype(np.int64) < 2 ** 31)).all()
+    real = rq.mult.astype(np.float64) * 2.0 ** -rq.shift.astype(np.float64)
+    assert np.abs(real / m - 1).max() <= 2.0 ** -15
+    acc = rng.integers(-100000, 100000, (1000, 64))
+    got = rq.apply(acc, axis=1).astype(np.int64)
+    want = np.clip(np.rint(m * acc + c), 0, 127)
+    assert np.abs(got - want).max() <= 1 and (got == want).mean() > 0.99
+    wide = requantisation(m, c, act_min=0)
+    assert np.array_equal(wide.bias, rq.bias) and np.array_equal(wide.shift, rq.shift)
+    with pytest.raises(ValueError, match="16 or 32"):
+        requantisation(m, c, act_min=0, mult_bits=8)
+
+
+def test_16_bit_multipliers_are_stored_in_16_bits(tmp_path):
+    """The file holds each multiplier as int16 (``mult >> 16``), the storage count 2 bytes a
+    channel less, and the loaded model computes what the 32-bit export computes but for the
+    multipliers' rounding."""
+    model = trained_like_a8_model(seed=6)
+    narrow, wide = export_model(model), export_model(model, requant_mult_bits=32)
+    save_ir(narrow, tmp_path / "n.trit")
+    with zipfile.ZipFile(tmp_path / "n.trit") as z:
+        graph = json.loads(z.read("graph.json"))
+        import io
+        with np.load(io.BytesIO(z.read("tensors.npz"))) as npz:
+            stored = npz["s1b1.pw1.rq_mult"]
+    assert stored.dtype == np.int16 and ((stored >= 2 ** 14) & (stored < 2 ** 15)).all()
+    assert next(d for d in graph["layers"] if d["name"] == "s1b1.pw1")["output"]["mult_bits"] == 16
+    back = load_ir(tmp_path / "n.trit")
+    rq = back.layer("s1b1.pw1").output
+    assert rq.mult.dtype == np.int32 and np.array_equal(rq.mult, stored.astype(np.int32) << 16)
+    channels = sum(layer.output.mult.size for layer in narrow.layers
+                   if isinstance(layer.output, Requant))
+    assert wide.storage().total - back.storage().total == 2 * channels
+    assert back.storage().rows == model_storage(model).rows
+    assert wide.storage().rows == model_storage(model, requant_mult_bits=32).rows
+    images = np.random.default_rng(3).integers(0, 256, (200, 3, 32, 32), dtype=np.uint8)
+    a, b = reference.run(back, images, keep=True), reference.run(wide, images, keep=True)
+    assert (a["stem"] == b["stem"]).mean() >= 0.999
+    assert (a["pred"] == b["pred"]).mean() >= 0.98
+
+
+def test_16_bit_multipliers_need_version_5_and_whole_multiples(tmp_path):
+    ir = export_model(trained_like_a8_model(seed=7))
+    ir.version = 4
+    with pytest.raises(IRError, match="16 needs IR version 5"):
+        validate(ir)
+    ir.version = 5
+    ir.layer("s1b1.pw1").output.mult[0] += 1
+    with pytest.raises(IRError, match="layer 's1b1.pw1' field 'output.mult'.*multiples of 2\\*\\*16"):
+        validate(ir)
+    ir.layer("s1b1.pw1").output.mult[0] -= 1
+    path, bad = tmp_path / "ok.trit", tmp_path / "bad.trit"
+    save_ir(ir, path)
+    _rewrite(path, bad, graph_edit=lambda g: g.update(version=4))
+    with pytest.raises(IRError, match="'output.mult_bits' is 16, expected 32 or 16 \\(version 5 on\\)"):
+        load_ir(bad)
+
+    def widen(t):
+        t["s1b1.pw1.rq_mult"] = t["s1b1.pw1.rq_mult"].astype(np.int32)
+    _rewrite(path, bad, tensor_edit=widen)
+    with pytest.raises(IRError, match="mult_bits 16 expects int16"):
+        load_ir(bad)
 
 
 def test_a8_ir_errors_name_layer_and_field(tmp_path):
@@ -404,11 +482,14 @@ def test_a8_layer_divergence_isolates_each_layers_rounding():
     """Fed the reference's own inputs, every PyTorch layer rounds to the reference's int8 codes
     but for values within a hair of a rounding boundary (a channel whose inputs are all zero
     can put many values at the same such point); end to end the differences can only add up.
-    A wrong bias in one layer shows there and nowhere else."""
+    A wrong bias in one layer shows there and nowhere else. 16-bit multipliers widen the
+    margin by their rounding: at most 127·2**-15 codes."""
     from trainer.agreement import layer_divergence
     model = trained_like_a8_model(seed=2)
-    ir = export_model(model)
     images = np.random.default_rng(1).integers(0, 256, (40, 3, 32, 32), dtype=np.uint8)
+    narrow = layer_divergence(model, export_model(model), images)
+    assert all(r.own <= 0.01 and r.own_margin <= 1e-3 + 127 * 2.0 ** -15 for r in narrow), narrow
+    ir = export_model(model, requant_mult_bits=32)
     rows = layer_divergence(model, ir, images)
     assert [r.layer for r in rows] == [l.name for l in ir.layers if l.op in ("conv2d", "add")]
     assert all(r.own <= 0.01 and r.own_margin <= 1e-3 for r in rows), rows

@@ -91,15 +91,18 @@ def test_one_scale_per_layer_stores_thresholds_in_one_or_two_bytes():
 
 
 def test_int8_stream_variant_counts_requantised_stem_and_adds():
-    """Its size report: one-byte thresholds inside the blocks, a 9-byte requantisation per
-    channel on the input convolution and each block's last layer, 12 bytes per add; the zoo
-    width fits 32 kB."""
-    rows = {r.name: r for r in model_storage(build_model("ttq-all-bin-s8", width=24)).rows}
-    assert rows["stem"].threshold_bytes == 24 * 9
+    """Its size report: one-byte thresholds inside the blocks, a 7-byte requantisation per
+    channel (9 with 32-bit multipliers) on the input convolution and each block's last layer,
+    12 bytes per add; the zoo width fits 32 kB."""
+    model = build_model("ttq-all-bin-s8", width=24)
+    rows = {r.name: r for r in model_storage(model).rows}
+    assert rows["stem"].threshold_bytes == 24 * 7
     assert rows["s1b1.dw1"].threshold_bytes == 24 * 1 + 3
-    assert rows["s3b3.pw2"].threshold_bytes == 96 * 9
+    assert rows["s3b3.pw2"].threshold_bytes == 96 * 7
     assert rows["s3b3.add"].threshold_bytes == 12
-    assert model_storage(build_model("ttq-all-bin-s8", width=24)).total == 26_514
+    requantised = 24 + 3 * (24 + 48 + 96)
+    assert model_storage(model).total == 26_514 - 2 * requantised
+    assert model_storage(model, requant_mult_bits=32).total == 26_514
 
 
 def test_scheme_rejects_an_int8_stream_without_binary_activations():

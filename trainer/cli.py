@@ -93,6 +93,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "reference's inputs fed to each PyTorch layer (its own rounding only), and how "
                    "far from a rounding boundary those lie")
     e.add_argument("--data", help="CIFAR-10 location for --check")
+    e.add_argument("--requant-mult-bits", type=int, choices=(16, 32), default=16,
+                   help="8-bit-activation models: width of the per-channel requantisation "
+                   "multipliers in the IR; 16 (default) stores 7 bytes per channel and needs a "
+                   "reader of IR version 5; 32 stores 9 as version 2 did")
     e.set_defaults(func=cmd_export)
 
     r = sub.add_parser(
@@ -186,10 +190,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .train import load_checkpoint_model
 
     model, _ = load_checkpoint_model(args.checkpoint)
-    ir = export_model(model, name=args.checkpoint.parent.name or args.checkpoint.stem)
+    ir = export_model(model, name=args.checkpoint.parent.name or args.checkpoint.stem,
+                      requant_mult_bits=args.requant_mult_bits)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     save_ir(ir, args.output)
-    report = model_storage(model)
+    report = model_storage(model, args.requant_mult_bits)
     print(report.table())
     ir = load_ir(args.output)
     ir_bytes = ir.storage().total

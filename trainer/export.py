@@ -137,29 +137,36 @@ A8_SCALE_MAX_BITS = 14
 ADD_MULT_BITS = 22
 #: Channels whose multiplier is below this are constant (their weights are dropped).
 REQUANT_DEAD = 2.0 ** -22
+#: Default width of the requantisation multipliers in the IR (16: version 5).
+REQUANT_MULT_BITS = 16
 
 
-def requantisation(m: np.ndarray, c: np.ndarray, act_min: int) -> Requant:
+def requantisation(m: np.ndarray, c: np.ndarray, act_min: int, mult_bits: int = 32) -> Requant:
     """Requant for ``y = clamp(round(m·acc + c), act_min, 127)`` per channel (``m ≥ 0``):
     ``mult·2**-shift ≈ m`` and ``bias ≈ c/m``. Multipliers above :data:`REQUANT_MAX` saturate;
     channels below :data:`REQUANT_DEAD` get ``m = 2**-20`` and ``bias = c·2**20`` (their
-    accumulator must be 0: the caller drops their weights)."""
+    accumulator must be 0: the caller drops their weights). ``mult_bits`` 16 rounds each
+    ``mult`` to a multiple of 2**16 (IR version 5 stores it in 16 bits: ``m`` to a relative
+    2**-15, which moves an output code by at most 127·2**-15 before its rounding)."""
+    if mult_bits not in (16, 32):
+        raise ValueError(f"mult_bits must be 16 or 32, not {mult_bits}")
     m = np.asarray(m, np.float64)
     c = np.asarray(c, np.float64)
     dead = m < REQUANT_DEAD
     m_eff = np.where(dead, 2.0 ** -20, np.minimum(m, REQUANT_MAX * (1 - 2.0 ** -30)))
     shift = 30 - np.floor(np.log2(m_eff)).astype(np.int64)
-    mult = np.rint(m_eff * 2.0 ** shift).astype(np.int64)
-    carry = mult >= 2 ** 31
-    mult = np.where(carry, mult // 2, mult)
+    drop = 32 - mult_bits  # low bits of mult that are zero
+    mult = np.rint(m_eff * 2.0 ** (shift - drop)).astype(np.int64)
+    carry = mult >= 2 ** (31 - drop)
+    mult = np.where(carry, mult // 2, mult) << drop
     shift = np.where(carry, shift - 1, shift)
     bias = np.clip(np.rint(c / m_eff), -(2 ** 30), 2 ** 30)
     return Requant(bias=bias.astype(np.int32), mult=mult.astype(np.int32),
-                   shift=shift.astype(np.int8), act_min=act_min)
+                   shift=shift.astype(np.int8), act_min=act_min, mult_bits=mult_bits)
 
 
 def _a8_conv(name: str, unit: ConvBN, src: str, in_shape: tuple[int, int, int],
-             in_scale: float, out_quant: UniformQuant) -> Layer:
+             in_scale: float, out_quant: UniformQuant, mult_bits: int) -> Layer:
     """A conv + batch norm + int8 quantizer as an IR v2 conv2d with a requant output.
 
     The real pre-activation is ``a·(v·acc) + b`` per channel (``v`` the real value of one
@@ -185,7 +192,7 @@ def _a8_conv(name: str, unit: ConvBN, src: str, in_shape: tuple[int, int, int],
     av = a * v
     flip = av < 0
     values = np.where(flip[:, None, None, None], -values, values).astype(np.int8)
-    rq = requantisation(np.abs(av) / s_out, b / s_out, out_quant.lo)
+    rq = requantisation(np.abs(av) / s_out, b / s_out, out_quant.lo, mult_bits)
     values[np.abs(av) / s_out < REQUANT_DEAD] = 0
     weights = Weights("int8", values) if k is None else \
         Weights("ternary", values, np.array([k, k], np.int32))
@@ -225,15 +232,16 @@ def activation_layers(model: DWSResNet) -> list[tuple[str, torch.nn.Module]]:
     return out
 
 
-def _export_a8(model: DWSResNet) -> list[Layer]:
-    layers = [_a8_conv("stem", model.stem, "input", (3, 32, 32), 1.0, model.act_stem)]
+def _export_a8(model: DWSResNet, mult_bits: int) -> list[Layer]:
+    layers = [_a8_conv("stem", model.stem, "input", (3, 32, 32), 1.0, model.act_stem,
+                       mult_bits)]
     scale = model.act_stem.scale()
     for bname, block in model.blocks.named_children():
         block_in, in_scale = layers[-1], scale
         for part, unit, quant in _a8_block_convs(block):
             prev = layers[-1]
             layers.append(_a8_conv(f"{bname}.{part}", unit, prev.name, prev.out_shape, scale,
-                                   quant))
+                                   quant, mult_bits))
             scale = quant.scale()
         layers.append(_a8_add(f"{bname}.add", layers[-1], scale, block_in, in_scale,
                               block.stride, block.act_out))
@@ -263,11 +271,12 @@ def _int8_head(model: DWSResNet, last: Layer, scale: float) -> list[Layer]:
 
 # -- binary convolutions on an int8 stream (IR v3) ---------------------------------------------
 
-def _export_bin_s8(model: DWSResNet) -> list[Layer]:
+def _export_bin_s8(model: DWSResNet, mult_bits: int) -> list[Layer]:
     """``ttq-all-bin-s8``: the stem requantised to the stream's int8 codes; per block the sign
     of its input, dw1/pw1/dw2 with folded thresholds as in the binary network, pw2 from
     binary inputs (one unit each) requantised to the branch's codes, and the int8 add."""
-    layers = [_a8_conv("stem", model.stem, "input", (3, 32, 32), 1.0, model.act_stem)]
+    layers = [_a8_conv("stem", model.stem, "input", (3, 32, 32), 1.0, model.act_stem,
+                       mult_bits)]
     scale = model.act_stem.scale()
     for bname, block in model.blocks.named_children():
         block_in, in_scale = layers[-1], scale
@@ -278,7 +287,7 @@ def _export_bin_s8(model: DWSResNet) -> list[Layer]:
             layers.append(_conv_layer(f"{bname}.{part}", unit, prev.name, prev.out_shape))
         prev = layers[-1]
         layers.append(_a8_conv(f"{bname}.pw2", block.pw2, prev.name, prev.out_shape, 1.0,
-                               block.res_quant))
+                               block.res_quant, mult_bits))
         layers.append(_a8_add(f"{bname}.add", layers[-1], block.res_quant.scale(), block_in,
                               in_scale, block.stride, block.act_out))
         scale = block.act_out.scale()
@@ -286,15 +295,20 @@ def _export_bin_s8(model: DWSResNet) -> list[Layer]:
 
 
 @torch.no_grad()
-def export_model(model: DWSResNet, name: str = "model") -> ModelIR:
+def export_model(model: DWSResNet, name: str = "model",
+                 requant_mult_bits: int = REQUANT_MULT_BITS) -> ModelIR:
     """The integer IR of a trained ``ttq-all-bin``-style (binary activations, IR v1),
     ``ttq-all-a8``-style (8-bit activations, IR v2) or ``ttq-all-bin-s8`` (binary
-    convolutions on an int8 stream, IR v3) model, with eval-mode batch norm."""
+    convolutions on an int8 stream, IR v3) model, with eval-mode batch norm.
+    ``requant_mult_bits`` (16 or 32) is the width of the int8 layers' requantisation
+    multipliers; 16 makes the file version 5 (7 bytes per channel instead of 9)."""
     check_exportable(model)
     model = model.cpu().eval()
+    if requant_mult_bits not in (16, 32):
+        raise ExportError(f"requantisation multipliers take 16 or 32 bits, not {requant_mult_bits}")
     if model.scheme.activation == "relu8" or model.scheme.stream == "int8":
-        layers = _export_a8(model) if model.scheme.activation == "relu8" else \
-            _export_bin_s8(model)
+        layers = _export_a8(model, requant_mult_bits) if model.scheme.activation == "relu8" \
+            else _export_bin_s8(model, requant_mult_bits)
         return ModelIR(name=name, input_shape=(3, 32, 32), layers=layers,
                        input_offset=INPUT_OFFSET, classes=list(CLASSES),
                        meta={"producer": "trit export", "model_config": model.config,

@@ -24,13 +24,15 @@ import numpy as np
 from .storage import BITS, StorageReport, StorageRow, nbytes
 
 IR_FORMAT = "trit-ir"
-IR_VERSION = 4
-SUPPORTED_VERSIONS = (1, 2, 3, 4)
+IR_VERSION = 5
+SUPPORTED_VERSIONS = (1, 2, 3, 4, 5)
 #: Version 1: binary activations only (conv2d outputs are sign_threshold). Version 2 adds
 #: int8 activations: conv2d outputs of kind ``requant`` and the ``add`` op. Version 3 adds the
 #: ``sign`` op (an int8 value to ±1), for binary convolutions on an int8 residual stream.
 #: Version 4 lets ``sign_threshold`` thresholds be int8 or int16 where their values fit (same
-#: semantics; the export counts equal-scale ternary layers in units of one product).
+#: semantics; the export counts equal-scale ternary layers in units of one product). Version 5
+#: lets a ``requant`` output store its multipliers in 16 bits (``mult_bits: 16``: each ``mult``
+#: a multiple of 2**16, stored as ``mult >> 16``; same semantics).
 OPS = ("conv2d", "global_sum_pool", "dense", "add", "sign")
 WEIGHT_FORMATS = ("ternary", "int8")
 INT32_MIN, INT32_MAX = -(2 ** 31), 2 ** 31 - 1
@@ -79,12 +81,17 @@ class Requant:
     ``bias`` and ``mult`` are int32 ``[C]`` (``mult`` in ``[2**30, 2**31)``), ``shift`` int8
     ``[C]`` in ``[33, 62]``; ``act_min`` is −128, or 0 for a ReLU. One SMULL and a rounding
     shift on a Cortex-M (``trit_requant`` in firmware/include/trit/kernels.h).
+
+    ``mult_bits`` is how the IR file stores ``mult``: 32 (int32), or 16 (version 5: every
+    ``mult`` a multiple of 2**16, stored as the int16 ``mult >> 16`` in ``[2**14, 2**15)``).
+    In memory ``mult`` is always the int32 value the formula takes.
     """
 
     bias: np.ndarray
     mult: np.ndarray
     shift: np.ndarray
     act_min: int = 0
+    mult_bits: int = 32
 
     @property
     def residual(self) -> None:
@@ -158,7 +165,8 @@ class Layer:
             out["direction"] = self.output.direction
         elif isinstance(self.output, Requant):
             out["rq_bias"] = self.output.bias
-            out["rq_mult"] = self.output.mult
+            out["rq_mult"] = self.output.mult if self.output.mult_bits == 32 else \
+                (self.output.mult >> 16).astype(np.int16)
             out["rq_shift"] = self.output.shift
         if self.bias is not None:
             out["bias"] = self.bias
@@ -201,7 +209,7 @@ class ModelIR:
                        + nbytes(layer.output.direction.size, 1))
             elif isinstance(layer.output, Requant):
                 o = layer.output
-                thr = 4 * o.bias.size + 4 * o.mult.size + o.shift.size
+                thr = 4 * o.bias.size + o.mult_bits // 8 * o.mult.size + o.shift.size
             if layer.bias is not None:
                 thr += 4 * layer.bias.size
             rows.append(StorageRow(
@@ -214,8 +222,11 @@ class ModelIR:
 
 
 def required_version(layers: list[Layer]) -> int:
-    """The lowest IR version that holds ``layers``: 4 with int8 or int16 thresholds, 3 with a
-    ``sign`` op, 2 with int8 activations, else 1."""
+    """The lowest IR version that holds ``layers``: 5 with 16-bit requantisation multipliers,
+    4 with int8 or int16 thresholds, 3 with a ``sign`` op, 2 with int8 activations, else 1."""
+    if any(isinstance(layer.output, Requant) and layer.output.mult_bits == 16
+           for layer in layers):
+        return 5
     if any(isinstance(layer.output, SignThreshold) and layer.output.threshold.dtype != np.int32
            for layer in layers):
         return 4
@@ -246,6 +257,8 @@ def _layer_json(layer: Layer) -> dict[str, Any]:
         d["output"] = {"kind": "requant", "bias": f"{layer.name}.rq_bias",
                        "mult": f"{layer.name}.rq_mult", "shift": f"{layer.name}.rq_shift",
                        "act_min": layer.output.act_min}
+        if layer.output.mult_bits != 32:
+            d["output"]["mult_bits"] = layer.output.mult_bits
     if layer.bias is not None:
         d["bias"] = f"{layer.name}.bias"
     if layer.add is not None:
@@ -332,10 +345,21 @@ def ir_from_json(graph: dict, tensors: dict[str, np.ndarray], source: str = "IR"
                 raise IRError(f"{source}: {where}: field 'output.kind' is {od.get('kind')!r}, "
                               f"expected {' or '.join(map(repr, kinds))}")
         if "output" in d and od["kind"] == "requant":
+            mult = tensor(od.get("mult"), f"{where} field 'output.mult'")
+            mult_bits = od.get("mult_bits", 32)
+            if mult_bits not in (16, 32) or (mult_bits == 16 and version < 5):
+                raise IRError(f"{source}: {where}: field 'output.mult_bits' is {mult_bits!r}, "
+                              "expected 32" + (" or 16 (version 5 on)" if version < 5 else
+                                               " or 16"))
+            if mult_bits == 16:
+                if mult.dtype != np.int16:
+                    raise IRError(f"{source}: {where}: field 'output.mult': mult_bits 16 "
+                                  f"expects int16, got {mult.dtype}")
+                mult = mult.astype(np.int32) << 16
             out = Requant(bias=tensor(od.get("bias"), f"{where} field 'output.bias'"),
-                          mult=tensor(od.get("mult"), f"{where} field 'output.mult'"),
+                          mult=mult,
                           shift=tensor(od.get("shift"), f"{where} field 'output.shift'"),
-                          act_min=int(od.get("act_min", 0)))
+                          act_min=int(od.get("act_min", 0)), mult_bits=mult_bits)
         elif "output" in d:
             out = SignThreshold(threshold=tensor(od.get("threshold"), f"{where} field 'output.threshold'"),
                                 direction=tensor(od.get("direction"), f"{where} field 'output.direction'"),
@@ -482,7 +506,7 @@ def _validate_conv(layer: Layer, source: str, version: int) -> None:
     o = layer.output
     _check(o is not None, source, n, "output", "conv2d needs a sign_threshold output")
     if isinstance(o, Requant):
-        _validate_requant(o, source, n, cout)
+        _validate_requant(o, source, n, cout, version)
         return
     cols = (cout, 3) if o.residual is not None else (cout,)
     dtypes = THRESHOLD_DTYPES if version >= 4 else THRESHOLD_DTYPES[2:]
@@ -506,7 +530,7 @@ def _validate_dense(layer: Layer, source: str) -> None:
            f"expected int32 [{layer.out_shape[0]}]")
 
 
-def _validate_requant(o: Requant, source: str, n: str, cout: int) -> None:
+def _validate_requant(o: Requant, source: str, n: str, cout: int, version: int) -> None:
     for fld, arr, dtype in (("bias", o.bias, np.int32), ("mult", o.mult, np.int32),
                             ("shift", o.shift, np.int8)):
         _check(arr.dtype == dtype and tuple(arr.shape) == (cout,), source, n, f"output.{fld}",
@@ -515,4 +539,9 @@ def _validate_requant(o: Requant, source: str, n: str, cout: int) -> None:
            "output.mult", "must be in [2**30, 2**31)")
     _check(bool(((o.shift >= 33) & (o.shift <= 62)).all()), source, n, "output.shift",
            "must be in [33, 62]")
+    _check(o.mult_bits in (16, 32) and (o.mult_bits == 32 or version >= 5), source, n,
+           "output.mult_bits", f"is {o.mult_bits}, expected 32" +
+           (" or 16 (16 needs IR version 5)" if version < 5 else " or 16"))
+    _check(o.mult_bits == 32 or not (o.mult & 0xFFFF).any(), source, n, "output.mult",
+           "16-bit multipliers must be multiples of 2**16")
     _check(-128 <= o.act_min <= 0, source, n, "output.act_min", "must be in [-128, 0]")
