@@ -660,7 +660,11 @@ def test_pw_ternary_s8(kernels, cin, cout, h, w, act_min, equal):
                                                   (3, 3, 2, 1, 0), (80, 4, 4, 1, 0),
                                                   (24, 6, 8, 1, -128), (20, 9, 9, 2, 0),
                                                   # NEON: groups of 8, an overlapping group
-                                                  (12, 5, 5, 1, 0), (17, 4, 6, 2, -128)])
+                                                  (12, 5, 5, 1, 0), (17, 4, 6, 2, -128),
+                                                  # ARMv7E-M: a last group of 4 overlapping
+                                                  # the one before by 2 and by 1 channels
+                                                  (14, 6, 7, 1, 0), (7, 5, 6, 2, -128),
+                                                  (5, 4, 4, 1, -128)])
 def test_dw_ternary_s8(kernels, c, h, w, stride, act_min, equal):
     rng = np.random.default_rng(c * 3 + h)
     layer = s8_conv_layer(rng, c, c, h, w, 3, stride, 1, c, equal, act_min)

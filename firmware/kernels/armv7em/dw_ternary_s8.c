@@ -1,7 +1,9 @@
 /* ARMv7E-M flavour: depthwise ternary x int8 convolution with requantised int8 outputs
  * (int8-activation models, IR v2; kernels.h).
- * - 3 x 3, wp == wn, act_min 0 or -128 and a multiple of 4 channels (the models' case):
- *   bytewise sums, four channels per input word. Each tap's codes become two words per group
+ * - 3 x 3, wp == wn, act_min 0 or -128 and at least 4 channels (the models' case): bytewise
+ *   sums, four channels per input word. Where c is not a multiple of 4, a last group reads
+ *   the word of channels c - 4 .. c - 1, its codes masked off in the lanes the group before
+ *   it holds, and stores only its other lanes: no read past a pixel's c bytes. Each tap's codes become two words per group
  *   of 4 channels, a key (byte 0x80 under a +1 code, 0x7f under -1, 0 under 0) and a mask
  *   (0xff under a non-zero code): u = (a ^ key) & mask holds a + 128 where the code is +1,
  *   127 - a where it is -1, 0 where it is 0, and UXTAB16 adds bytes 0, 2 (and, rotated,
@@ -18,14 +20,30 @@
 #include "trit/kernels.h"
 
 /* Requantise a group's halfword sums {p02 (channels 0, 2), p13 (channels 1, 3)} into
- * y[0..3]; q: the group's parameters (inner biases, K folded in). */
+ * y[first..3]; q: the group's parameters (inner biases, K folded in); first: 0, or the lanes
+ * a last partial group leaves to the group before it. */
 static inline __attribute__((always_inline)) void store4(int8_t *y, uint32_t p02, uint32_t p13,
                                                          int32_t wp, const requant3_t *q,
-                                                         int relu) {
-    y[0] = (int8_t)requant3(wp * (int32_t)(p02 & 0xffffu), q, relu);
-    y[1] = (int8_t)requant3(wp * (int32_t)(p13 & 0xffffu), q + 1, relu);
-    y[2] = (int8_t)requant3(wp * (int32_t)(p02 >> 16), q + 2, relu);
-    y[3] = (int8_t)requant3(wp * (int32_t)(p13 >> 16), q + 3, relu);
+                                                         int relu, int first) {
+#pragma GCC unroll 4
+    for (int j = first; j < 4; ++j) {
+        const int32_t v = (int32_t)(((j & 1 ? p13 : p02) >> (16 * (j >> 1))) & 0xffffu);
+        y[j] = (int8_t)requant3(wp * v, q + j, relu);
+    }
+}
+
+/* The tap sums of one pixel for the group of 4 channels at byte ch: tap[t] as in one_pixel. */
+static inline __attribute__((always_inline)) void
+group_sums(const int8_t *const tap[9], int ch, const uint32_t *wg, uint32_t *p02, uint32_t *p13) {
+    uint32_t s02 = 0, s13 = 0;
+#pragma GCC unroll 9
+    for (int t = 0; t < 9; ++t) {
+        const uint32_t u = (trit_load_u32(tap[t] + ch) ^ wg[2 * t]) & wg[2 * t + 1];
+        s02 = __uxtab16(s02, u);
+        s13 = trit_uxtab16_ror8(s13, u);
+    }
+    *p02 = s02;
+    *p13 = s13;
 }
 
 /* One output pixel (a border pixel, or a last interior one without a partner): tap[t] is the
@@ -34,16 +52,15 @@ static inline __attribute__((always_inline)) void store4(int8_t *y, uint32_t p02
 static inline __attribute__((always_inline)) void
 one_pixel(const int8_t *const tap[9], int c, const uint32_t *wt, int32_t wp, const requant3_t *q,
           int relu, int8_t *y) {
-    for (int ch = 0; ch < c; ch += 4) {
-        const uint32_t *const wg = wt + 18 * (ch / 4);
-        uint32_t p02 = 0, p13 = 0;
-#pragma GCC unroll 9
-        for (int t = 0; t < 9; ++t) {
-            const uint32_t u = (trit_load_u32(tap[t] + ch) ^ wg[2 * t]) & wg[2 * t + 1];
-            p02 = __uxtab16(p02, u);
-            p13 = trit_uxtab16_ror8(p13, u);
-        }
-        store4(y + ch, p02, p13, wp, q + ch, relu);
+    const int c4 = c & ~3;
+    uint32_t p02, p13;
+    for (int ch = 0; ch < c4; ch += 4) {
+        group_sums(tap, ch, wt + 18 * (ch / 4), &p02, &p13);
+        store4(y + ch, p02, p13, wp, q + ch, relu, 0);
+    }
+    if (c4 < c) {
+        group_sums(tap, c - 4, wt + 18 * (c / 4), &p02, &p13);
+        store4(y + c - 4, p02, p13, wp, q + c - 4, relu, 4 - (c - c4));
     }
 }
 
@@ -88,12 +105,13 @@ static inline __attribute__((always_inline)) void pair_sums(const int8_t *a, int
 #undef TAP
 
 /* Requantise the interior halfword sums of two pixels, {a02, a13} and {b02, b13}, into
- * ya[0..3] and yb[0..3]: each channel's parameters (q) loaded once for both. */
+ * ya[first..3] and yb[first..3] (first as in store4): each channel's parameters (q) loaded
+ * once for both. */
 static inline __attribute__((always_inline)) void
 store4x2(int8_t *ya, int8_t *yb, const uint32_t sa[2], const uint32_t sb[2], int32_t wp,
-         const requant3_t *q, int relu) {
+         const requant3_t *q, int relu, int first) {
 #pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) {
+    for (int j = first; j < 4; ++j) {
         const requant3_t p = q[j];
         const int32_t va = (int32_t)((sa[j & 1] >> (16 * (j >> 1))) & 0xffffu);
         const int32_t vb = (int32_t)((sb[j & 1] >> (16 * (j >> 1))) & 0xffffu);
@@ -102,14 +120,14 @@ store4x2(int8_t *ya, int8_t *yb, const uint32_t sa[2], const uint32_t sb[2], int
     }
 }
 
-/* wt: 18 words per group of 4 channels ({key, mask} per tap); q: per channel, the
- * requantisation parameters with the bias minus wp * K over all nine taps; zeros: c zero
- * bytes. */
+/* wt: 18 words per group of 4 channels ({key, mask} per tap; the last group, where c is not
+ * a multiple of 4, over channels c - 4 .. c - 1); q: per channel, the requantisation
+ * parameters with the bias minus wp * K over all nine taps; zeros: c zero bytes. */
 static inline __attribute__((always_inline)) void
 dw3_rows(const int8_t *in, int h, int w, int c, const uint32_t *wt, const requant3_t *q,
          const int8_t *zeros, int32_t wp, int stride, int pad, int8_t *out, int relu) {
     const int oh = (h + 2 * pad - 3) / stride + 1, ow = (w + 2 * pad - 3) / stride + 1;
-    const int row_bytes = w * c, d = stride * c;
+    const int row_bytes = w * c, d = stride * c, c4 = c & ~3;
     uint32_t sa[2], sb[2];
     const int8_t *tap[9];
     for (int oy = 0; oy < oh; ++oy) {
@@ -120,9 +138,14 @@ dw3_rows(const int8_t *in, int h, int w, int c, const uint32_t *wt, const requan
             const int8_t *a = in + (y0 * w + x0) * c;
             int8_t *y = out + (oy * ow + ox) * c;
             if (full_rows && x0 >= 0 && x0 + stride + 3 <= w && ox + 1 < ow) {
-                for (int ch = 0; ch < c; ch += 4) {
+                for (int ch = 0; ch < c4; ch += 4) {
                     pair_sums(a + ch, row_bytes, c, d, wt + 18 * (ch / 4), sa, sb);
-                    store4x2(y + ch, y + c + ch, sa, sb, wp, q + ch, relu);
+                    store4x2(y + ch, y + c + ch, sa, sb, wp, q + ch, relu, 0);
+                }
+                if (c4 < c) {
+                    pair_sums(a + c - 4, row_bytes, c, d, wt + 18 * (c / 4), sa, sb);
+                    store4x2(y + c - 4, y + 2 * c - 4, sa, sb, wp, q + c - 4, relu,
+                             4 - (c - c4));
                 }
                 ox += 2;
                 continue;
@@ -142,31 +165,36 @@ dw3_rows(const int8_t *in, int h, int w, int c, const uint32_t *wt, const requan
 void trit_dw_ternary_s8(const int8_t *in, int h, int w, int c, const int8_t *codes,
                         trit_scales_t s, int k, int stride, int pad, const trit_requant_t *rq,
                         int8_t *out, int32_t *scratch) {
-    if (s.wp == s.wn && k == 3 && c % 4 == 0 &&
-        18 * (c / 4) + 3 * c + c / 4 <= TRIT_SCRATCH_INTS(c) &&
+    const int groups = (c + 3) / 4;
+    if (s.wp == s.wn && k == 3 && c >= 4 &&
+        18 * groups + 3 * c + groups <= TRIT_SCRATCH_INTS(c) &&
         (rq->act_min == 0 || rq->act_min == -128)) {
         /* scratch: the taps' {key, mask} words, the channels' parameters, c zero bytes */
         uint32_t *const wt = (uint32_t *)scratch;
-        requant3_t *const q = (requant3_t *)(scratch + 18 * (c / 4));
-        int8_t *const zeros = (int8_t *)(scratch + 18 * (c / 4) + 3 * c);
+        requant3_t *const q = (requant3_t *)(scratch + 18 * groups);
+        int8_t *const zeros = (int8_t *)(scratch + 18 * groups + 3 * c);
         for (int ch = 0; ch < c; ++ch) {
             q[ch] = requant3_of(rq, ch);
             zeros[ch] = 0;
         }
-        for (int g = 0; g < c / 4; ++g)
+        for (int g = 0; g < groups; ++g) {
+            /* the group's first channel; a last partial group starts at c - 4 and leaves the
+             * channels below 4 g to the group before it */
+            const int base = 4 * g + 4 <= c ? 4 * g : c - 4;
             for (int t = 0; t < 9; ++t) {
                 uint32_t key = 0, mask = 0;
                 for (int j = 0; j < 4; ++j) {
-                    const int code = codes[(4 * g + j) * 9 + t];
-                    if (!code) continue;
+                    const int code = codes[(base + j) * 9 + t];
+                    if (!code || base + j < 4 * g) continue;
                     const uint32_t kb = code > 0 ? 0x80u : 0x7fu;
                     key |= kb << (8 * j);
                     mask |= 0xffu << (8 * j);
-                    q[4 * g + j].bias -= s.wp * (int32_t)kb;
+                    q[base + j].bias -= s.wp * (int32_t)kb;
                 }
                 wt[18 * g + 2 * t] = key;
                 wt[18 * g + 2 * t + 1] = mask;
             }
+        }
         if (rq->act_min == 0)
             dw3_rows(in, h, w, c, wt, q, zeros, s.wp, stride, pad, out, 1);
         else
