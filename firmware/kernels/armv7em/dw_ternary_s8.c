@@ -1,9 +1,7 @@
 /* ARMv7E-M flavour: depthwise ternary x int8 convolution with requantised int8 outputs
  * (int8-activation models, IR v2; kernels.h).
  * - 3 x 3, wp == wn, act_min 0 or -128 and at least 4 channels (the models' case): bytewise
- *   sums, four channels per input word. Where c is not a multiple of 4, a last group reads
- *   the word of channels c - 4 .. c - 1, its codes masked off in the lanes the group before
- *   it holds, and stores only its other lanes: no read past a pixel's c bytes. Each tap's codes become two words per group
+ *   sums, four channels per input word. Each tap's codes become two words per group
  *   of 4 channels, a key (byte 0x80 under a +1 code, 0x7f under -1, 0 under 0) and a mask
  *   (0xff under a non-zero code): u = (a ^ key) & mask holds a + 128 where the code is +1,
  *   127 - a where it is -1, 0 where it is 0, and UXTAB16 adds bytes 0, 2 (and, rotated,
@@ -13,7 +11,10 @@
  *   whose bytes add exactly their share of K. Interior pixels go two at a time in inline
  *   assembly (twelve instructions per tap for 8 products, each channel's requantisation
  *   parameters loaded once for both), border pixels one at a time through nine tap
- *   pointers; the requantisation ends in one saturation (requant3, int8_dot.h).
+ *   pointers; the requantisation ends in one saturation (requant3, int8_dot.h). Where c is
+ *   not a multiple of 4, a last group reads the word of channels c - 4 .. c - 1, its codes
+ *   masked off in the lanes the group before it holds, and stores only its own lanes: nothing
+ *   past a pixel's c bytes is read.
  * - other wp == wn layers: the int8 depthwise kernel on the codes, each sum times wp.
  * - unequal scales: P and N summed apart. */
 #include "int8_dot.h"
