@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from pathlib import Path
@@ -370,8 +371,6 @@ def _bench_on_port(args: argparse.Namespace, ir, fw, images, labels, progress: b
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    import json
-
     from trainer.data import load_cifar10
 
     from .bench import bench_bulk, bench_serial
@@ -496,12 +495,17 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_models_publish(args: argparse.Namespace) -> int:
-    from .zoo import publish, render_card
+    from .zoo import ZOO, kept_texts_warning, publish, render_card
     notes = args.notes_file.read_text() if args.notes_file else None
+    old_card = ZOO / args.name / "card.json"
+    old = json.loads(old_card.read_text()) if old_card.exists() else {}
     card = publish(args.run, args.name, summary=args.summary, board=args.board,
                    images=args.images, data=args.data, target=args.target, notes=notes,
                    hardware=args.hardware, progress=sys.stderr.isatty())
     print(render_card(card))
+    warning = kept_texts_warning(old, card, args.summary is not None, notes is not None)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -605,8 +609,6 @@ def cmd_int8_twin(args: argparse.Namespace) -> int:
 
 
 def cmd_kernelbench(args: argparse.Namespace) -> int:
-    import json
-
     from .boards import get_board
     from .kernelbench import format_rows, run_kernelbench
     board = get_board(args.board)

@@ -205,6 +205,20 @@ def remeasure(name: str, board: str | None = None, images: int | None = None,
     return before, after
 
 
+def kept_texts_warning(old: dict, card: ModelCard, summary_given: bool,
+                       notes_given: bool) -> str | None:
+    """A warning where ``publish`` kept an earlier card's summary or notes although the
+    network it describes changed (another width or variant), else None."""
+    kept = [what for what, given in (("summary", summary_given), ("notes", notes_given))
+            if not given and old.get(what)]
+    changed = [f"{what} {old.get(what)} -> {getattr(card, what)}" for what in ("variant", "width")
+               if old.get(what) is not None and old.get(what) != getattr(card, what)]
+    if not kept or not changed:
+        return None
+    return (f"{card.name}: the {' and '.join(kept)} kept from the earlier card describe another "
+            f"network ({', '.join(changed)}); pass --summary / --notes-file to replace them")
+
+
 def publish(run: Path, name: str, summary: str | None = None, board: str = "mps2-an386",
             images: int = 10_000, data: str | None = None, target: float | None = None,
             notes: str | None = None, zoo: Path = ZOO, hardware: str | None = None,

@@ -10,8 +10,8 @@ import pytest
 
 from codegen import reference
 from codegen.ir import load_ir
-from hostbench.zoo import (ZOO, downsampling, list_models, publish, remeasure, render_card,
-                           resolve_model)
+from hostbench.zoo import (ZOO, ModelCard, downsampling, kept_texts_warning, list_models,
+                           publish, remeasure, render_card, resolve_model)
 from tests.conftest import needs_emulator
 
 RUN = ZOO.parent / "runs" / "demo-bin"
@@ -107,3 +107,20 @@ def test_shipped_cards_match_their_files(card, cifar):
     binary = not any(layer.op == "add" for layer in ir.layers)
     assert r.agreement == 1.0 if binary else r.agreement >= 0.97
     assert f"--model models/{card.name} --images 10000" in card.commands["on-device test accuracy"]
+
+
+def test_publish_warns_when_kept_texts_describe_another_network():
+    card = ModelCard(name="m", summary="old", variant="ttq-all-a8", width=14, weights_bytes=1,
+                     epochs=1, train_minutes=1.0, hardware="cpu", val_accuracy=0.5,
+                     board="mps2-an386", test_images=1, device_accuracy=0.5, agreement=1.0,
+                     instructions_per_inference=1, cycles_per_inference=None,
+                     target_accuracy=None, notes="old notes")
+    old = {"summary": "width 12", "notes": "width 12 history", "variant": "ttq-all-a8",
+           "width": 12}
+    warning = kept_texts_warning(old, card, summary_given=False, notes_given=False)
+    assert warning is not None and "summary and notes" in warning and "width 12 -> 14" in warning
+    only_notes = kept_texts_warning(old, card, summary_given=True, notes_given=False)
+    assert only_notes is not None and "the notes kept" in only_notes
+    assert kept_texts_warning(old, card, summary_given=True, notes_given=True) is None
+    assert kept_texts_warning({**old, "width": 14}, card, False, False) is None
+    assert kept_texts_warning({}, card, False, False) is None
