@@ -70,7 +70,7 @@ def layer_divergence(model: torch.nn.Module, ir: ModelIR,
     def substitute(name):
         def hook(q, inp, out):
             s = q.step.abs() + 1e-8
-            own[name] = (inp[0] / s).numpy(), np.clip(np.round(inp[0] / s).numpy(), q.lo, q.hi)
+            own[name] = (inp[0] / s).numpy(), np.clip(torch.round(inp[0] / s).numpy(), q.lo, q.hi)
             return torch.from_numpy(want[name].astype(np.float32)) * s
         return hook
 
