@@ -495,17 +495,13 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_models_publish(args: argparse.Namespace) -> int:
-    from .zoo import ZOO, kept_texts_warning, publish, render_card
+    from .zoo import publish, render_card
     notes = args.notes_file.read_text() if args.notes_file else None
-    old_card = ZOO / args.name / "card.json"
-    old = json.loads(old_card.read_text()) if old_card.exists() else {}
     card = publish(args.run, args.name, summary=args.summary, board=args.board,
                    images=args.images, data=args.data, target=args.target, notes=notes,
-                   hardware=args.hardware, progress=sys.stderr.isatty())
+                   hardware=args.hardware, progress=sys.stderr.isatty(),
+                   warn=lambda message: print(f"warning: {message}", file=sys.stderr))
     print(render_card(card))
-    warning = kept_texts_warning(old, card, args.summary is not None, notes is not None)
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -21,6 +21,7 @@ import json
 import shutil
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 ZOO = Path(__file__).resolve().parents[1] / "models"
 
@@ -222,10 +223,11 @@ def kept_texts_warning(old: dict, card: ModelCard, summary_given: bool,
 def publish(run: Path, name: str, summary: str | None = None, board: str = "mps2-an386",
             images: int = 10_000, data: str | None = None, target: float | None = None,
             notes: str | None = None, zoo: Path = ZOO, hardware: str | None = None,
-            progress: bool = False) -> ModelCard:
+            progress: bool = False, warn: Callable[[str], None] | None = None) -> ModelCard:
     """Export ``run``/best.pt into ``zoo``/``name`` and measure it on ``board``. Summary,
     target, notes and hardware not given are kept from an existing card; hardware otherwise
-    comes from the run's log."""
+    comes from the run's log. ``warn`` receives :func:`kept_texts_warning`'s message, if
+    any."""
     from codegen.ir import save_ir
     from trainer.export import export_model
     from trainer.train import load_checkpoint_model
@@ -234,8 +236,9 @@ def publish(run: Path, name: str, summary: str | None = None, board: str = "mps2
     model, ck = load_checkpoint_model(run / "best.pt")
     out = zoo / name
     old = json.loads((out / "card.json").read_text()) if (out / "card.json").exists() else {}
-    summary = summary if summary is not None else old.get("summary", "")
-    notes = notes if notes is not None else old.get("notes", "")
+    summary_given, notes_given = summary is not None, notes is not None
+    summary = summary if summary_given else old.get("summary", "")
+    notes = notes if notes_given else old.get("notes", "")
     target = target if target is not None else old.get("target_accuracy")
     hardware = (hardware or history[-1].get("hardware") or old.get("hardware")
                 or "not recorded")
@@ -269,4 +272,7 @@ def publish(run: Path, name: str, summary: str | None = None, board: str = "mps2
         })
     (out / "card.json").write_text(json.dumps(asdict(card), indent=1, ensure_ascii=False) + "\n")
     (out / "README.md").write_text(render_card(card))
+    message = kept_texts_warning(old, card, summary_given, notes_given)
+    if message and warn:
+        warn(message)
     return card

@@ -35,8 +35,15 @@ def test_publish_exports_measures_and_writes_the_card(tmp_path, monkeypatch, cif
     assert card.meets_target is False and "NOT met" in (entry / "README.md").read_text()
     assert [c.name for c in list_models(zoo)] == ["tiny"]
     # republishing keeps what was said about the model
-    again = publish(RUN, "tiny", images=20, data=str(cifar_path), zoo=zoo)
+    warnings: list[str] = []
+    again = publish(RUN, "tiny", images=20, data=str(cifar_path), zoo=zoo, warn=warnings.append)
     assert again.summary == "A test entry." and again.target_accuracy == 0.99
+    assert warnings == []  # the same network: the kept texts still describe it
+    # over a card written for another width, the kept texts are flagged
+    stored = json.loads((entry / "card.json").read_text())
+    (entry / "card.json").write_text(json.dumps({**stored, "width": card.width + 1}))
+    again = publish(RUN, "tiny", images=20, data=str(cifar_path), zoo=zoo, warn=warnings.append)
+    assert len(warnings) == 1 and f"width {card.width + 1} -> {card.width}" in warnings[0]
     assert resolve_model(entry) == entry / "model.trit"
     # remeasuring runs the same IR again: new image count, same texts and training figures
     (entry / "bench.json").unlink()
