@@ -662,7 +662,7 @@ def test_pw_ternary_s8(kernels, cin, cout, h, w, act_min, equal):
                                                   # NEON: groups of 8, an overlapping group
                                                   (12, 5, 5, 1, 0), (17, 4, 6, 2, -128),
                                                   # ARMv7E-M: a last group of 4 overlapping
-                                                  # the one before by 2 and by 1 channels
+                                                  # the one before by 2, 1 and 3 channels
                                                   (14, 6, 7, 1, 0), (7, 5, 6, 2, -128),
                                                   (5, 4, 4, 1, -128)])
 def test_dw_ternary_s8(kernels, c, h, w, stride, act_min, equal):
