@@ -20,6 +20,7 @@ def test_help_lists_subcommands(capsys):
 
 @pytest.mark.parametrize("cmd", [["data", "check"], ["data", "fetch"], ["train"], ["export"],
                                  ["size"], ["recalibrate"], ["build"], ["bench"], ["kernelbench"],
+                                 ["trainbench"],
                                  ["boards"],
                                  ["flash"], ["ports"]])
 def test_each_subcommand_has_help(cmd, capsys):
@@ -77,6 +78,18 @@ def test_errors_are_clear(tmp_path, capsys):
     assert main(["train", "--recipe", "no-such-recipe", "--out", str(tmp_path)]) == 2
     assert "no recipe 'no-such-recipe'" in capsys.readouterr().err
     assert build_parser().parse_args(["train"]).recipe == "quick"
+
+
+def test_trainbench_prints_images_per_second(capsys, cifar_path):
+    assert main(["trainbench", "--variant", "ttq-all-bin-sym", "--width", "4",
+                 "--batch-size", "16", "--steps", "2", "--warmup", "0", "--threads", "1",
+                 "--data", str(cifar_path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ttq-all-bin-sym, width 4, batch 16: 2 steps of 16 images on cpu "
+                          "(1 thread)"), out
+    assert out.rstrip().endswith("images/s")
+    assert main(["trainbench", "--steps", "0"]) == 2
+    assert "--steps must be at least 1" in capsys.readouterr().err
 
 
 def test_boards_lists_the_catalogue(capsys):

@@ -269,3 +269,25 @@ def test_init_from_a_network_with_a_narrower_stage1_widens_stage1_only(cifar, tm
         assert torch.equal(b[k][tuple(slice(0, n) for n in v.shape)], v), k
     assert not b["blocks.s2b1.pw1.conv.weight"][:, 4:].any()
     wide.fit()
+
+
+def test_trainbench_times_optimizer_steps_on_real_batches(cifar):
+    from trainer.speed import measure_training_speed
+    recipe = Recipe(variant="ttq-all-a8", width=4, blocks_per_stage=1, batch_size=32,
+                    ema_decay=0.9)
+    trainer = Trainer(recipe, "unused", data=small_splits(cifar, 128, 32), progress=False,
+                      log=lambda _: None)
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    calls = []
+    speed = measure_training_speed(trainer, steps=5, warmup=2,
+                                   progress=lambda i, n: calls.append((i, n)))
+    assert calls == [(i, 7) for i in range(1, 8)]
+    assert len(speed.step_seconds) == 5 and min(speed.step_seconds) > 0
+    assert speed.images_per_second == pytest.approx(32 / speed.median_seconds)
+    assert "5 steps of 32 images" in speed.summary() and "images/s" in speed.summary()
+    # the steps trained: weights moved, the schedule and the weight average advanced
+    after = trainer.model.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    assert trainer.sched.last_epoch == 7 and trainer.ema.updates == 7
+    with pytest.raises(ValueError, match="steps"):
+        measure_training_speed(trainer, steps=0)

@@ -1,5 +1,5 @@
-"""`trit data`, `trit train`, `trit recalibrate`, `trit export` and `trit size`: the trainer's
-subcommands."""
+"""`trit data`, `trit train`, `trit trainbench`, `trit recalibrate`, `trit export` and
+`trit size`: the trainer's subcommands."""
 
 from __future__ import annotations
 
@@ -76,6 +76,30 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
              "of the weights, this decay per step (0: off; 0.999 spans about 1,000 steps)")):
         over.add_argument(f"--{name}", type=typ, default=None, help=help_)
     t.set_defaults(func=cmd_train)
+
+    b = sub.add_parser(
+        "trainbench", help="measure training speed (images per second) of a recipe",
+        description="Time optimizer steps of a recipe's network on real training batches, "
+        "augmented as in training (forward, loss, backward, update, weight average, and the "
+        "teacher's forward pass when the recipe distils), and print the median step time and "
+        "images per second. The network starts from its random initialisation (the recipe's "
+        "init_from is not read: it does not change the speed) and nothing is written. Other "
+        "work on the machine slows the steps: compare figures taken alone.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    b.add_argument("--recipe", default="quick",
+                   help="shipped recipe name (see trainer/recipes/) or a YAML file")
+    b.add_argument("--steps", type=int, default=20, help="timed steps")
+    b.add_argument("--warmup", type=int, default=3, help="untimed steps before them")
+    b.add_argument("--data", help="CIFAR-10 location (default: $TRIT_CIFAR10, data/, "
+                   "../shared/datasets/)")
+    b.add_argument("--device", default="auto", help="cpu, cuda, or auto")
+    b.add_argument("--threads", type=int, default=0,
+                   help="CPU threads for PyTorch (0: its default, one per core)")
+    b.add_argument("--variant", default=None, help=VARIANT_HELP)
+    b.add_argument("--width", type=int, default=None, help="channels of the first stage")
+    b.add_argument("--batch-size", type=int, default=None)
+    b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    b.set_defaults(func=cmd_trainbench)
 
     e = sub.add_parser(
         "export", help="export a checkpoint to the deployment IR (.trit)",
@@ -179,6 +203,43 @@ def cmd_train(args: argparse.Namespace) -> int:
         model, _ = load_checkpoint_model(out / "best.pt")
         _, acc = evaluate(model, splits.test)
         print(f"test accuracy of best.pt: {acc:.4f}")
+    return 0
+
+
+def cmd_trainbench(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import torch
+    from tqdm import tqdm
+
+    from .data import load_cifar10, make_splits
+    from .recipe import load_recipe
+    from .speed import measure_training_speed
+    from .train import Trainer
+
+    if args.steps < 1 or args.warmup < 0 or args.threads < 0:
+        print("error: --steps must be at least 1, --warmup and --threads at least 0",
+              file=sys.stderr)
+        return 2
+    recipe = load_recipe(args.recipe, {"variant": args.variant, "width": args.width,
+                                       "batch_size": args.batch_size})
+    recipe = dataclasses.replace(recipe, init_from=None)
+    splits = make_splits(load_cifar10(args.data), recipe.val_size)
+    threads = torch.get_num_threads()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        trainer = Trainer(recipe, Path("unused"), data=splits, device=args.device,
+                          progress=False)
+        bar = tqdm(total=args.warmup + args.steps, unit="step", leave=False,
+                   disable=args.no_progress or not sys.stderr.isatty())
+        speed = measure_training_speed(trainer, args.steps, args.warmup,
+                                       progress=lambda i, n: bar.update(1))
+        bar.close()
+    finally:
+        torch.set_num_threads(threads)
+    print(f"{recipe.variant}, width {recipe.width}, batch {recipe.batch_size}: "
+          f"{speed.summary()}")
     return 0
 
 

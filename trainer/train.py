@@ -364,6 +364,25 @@ class Trainer:
         return True
 
     # -- loop --------------------------------------------------------------------------------
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimizer step on a batch (``x``: uint8 images ``[N, 3, 32, 32]`` as the
+        augmentation returns them, ``y``: labels): forward, loss, backward, update,
+        learning-rate schedule and weight average. Returns the detached loss and the logits."""
+        r, model = self.r, self.model
+        x = x.contiguous(memory_format=torch.channels_last)
+        logits = model(x)
+        if self.teacher:
+            loss = self.teacher.loss(logits, x, y, r.label_smoothing)
+        else:
+            loss = F.cross_entropy(logits, y, label_smoothing=r.label_smoothing)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        self.sched.step()
+        if self.ema:
+            self.ema.update(model)
+        return loss.detach(), logits
+
     def train_epoch(self) -> tuple[float, float, float]:
         r, model, data = self.r, self.model, self.train_data
         gen = torch.Generator().manual_seed(r.seed * 100_003 + self.epoch)
@@ -379,20 +398,9 @@ class Trainer:
             x = data.images[idx]
             if r.augment:
                 x = augment_batch(x, generator=gen)
-            x = x.contiguous(memory_format=torch.channels_last)
             y = data.labels[idx]
-            logits = model(x)
-            if self.teacher:
-                loss = self.teacher.loss(logits, x, y, r.label_smoothing)
-            else:
-                loss = F.cross_entropy(logits, y, label_smoothing=r.label_smoothing)
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt.step()
-            self.sched.step()
-            if self.ema:
-                self.ema.update(model)
-            loss_sum += loss.detach() * len(y)
+            loss, logits = self.step(x, y)
+            loss_sum += loss * len(y)
             correct += (logits.argmax(1) == y).sum()
             if self.progress and i % 20 == 0:  # .item() waits for a GPU: only for the bar
                 bar.set_postfix(loss=f"{loss.item():.3f}")
