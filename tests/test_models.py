@@ -111,3 +111,39 @@ def test_scheme_rejects_an_int8_stream_without_binary_activations():
         QuantScheme(activation="relu8", stream="int8")
     with pytest.raises(ValueError, match="stream must be one of"):
         QuantScheme(stream="int4")
+
+
+@pytest.mark.parametrize("variant", ["ttq-all-a8", "ttq-all-bin-sym"])
+def test_gradients_reach_every_layer_in_channels_last_layout(variant):
+    """The pooled head and the subsampling, zero-padded shortcuts make NCHW gradients; the
+    model hands them on channels-last, so every batch norm and activation quantizer of a
+    channels-last network sees one layout in its backward pass (mixed layouts make the CPU's
+    elementwise work several times slower)."""
+    from trainer.models.dws_resnet import channels_last_gradient
+    torch.manual_seed(0)
+    model = build_model(variant, width=4).to(memory_format=torch.channels_last)
+    layouts = []
+
+    def hook(module, grad_in, grad_out):
+        g = grad_out[0]
+        layouts.append((type(module).__name__,
+                        g.is_contiguous(memory_format=torch.channels_last)))
+
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d) or type(m).__name__ in ("ReLU8", "Signed8",
+                                                                         "SignSTE"):
+            m.register_full_backward_hook(hook)
+    x = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+    model(x.contiguous(memory_format=torch.channels_last)).sum().backward()
+    assert len(layouts) > 40
+    assert all(cl for _, cl in layouts), [name for name, cl in layouts if not cl]
+    # the identity forward, the gradient's values unchanged
+    t = torch.randn(2, 3, 4, 4, requires_grad=True)
+    z = t * 1
+    seen = []
+    z.register_hook(seen.append)
+    y = channels_last_gradient(z)
+    assert torch.equal(y, z)
+    g = torch.randn(2, 3, 4, 4)
+    y.backward(g)
+    assert torch.equal(seen[0], g) and seen[0].is_contiguous(memory_format=torch.channels_last)

@@ -172,3 +172,42 @@ def test_uniform_quant_reads_its_initialised_flag_only_until_the_step_is_set():
     assert q2.scale() == pytest.approx(0.5)
     q2(x * 10)
     assert q2.scale() == pytest.approx(float(2 * (x * 10).abs().mean() / 127 ** 0.5), rel=1e-4)
+
+
+class _RoundThrough(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return torch.round(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+@pytest.mark.parametrize("lo, hi", [(0, 127), (-128, 127)])
+@pytest.mark.parametrize("layout", ["nchw", "channels_last", "mixed"])
+def test_lsq_backward_is_autograds_of_its_formula(lo, hi, layout):
+    """The written-out LSQ function against autograd of s·round(clamp(x/s, lo, hi)) with a
+    straight-through round: the same output bit for bit, the same gradients to rounding, with
+    the upstream gradient in the activation's layout or in the other one."""
+    from trainer.quant.activations import _LSQFunction
+    torch.manual_seed(0)
+    cl = torch.channels_last
+    x = torch.randn(4, 6, 5, 5) * 40 * 0.05
+    if layout != "nchw":
+        x = x.contiguous(memory_format=cl)
+    g = torch.randn(4, 6, 5, 5)
+    if layout == "channels_last":
+        g = g.contiguous(memory_format=cl)
+    xs = [x.clone().requires_grad_(), x.clone().requires_grad_()]
+    ss = [torch.tensor(0.05, requires_grad=True), torch.tensor(0.05, requires_grad=True)]
+    y0 = _LSQFunction.apply(xs[0], ss[0], lo, hi)
+    y1 = _RoundThrough.apply(torch.clamp(xs[1] / ss[1], lo, hi)) * ss[1]
+    assert torch.equal(y0, y1)
+    clipped = (y1 / 0.05 <= lo) | (y1 / 0.05 >= hi)
+    assert clipped.any() and (~clipped).any()  # both branches of the gradient are exercised
+    y0.backward(g)
+    y1.backward(g)
+    assert torch.allclose(xs[0].grad, xs[1].grad, atol=1e-6)
+    assert torch.equal(xs[0].grad == 0, xs[1].grad == 0)
+    assert ss[0].grad == pytest.approx(float(ss[1].grad), rel=1e-4)

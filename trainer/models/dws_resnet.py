@@ -42,6 +42,29 @@ INPUT_DIVISOR = 64.0
 NUM_CLASSES = 10
 
 
+class _ChannelsLastGradient(torch.autograd.Function):
+    """The identity, whose backward hands on its gradient in channels-last layout.
+
+    The backward passes of the pooled head (``mean`` over H and W) and of the subsampling,
+    zero-padded shortcut make gradients in NCHW layout; through the residual adds they would
+    reach the blocks' quantizers and batch norms, whose tensors are channels-last, and
+    elementwise work on tensors of two layouts is several times slower on the CPU than on
+    one."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> torch.Tensor:
+        return g.contiguous(memory_format=torch.channels_last)
+
+
+def channels_last_gradient(x: torch.Tensor) -> torch.Tensor:
+    """``x``, with its gradient made channels-last on the way back (training only)."""
+    return _ChannelsLastGradient.apply(x) if x.requires_grad else x
+
+
 class ConvBN(nn.Module):
     """A quantized convolution followed by batch norm (no activation)."""
 
@@ -56,6 +79,8 @@ class ConvBN(nn.Module):
 
 def shortcut(x: torch.Tensor, out_channels: int, stride: int) -> torch.Tensor:
     """Option-A shortcut: subsample by ``stride``, append zero channels up to ``out_channels``."""
+    if stride > 1 or out_channels > x.shape[1]:
+        x = channels_last_gradient(x)
     if stride > 1:
         x = x[:, :, ::stride, ::stride]
     extra = out_channels - x.shape[1]
@@ -143,7 +168,7 @@ class DWSResNet(nn.Module):
         return self.blocks(x)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.features(images).mean(dim=(2, 3)))
+        return self.fc(channels_last_gradient(self.features(images)).mean(dim=(2, 3)))
 
 
 def stage_widths(config: dict) -> tuple[int, int, int]:
