@@ -16,6 +16,9 @@ DEFAULT_RUNS = Path("runs")
 VARIANT_HELP = ("fp | fp-bin | ttq-pw | ttq-all | ttq-all-bin | ttq-all-bin-sym | ttq-all-bin-s8 | "
                 "ttq-all-a8 (trainer/models/schemes.py)")
 
+RECIPE_HELP = "shipped recipe name (see trainer/recipes/) or a YAML file"
+DATA_HELP = "CIFAR-10 location (default: $TRIT_CIFAR10, data/, ../shared/datasets/)"
+
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="check or fetch the CIFAR-10 dataset",
@@ -38,12 +41,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "validation split (last 5,000 training images); the test split is only evaluated "
         "with --test.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    t.add_argument("--recipe", default="quick",
-                   help="shipped recipe name (see trainer/recipes/) or a YAML file")
+    t.add_argument("--recipe", default="quick", help=RECIPE_HELP)
     t.add_argument("--out", type=Path, help="run folder (default: runs/<recipe name>)")
     t.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
-    t.add_argument("--data", help="CIFAR-10 location (default: $TRIT_CIFAR10, data/, "
-                   "../shared/datasets/)")
+    t.add_argument("--data", help=DATA_HELP)
     t.add_argument("--device", default="auto", help="cpu, cuda, or auto")
     t.add_argument("--test", action="store_true",
                    help="after training, also report test accuracy of best.pt")
@@ -86,12 +87,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "init_from is not read: it does not change the speed) and nothing is written. Other "
         "work on the machine slows the steps: compare figures taken alone.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    b.add_argument("--recipe", default="quick",
-                   help="shipped recipe name (see trainer/recipes/) or a YAML file")
+    b.add_argument("--recipe", default="quick", help=RECIPE_HELP)
     b.add_argument("--steps", type=int, default=20, help="timed steps")
     b.add_argument("--warmup", type=int, default=3, help="untimed steps before them")
-    b.add_argument("--data", help="CIFAR-10 location (default: $TRIT_CIFAR10, data/, "
-                   "../shared/datasets/)")
+    b.add_argument("--data", help=DATA_HELP)
     b.add_argument("--device", default="auto", help="cpu, cuda, or auto")
     b.add_argument("--threads", type=int, default=0,
                    help="CPU threads for PyTorch (0: its default, one per core)")
