@@ -90,6 +90,14 @@ def test_trainbench_prints_images_per_second(capsys, cifar_path):
     assert out.rstrip().endswith("images/s")
     assert main(["trainbench", "--steps", "0"]) == 2
     assert "--steps must be at least 1" in capsys.readouterr().err
+    # --compile: the 8-bit quantizers through torch.compile for the run, plain PyTorch after it
+    from trainer.quant import lsq
+    assert main(["trainbench", "--variant", "ttq-all-a8", "--width", "4", "--batch-size", "16",
+                 "--steps", "1", "--warmup", "1", "--compile", "--data", str(cifar_path),
+                 "--no-progress"]) == 0
+    assert "ttq-all-a8, width 4, batch 16, compiled quantizers: 1 step of" in \
+        capsys.readouterr().out
+    assert not lsq.compiled()
 
 
 def test_boards_lists_the_catalogue(capsys):

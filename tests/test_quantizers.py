@@ -190,7 +190,7 @@ def test_lsq_backward_is_autograds_of_its_formula(lo, hi, layout):
     """The written-out LSQ function against autograd of s·round(clamp(x/s, lo, hi)) with a
     straight-through round: the same output bit for bit, the same gradients to rounding, with
     the upstream gradient in the activation's layout or in the other one."""
-    from trainer.quant.activations import _LSQFunction
+    from trainer.quant.lsq import LSQFunction
     torch.manual_seed(0)
     cl = torch.channels_last
     x = torch.randn(4, 6, 5, 5) * 40 * 0.05
@@ -201,7 +201,7 @@ def test_lsq_backward_is_autograds_of_its_formula(lo, hi, layout):
         g = g.contiguous(memory_format=cl)
     xs = [x.clone().requires_grad_(), x.clone().requires_grad_()]
     ss = [torch.tensor(0.05, requires_grad=True), torch.tensor(0.05, requires_grad=True)]
-    y0 = _LSQFunction.apply(xs[0], ss[0], lo, hi)
+    y0 = LSQFunction.apply(xs[0], ss[0], lo, hi)
     y1 = _RoundThrough.apply(torch.clamp(xs[1] / ss[1], lo, hi)) * ss[1]
     assert torch.equal(y0, y1)
     clipped = (y1 / 0.05 <= lo) | (y1 / 0.05 >= hi)
@@ -211,3 +211,46 @@ def test_lsq_backward_is_autograds_of_its_formula(lo, hi, layout):
     assert torch.allclose(xs[0].grad, xs[1].grad, atol=1e-6)
     assert torch.equal(xs[0].grad == 0, xs[1].grad == 0)
     assert ss[0].grad == pytest.approx(float(ss[1].grad), rel=1e-4)
+
+
+def _lsq_step(x, s, g, lo=-128, hi=127):
+    from trainer.quant.lsq import LSQFunction
+    x = x.clone().requires_grad_()
+    s = s.clone().requires_grad_()
+    y = LSQFunction.apply(x, s, lo, hi)
+    y.backward(g)
+    return y.detach(), x.grad, s.grad
+
+
+def test_compiled_lsq_matches_plain_pytorch():
+    """torch.compile'd quantizer arithmetic (`trit train --compile`): the same output bit for
+    bit, the same input gradient, the step's gradient to rounding (summed in another order)."""
+    from trainer.quant import lsq
+    torch.manual_seed(1)
+    x = (torch.randn(8, 6, 5, 5) * 4).contiguous(memory_format=torch.channels_last)
+    g = torch.randn(8, 6, 5, 5).contiguous(memory_format=torch.channels_last)
+    s = torch.tensor(0.03)
+    want = _lsq_step(x, s, g)
+    lsq.use_compiled(True)
+    try:
+        got = _lsq_step(x, s, g)
+        assert lsq.compiled()  # no fallback happened
+    finally:
+        lsq.use_compiled(False)
+    assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+    assert float(got[2]) == pytest.approx(float(want[2]), rel=1e-5)
+
+
+def test_lsq_falls_back_to_plain_pytorch_when_compiling_fails(monkeypatch):
+    from trainer.quant import lsq
+
+    def broken(*args):
+        raise RuntimeError("no compiler")
+
+    x, g, s = torch.randn(2, 3, 4, 4), torch.randn(2, 3, 4, 4), torch.tensor(0.05)
+    want = _lsq_step(x, s, g)
+    monkeypatch.setattr(lsq, "_compiled", (broken, broken))
+    with pytest.warns(RuntimeWarning, match="no compiler"):
+        got = _lsq_step(x, s, g)
+    assert not lsq.compiled()
+    assert all(torch.equal(a, b) for a, b in zip(got, want))

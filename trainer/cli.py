@@ -18,6 +18,11 @@ VARIANT_HELP = ("fp | fp-bin | ttq-pw | ttq-all | ttq-all-bin | ttq-all-bin-sym 
 
 RECIPE_HELP = "shipped recipe name (see trainer/recipes/) or a YAML file"
 DATA_HELP = "CIFAR-10 location (default: $TRIT_CIFAR10, data/, ../shared/datasets/)"
+COMPILE_HELP = ("run the 8-bit activation quantizers through torch.compile, each direction "
+                "one fused loop (8-bit networks only; README: Training has the gain measured "
+                "on a 2-core CPU; some seconds of compiling at the start, a C++ compiler "
+                "needed on the CPU, Triton on a GPU; plain PyTorch again, with a warning, "
+                "where it fails)")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -49,6 +54,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--test", action="store_true",
                    help="after training, also report test accuracy of best.pt")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    t.add_argument("--compile", action="store_true", help=COMPILE_HELP)
     over = t.add_argument_group("recipe overrides")
     for name, typ, help_ in (
             ("variant", str, VARIANT_HELP),
@@ -97,6 +103,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--variant", default=None, help=VARIANT_HELP)
     b.add_argument("--width", type=int, default=None, help="channels of the first stage")
     b.add_argument("--batch-size", type=int, default=None)
+    b.add_argument("--compile", action="store_true", help=COMPILE_HELP)
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_trainbench)
 
@@ -173,6 +180,7 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .data import load_cifar10, make_splits
+    from .quant import lsq
     from .recipe import load_recipe
     from .size_report import model_storage
     from .train import Trainer, evaluate, load_checkpoint_model
@@ -186,16 +194,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = args.out or DEFAULT_RUNS / Path(args.recipe).stem
     splits = make_splits(load_cifar10(args.data), recipe.val_size)
     trainer = Trainer(recipe, out, data=splits, device=args.device,
-                      progress=not args.no_progress and sys.stderr.isatty())
+                      progress=not args.no_progress and sys.stderr.isatty(),
+                      compile_quantizers=args.compile)
     if args.resume and not trainer.resume():
         print(f"no checkpoint in {out}; starting fresh")
     elif not args.resume and (out / "last.pt").exists():
         print(f"error: {out} already has a run; pass --resume to continue it or --out "
               "for a new folder", file=sys.stderr)
+        lsq.use_compiled(False)
         return 2
     print(model_storage(trainer.model).table())
     t0 = time.time()
-    trainer.fit()
+    try:
+        trainer.fit()
+    finally:
+        lsq.use_compiled(False)
     print(f"trained in {(time.time() - t0) / 60:.1f} min; best validation accuracy "
           f"{trainer.best_val:.4f} -> {out / 'best.pt'}")
     if args.test:
@@ -212,6 +225,7 @@ def cmd_trainbench(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .data import load_cifar10, make_splits
+    from .quant import lsq
     from .recipe import load_recipe
     from .speed import measure_training_speed
     from .train import Trainer
@@ -229,15 +243,17 @@ def cmd_trainbench(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     try:
         trainer = Trainer(recipe, Path("unused"), data=splits, device=args.device,
-                          progress=False)
+                          progress=False, compile_quantizers=args.compile)
         bar = tqdm(total=args.warmup + args.steps, unit="step", leave=False,
                    disable=args.no_progress or not sys.stderr.isatty())
         speed = measure_training_speed(trainer, args.steps, args.warmup,
                                        progress=lambda i, n: bar.update(1))
         bar.close()
+        how = ", compiled quantizers" if lsq.compiled() else ""
     finally:
         torch.set_num_threads(threads)
-    print(f"{recipe.variant}, width {recipe.width}, batch {recipe.batch_size}: "
+        lsq.use_compiled(False)
+    print(f"{recipe.variant}, width {recipe.width}, batch {recipe.batch_size}{how}: "
           f"{speed.summary()}")
     return 0
 

@@ -33,11 +33,12 @@ class TrainingSpeed:
         return self.batch_size / self.median_seconds
 
     def summary(self) -> str:
-        s = sorted(self.step_seconds)
-        return (f"{len(s)} steps of {self.batch_size} images on {self.device} "
-                f"({self.threads} thread{'' if self.threads == 1 else 's'}): median {1e3 * self.median_seconds:.1f} ms "
-                f"(min {1e3 * s[0]:.1f}, max {1e3 * s[-1]:.1f}), "
-                f"{self.images_per_second:.0f} images/s")
+        s, n = sorted(self.step_seconds), len(self.step_seconds)
+        steps = f"{n} step{'' if n == 1 else 's'}"
+        threads = f"{self.threads} thread{'' if self.threads == 1 else 's'}"
+        return (f"{steps} of {self.batch_size} images on {self.device} ({threads}): median "
+                f"{1e3 * self.median_seconds:.1f} ms (min {1e3 * s[0]:.1f}, max "
+                f"{1e3 * s[-1]:.1f}), {self.images_per_second:.0f} images/s")
 
 
 def measure_training_speed(trainer: Trainer, steps: int = 20, warmup: int = 3,

@@ -21,7 +21,7 @@ from .data.tensors import DataSplits, Split
 from .distill import Teacher
 from .ema import WeightAverage
 from .models import DWSResNet, build_model, model_from_config, stage_widths
-from .quant import TTQTernary
+from .quant import TTQTernary, lsq
 from .recipe import Recipe
 
 CHECKPOINT_VERSION = 1
@@ -275,7 +275,13 @@ class Trainer:
 
     def __init__(self, recipe: Recipe, out_dir: Path, data: DataSplits | None = None,
                  data_path: str | None = None, device: str = "auto",
-                 log: Callable[[str], None] = print, progress: bool = True) -> None:
+                 log: Callable[[str], None] = print, progress: bool = True,
+                 compile_quantizers: bool = False) -> None:
+        """``compile_quantizers``: run the 8-bit activation quantizers through
+        ``torch.compile`` (:func:`trainer.quant.lsq.use_compiled`; for this process)."""
+        lsq.use_compiled(compile_quantizers)
+        if compile_quantizers:
+            log("8-bit activation quantizers run through torch.compile")
         self.r = recipe
         self.out = Path(out_dir)
         self.device = pick_device(device)

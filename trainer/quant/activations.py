@@ -6,6 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .lsq import LSQFunction
+
 
 class ActivationQuantizer(nn.Module):
     """Base class. ``binary`` is True when the output is ±1 (one bit per value when deployed)."""
@@ -93,45 +95,6 @@ class ReLU(ActivationQuantizer):
         return torch.relu(x)
 
 
-def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``(a * b).sum()`` in one pass where both share a dense layout (NCHW or channels-last)."""
-    if a.dim() == 4 and not a.is_contiguous() and \
-            a.is_contiguous(memory_format=torch.channels_last) and \
-            b.is_contiguous(memory_format=torch.channels_last):
-        a, b = a.permute(0, 2, 3, 1), b.permute(0, 2, 3, 1)
-    if a.is_contiguous() and b.is_contiguous():
-        return torch.dot(a.reshape(-1), b.reshape(-1))
-    return (a * b).sum()
-
-
-class _LSQFunction(torch.autograd.Function):
-    """``s · round(clamp(x / s, lo, hi))`` (round half to even) with LSQ's straight-through
-    backward, written out so that a step costs a few passes over the activation instead of the
-    dozen that autograd makes of the division, clamp, rounding and product:
-
-    * ``∂out/∂x = 1`` where ``lo ≤ x/s ≤ hi``, else ``0``;
-    * ``∂out/∂s = q − x/s`` inside, ``q`` (``lo`` or ``hi``) where clipped, ``q`` the code.
-
-    ``s`` is a 0-d tensor; its gradient is the sum over all elements. The inside mask is kept
-    as 0.0/1.0 in ``x``'s dtype: a product with a bool tensor converts it first, a pass more."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, s: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
-        v = x / s
-        q = v.clamp(lo, hi)
-        inside = torch.eq(q, v, out=torch.empty_like(v))
-        q.round_()
-        ctx.save_for_backward(v, q, inside)
-        return q * s
-
-    @staticmethod
-    def backward(ctx, g: torch.Tensor):
-        v, q, inside = ctx.saved_tensors
-        grad_x = g * inside
-        grad_s = _dot(g, q) - _dot(grad_x, v)
-        return grad_x, grad_s.reshape(()), None, None
-
-
 class UniformQuant(ActivationQuantizer):
     """Uniform quantizer with a learned step ``s`` (LSQ, Esser et al. 2020):
     ``s · clamp(round(x / s), lo, hi)``. The integer ``clamp(round(x/s), lo, hi)`` is the
@@ -169,7 +132,7 @@ class UniformQuant(ActivationQuantizer):
         # LSQ's gradient scale keeps the step's updates in proportion with the weights'
         g = 1.0 / (x[0].numel() * self.hi) ** 0.5
         s = s * g + (s - s * g).detach()
-        return _LSQFunction.apply(x, s, self.lo, self.hi)
+        return LSQFunction.apply(x, s, self.lo, self.hi)
 
     def extra_repr(self) -> str:
         return f"codes [{self.lo}, {self.hi}]"
