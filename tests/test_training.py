@@ -291,3 +291,7 @@ def test_trainbench_times_optimizer_steps_on_real_batches(cifar):
     assert trainer.sched.last_epoch == 7 and trainer.ema.updates == 7
     with pytest.raises(ValueError, match="steps"):
         measure_training_speed(trainer, steps=0)
+    # a training split smaller than a batch: every step takes all of it
+    tiny = Trainer(recipe, "unused", data=small_splits(cifar, 20, 32), progress=False,
+                   log=lambda _: None)
+    assert measure_training_speed(tiny, steps=2, warmup=0).batch_size == 20

@@ -16,7 +16,8 @@ from .train import Trainer
 
 @dataclass(frozen=True)
 class TrainingSpeed:
-    """Seconds of each timed step (warm-up steps excluded) at ``batch_size`` images a step."""
+    """Seconds of each timed step (warm-up steps excluded) at ``batch_size`` images a step (the
+    recipe's, or the whole training split where that is smaller)."""
 
     batch_size: int
     step_seconds: list[float]
@@ -50,14 +51,15 @@ def measure_training_speed(trainer: Trainer, steps: int = 20, warmup: int = 3,
     if steps < 1 or warmup < 0:
         raise ValueError(f"steps must be >= 1 and warmup >= 0, got {steps} and {warmup}")
     r, data = trainer.r, trainer.train_data
+    batch = min(r.batch_size, len(data))  # a training split smaller than a batch: all of it
     gen = torch.Generator().manual_seed(r.seed)
     trainer.model.train()
     cuda = trainer.device.type == "cuda"
     times: list[float] = []
     total = warmup + steps
     for i in range(total):
-        lo = (i * r.batch_size) % max(1, len(data) - r.batch_size + 1)
-        x, y = data.images[lo:lo + r.batch_size], data.labels[lo:lo + r.batch_size]
+        lo = (i * batch) % (len(data) - batch + 1)
+        x, y = data.images[lo:lo + batch], data.labels[lo:lo + batch]
         t0 = time.perf_counter()
         if r.augment:
             x = augment_batch(x, generator=gen)
@@ -68,4 +70,4 @@ def measure_training_speed(trainer: Trainer, steps: int = 20, warmup: int = 3,
             times.append(time.perf_counter() - t0)
         if progress:
             progress(i + 1, total)
-    return TrainingSpeed(r.batch_size, times, torch.get_num_threads(), str(trainer.device))
+    return TrainingSpeed(batch, times, torch.get_num_threads(), str(trainer.device))
