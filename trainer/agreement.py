@@ -52,7 +52,7 @@ def layer_divergence(model: torch.nn.Module, ir: ModelIR,
     """Per int8 layer of a ``ttq-all-a8`` model, PyTorch (eval) against the integer reference
     interpreter on ``images`` (uint8 [N, 3, 32, 32]); see :class:`LayerDivergence`."""
     from .export import activation_layers
-    from .quant import UniformQuant
+    from .quant import UniformQuant, lsq
     model = model.cpu().eval()
     pairs = activation_layers(model)
     if not all(isinstance(q, UniformQuant) for _, q in pairs):
@@ -70,7 +70,8 @@ def layer_divergence(model: torch.nn.Module, ir: ModelIR,
     def substitute(name):
         def hook(q, inp, out):
             s = q.step.abs() + 1e-8
-            own[name] = (inp[0] / s).numpy(), np.clip(torch.round(inp[0] / s).numpy(), q.lo, q.hi)
+            _, pre, codes, _ = lsq.forward_eager(inp[0], s, q.lo, q.hi)  # the quantizer's own
+            own[name] = pre.numpy(), codes.numpy()
             return torch.from_numpy(want[name].astype(np.float32)) * s
         return hook
 

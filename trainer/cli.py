@@ -192,17 +192,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         "ema_decay")}
     recipe = load_recipe(args.recipe, overrides)
     out = args.out or DEFAULT_RUNS / Path(args.recipe).stem
+    if not args.resume and (out / "last.pt").exists():
+        print(f"error: {out} already has a run; pass --resume to continue it or --out "
+              "for a new folder", file=sys.stderr)
+        return 2
     splits = make_splits(load_cifar10(args.data), recipe.val_size)
     trainer = Trainer(recipe, out, data=splits, device=args.device,
                       progress=not args.no_progress and sys.stderr.isatty(),
                       compile_quantizers=args.compile)
     if args.resume and not trainer.resume():
         print(f"no checkpoint in {out}; starting fresh")
-    elif not args.resume and (out / "last.pt").exists():
-        print(f"error: {out} already has a run; pass --resume to continue it or --out "
-              "for a new folder", file=sys.stderr)
-        lsq.use_compiled(False)
-        return 2
     print(model_storage(trainer.model).table())
     t0 = time.time()
     try:
